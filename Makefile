@@ -1,0 +1,161 @@
+# reel: one non-recursive Makefile.
+#
+#   make                      build reeld, reel-worker, reelctl, reelstat
+#   make check                install missing packages, build, run every test
+#   make demo                 install missing packages, run a job end to end
+#   make SANITIZE=address,undefined check
+#
+# Each flavour builds into its own directory, so sanitizer and plain objects
+# never mix: build/ by default, build-address-undefined/ with SANITIZE.
+
+comma := ,
+O := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+# snprintf into fixed buffers truncates on purpose (bounded messages); paths
+# cannot truncate because reeld refuses directories longer than 512 bytes.
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wformat=2 \
+	-Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-format-truncation -MMD -MP
+ifneq ($(SANITIZE),)
+override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+override LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+MSGPACK_PC := $(shell pkg-config --exists msgpack-c && echo msgpack-c || echo msgpack)
+pc_cflags = $(shell pkg-config --cflags $(1))
+pc_libs = $(shell pkg-config --libs $(1))
+
+IPC_PC := jansson $(MSGPACK_PC) libevent
+SUP_PC := $(IPC_PC) libsystemd
+WRK_PC := jansson $(MSGPACK_PC) libavformat libavcodec libavfilter \
+	libavutil libswscale libswresample libebur128 aubio
+CLI_PC := jansson $(MSGPACK_PC)
+
+# ipc/, shm/ and common/ see only each other: the include path enforces it.
+BASE_INC := -Icommon -Iipc -Ishm
+
+COMMON_SRCS := $(wildcard common/*.c)
+IPC_SRCS := $(wildcard ipc/*.c)
+SHM_SRCS := $(wildcard shm/*.c)
+SUP_SRCS := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
+WRK_SRCS := $(filter-out worker/main.c,$(wildcard worker/*.c))
+CLI_SRCS := $(filter-out cli/reelctl.c cli/reelstat.c,$(wildcard cli/*.c))
+
+objs = $(patsubst %.c,$(O)/%.o,$(1))
+COMMON_OBJS := $(call objs,$(COMMON_SRCS))
+IPC_OBJS := $(call objs,$(IPC_SRCS))
+SHM_OBJS := $(call objs,$(SHM_SRCS))
+SUP_OBJS := $(call objs,$(SUP_SRCS))
+WRK_OBJS := $(call objs,$(WRK_SRCS))
+CLI_OBJS := $(call objs,$(CLI_SRCS))
+
+BINS := $(O)/reeld $(O)/reel-worker $(O)/reelctl $(O)/reelstat
+
+# Check suites: tests/check_sup_*.c link the supervisor modules,
+# tests/check_wrk_*.c the worker modules, tests/check_cli_*.c the client
+# modules, every other tests/check_*.c only common/, ipc/ and shm/.
+CHECK_SRCS := $(wildcard tests/check_*.c)
+CHECKS := $(patsubst tests/%.c,$(O)/tests/%,$(CHECK_SRCS))
+TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient
+BENCHES := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
+
+.PHONY: all check unit integration demo deps clean format fuzz
+
+all: $(BINS) $(CHECKS) $(TEST_HELPERS) $(BENCHES)
+
+$(O)/common/%.o: common/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -c $< -o $@
+
+$(O)/ipc/%.o: ipc/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) $(call pc_cflags,$(IPC_PC)) -c $< -o $@
+
+$(O)/shm/%.o: shm/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -c $< -o $@
+
+$(O)/supervisor/%.o: supervisor/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor $(call pc_cflags,$(SUP_PC)) -c $< -o $@
+
+$(O)/worker/%.o: worker/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -Iworker $(call pc_cflags,$(WRK_PC)) -c $< -o $@
+
+$(O)/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -Icli $(call pc_cflags,$(CLI_PC)) -c $< -o $@
+
+$(O)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor -Iworker -Icli -Itests \
+		$(call pc_cflags,check $(SUP_PC) $(WRK_PC)) -c $< -o $@
+
+$(O)/bench/%.o: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor -Icli $(call pc_cflags,$(SUP_PC)) -c $< -o $@
+
+$(O)/reeld: $(O)/supervisor/main.o $(SUP_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC))
+
+$(O)/reel-worker: $(O)/worker/main.o $(WRK_OBJS) $(IPC_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(WRK_PC) libevent) -lm
+
+$(O)/reelctl: $(O)/cli/reelctl.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent) -lm
+
+$(O)/reelstat: $(O)/cli/reelstat.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent) -lm
+
+BASE_OBJS := $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
+CHECK_LIBS := $(call pc_libs,check $(IPC_PC)) -lm
+
+$(O)/tests/check_sup_%: $(O)/tests/check_sup_%.o $(SUP_OBJS) $(BASE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(SUP_PC))
+
+$(O)/tests/check_wrk_%: $(O)/tests/check_wrk_%.o $(WRK_OBJS) $(BASE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(WRK_PC))
+
+$(O)/tests/check_cli_%: $(O)/tests/check_cli_%.o $(CLI_OBJS) $(BASE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(CLI_PC))
+
+$(O)/tests/check_%: $(O)/tests/check_%.o $(BASE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+
+$(O)/tests/fake_worker: $(O)/tests/fake_worker.o $(IPC_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(IPC_PC))
+
+$(O)/tests/rawclient: $(O)/tests/rawclient.o $(CLI_OBJS) $(BASE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent)
+
+$(O)/bench/%: $(O)/bench/%.o $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC)) -lm
+
+deps:
+	@scripts/install-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(O) tests/run.sh
+
+unit: all
+	@BIN=$(O) tests/run.sh unit
+
+integration: all
+	@BIN=$(O) tests/run.sh integration
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(O) scripts/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

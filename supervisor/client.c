@@ -1,0 +1,341 @@
+/*
+ * The client socket (reeld.sock, mode 0660) and request dispatch. Each
+ * request gets exactly one RESPONSE in the documented envelope; a client
+ * may have one upload in flight, and sends nothing else until it is
+ * answered. A client that sends a bad frame gets an error response and is
+ * disconnected; reeld goes on serving everyone else.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "peer.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define LIST_PAGE_SIZE_DEFAULT 10
+#define LIST_PAGE_SIZE_MAX 100
+#define ACCEPT_BACKOFF_MS 200
+#define CLOSE_GRACE_MS 1000
+
+struct client {
+	struct peer *cl_peer;
+	bool cl_uploading;
+	struct event *cl_close_ev;
+};
+
+static struct event *listen_ev;
+static struct event *backoff_ev;
+static struct event_base *client_base;
+static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static void client_on_msg(struct peer *p, struct msg *m, const char *error,
+    void *arg);
+static void client_free(struct client *cl);
+
+/* Every response ends the request in flight, the upload included. */
+static void
+client_send(struct client *cl, struct msg *m)
+{
+	if (peer_send(cl->cl_peer, m) != 0)
+		log_warn("%s: peer_send", __func__);
+	cl->cl_uploading = false;
+}
+
+void
+client_respond_ok(struct client *cl, const char *message, json_t *data,
+    int fd)
+{
+	struct msg m;
+
+	msg_init(&m, MSG_RESPONSE);
+	m.fd = fd;
+	m.u.response.success = true;
+	str_copy(m.u.response.message, message, sizeof(m.u.response.message));
+	m.u.response.data = data;
+	client_send(cl, &m);
+	msg_clear(&m);
+}
+
+void
+client_respond_err(struct client *cl, const char *message, const char *code,
+    const char *detail)
+{
+	struct msg m;
+
+	msg_init(&m, MSG_RESPONSE);
+	str_copy(m.u.response.message, message, sizeof(m.u.response.message));
+	str_copy(m.u.response.error_code, code,
+	    sizeof(m.u.response.error_code));
+	str_copy(m.u.response.error_detail, detail != NULL ? detail : "",
+	    sizeof(m.u.response.error_detail));
+	client_send(cl, &m);
+}
+
+static void
+job_not_found(struct client *cl, const char *job_id)
+{
+	char detail[MSG_TEXT_SIZE];
+
+	snprintf(detail, sizeof(detail), "No job with id '%.32s' exists.",
+	    job_id);
+	client_respond_err(cl, "The specified job could not be found.",
+	    ERR_JOB_NOT_FOUND, detail);
+}
+
+static void
+handle_submit(struct client *cl, const struct msg_submit *req)
+{
+	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
+	json_t *data;
+
+	if (job_submit(req, &data, code, detail) != 0) {
+		client_respond_err(cl, "The job was not created.", code, detail);
+		return;
+	}
+	client_respond_ok(cl, "Job created", data, -1);
+}
+
+static void
+handle_status(struct client *cl, const struct msg_job_ref *req)
+{
+	struct job *j = job_find(req->job_id);
+
+	if (j == NULL)
+		return job_not_found(cl, req->job_id);
+	client_respond_ok(cl, "Job status", job_json(j, false), -1);
+}
+
+static void
+handle_list(struct client *cl, const struct msg_list *req)
+{
+	unsigned page = req->page != 0 ? req->page : 1;
+	unsigned size = req->page_size != 0 ? req->page_size :
+	    LIST_PAGE_SIZE_DEFAULT;
+	enum job_status unused;
+
+	if (size > LIST_PAGE_SIZE_MAX || page > 1000000) {
+		client_respond_err(cl, "Invalid page.", ERR_INVALID_REQUEST,
+		    "page must be 1..1000000 and page_size 1..100");
+		return;
+	}
+	if (req->status[0] != '\0' && job_status_parse(req->status, &unused)) {
+		client_respond_err(cl, "Invalid status filter.",
+		    ERR_INVALID_REQUEST,
+		    "status must be queued, processing, completed, failed or "
+		    "cancelled");
+		return;
+	}
+	client_respond_ok(cl, "Jobs", job_list_json(req->status, page, size),
+	    -1);
+}
+
+static void
+handle_cancel(struct client *cl, const struct msg_job_ref *req)
+{
+	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
+	struct job *j = job_find(req->job_id);
+
+	if (j == NULL)
+		return job_not_found(cl, req->job_id);
+	if (job_cancel(j, code, detail) != 0) {
+		client_respond_err(cl, "The job cannot be cancelled.", code,
+		    detail);
+		return;
+	}
+	client_respond_ok(cl, "Job cancelled", job_json(j, false), -1);
+}
+
+static void
+handle_result(struct client *cl, const struct msg_result *req)
+{
+	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
+	struct job *j = job_find(req->job_id);
+	int fd = -1;
+
+	if (j == NULL)
+		return job_not_found(cl, req->job_id);
+	if (!job_terminal(j)) {
+		snprintf(detail, sizeof(detail),
+		    "Job %s has not finished yet.", req->job_id);
+		client_respond_err(cl, "Result not available yet.",
+		    ERR_RESULT_NOT_READY, detail);
+		return;
+	}
+	if (req->artifact[0] != '\0' &&
+	    job_artifact_open(j, req->artifact, &fd, code, detail) != 0) {
+		client_respond_err(cl, "The artifact is not available.", code,
+		    detail);
+		return;
+	}
+	client_respond_ok(cl, "Job result", job_json(j, true), fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+client_dispatch(struct client *cl, struct msg *m)
+{
+	if (cl->cl_uploading) {
+		client_respond_err(cl, "Busy.", ERR_INVALID_REQUEST,
+		    "wait for the upload's response before the next request");
+		/* That answer was not the upload's: it is still in flight. */
+		cl->cl_uploading = true;
+		return;
+	}
+	switch (m->type) {
+	case MSG_UPLOAD:
+		cl->cl_uploading = true;
+		video_upload(cl, m);
+		break;
+	case MSG_SUBMIT:
+		handle_submit(cl, &m->u.submit);
+		break;
+	case MSG_STATUS:
+		handle_status(cl, &m->u.job_ref);
+		break;
+	case MSG_LIST:
+		handle_list(cl, &m->u.list);
+		break;
+	case MSG_CANCEL:
+		handle_cancel(cl, &m->u.job_ref);
+		break;
+	case MSG_RESULT:
+		handle_result(cl, &m->u.result);
+		break;
+	default:
+		client_respond_err(cl, "Unexpected message.",
+		    ERR_INVALID_REQUEST, msg_type_name(m->type));
+	}
+}
+
+static void
+client_close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_free(arg);
+}
+
+/* Lets the last response drain (bounded), then disconnects. */
+static void
+client_close_soon(struct client *cl)
+{
+	struct timeval tv = {0, CLOSE_GRACE_MS * 1000};
+
+	if (peer_pending(cl->cl_peer) == 0) {
+		client_free(cl);
+		return;
+	}
+	cl->cl_close_ev = evtimer_new(client_base, client_close_cb, cl);
+	evtimer_add(cl->cl_close_ev, &tv);
+}
+
+static void
+client_on_msg(struct peer *p, struct msg *m, const char *error, void *arg)
+{
+	struct client *cl = arg;
+
+	(void)p;
+	if (m != NULL) {
+		client_dispatch(cl, m);
+		if (m->fd >= 0)
+			close(m->fd);
+		msg_clear(m);
+		return;
+	}
+	if (error != NULL) {
+		log_warnx("client fd %d: %s", peer_fd(cl->cl_peer), error);
+		client_respond_err(cl, "Bad request.", ERR_INVALID_REQUEST,
+		    error);
+	}
+	video_client_gone(cl);
+	client_close_soon(cl);
+}
+
+static void
+client_free(struct client *cl)
+{
+	if (cl->cl_close_ev != NULL)
+		event_free(cl->cl_close_ev);
+	peer_free(cl->cl_peer);
+	free(cl);
+}
+
+static void
+backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_add(listen_ev, NULL);
+}
+
+static void
+accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval tv = {0, ACCEPT_BACKOFF_MS * 1000};
+	struct client *cl;
+	int s;
+
+	(void)what;
+	(void)arg;
+	s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (s < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			log_warn("%s: accept, pausing", __func__);
+			event_del(listen_ev);
+			evtimer_add(backoff_ev, &tv);
+		}
+		return;
+	}
+	cl = xcalloc(1, sizeof(*cl));
+	cl->cl_peer = peer_new(client_base, s, DIR_FROM_CLIENT, client_on_msg,
+	    cl);
+}
+
+int
+client_listen(struct event_base *base, const struct config *cfg)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+
+	client_base = base;
+	if (snprintf(socket_path, sizeof(socket_path), "%s/%s",
+	    cfg->runtime_dir, REEL_SOCKET_NAME) >= (int)sizeof(socket_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	str_copy(sun.sun_path, socket_path, sizeof(sun.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	unlink(socket_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(socket_path, 0660) != 0 || listen(fd, 128) != 0) {
+		close(fd);
+		return -1;
+	}
+	listen_ev = event_new(base, fd, EV_READ | EV_PERSIST, accept_cb, NULL);
+	backoff_ev = evtimer_new(base, backoff_cb, NULL);
+	return event_add(listen_ev, NULL);
+}
+
+void
+client_close_listener(void)
+{
+	if (listen_ev == NULL)
+		return;
+	close(event_get_fd(listen_ev));
+	event_free(listen_ev);
+	event_free(backoff_ev);
+	listen_ev = NULL;
+	unlink(socket_path);
+}

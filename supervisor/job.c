@@ -1,0 +1,727 @@
+/*
+ * Jobs: submission, the FIFO queue, running stages one worker at a time,
+ * cancellation, the job timeout, and publishing to the shared-memory table.
+ * This file is the only caller of the jobtab writer functions, and every
+ * state change goes through jobstate.c, so the contract's rules hold here by
+ * construction. A job holds its processing slot until its last worker has
+ * gone, even when it was cancelled earlier, so that no more than --slots
+ * workers ever run at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+#include "util.h"
+
+struct job {
+	TAILQ_ENTRY(job) j_all;
+	TAILQ_ENTRY(job) j_queue;
+	bool j_queued;
+	char j_id[REEL_ID_SIZE];
+	char j_video[REEL_ID_SIZE];
+	char j_template[REEL_ID_SIZE];
+	char j_webhook[MSG_URL_SIZE];
+	struct msg_config j_config;
+	struct jobstate j_st;
+	struct child *j_child;
+	/* Set while the job holds one of the --slots processing slots. */
+	bool j_running;
+	struct event *j_timeout_ev;
+	int j_slot;
+	json_t *j_style;
+};
+
+static TAILQ_HEAD(jobhead, job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
+static TAILQ_HEAD(, job) queue = TAILQ_HEAD_INITIALIZER(queue);
+static struct event_base *job_base;
+static const struct config *job_cfg;
+static struct jobtab *job_table;
+static struct jobtab_info counters;
+static bool shutting_down;
+
+static const char *const artifacts[] = {
+	"output.mp4", "style.json", "grade.cube", "plan.json", "contact.png",
+};
+
+static void job_schedule(void);
+static void job_run_stage(struct job *j);
+static void job_publish(struct job *j);
+static void job_release(struct job *j);
+static void job_count_end(const struct job *j);
+static void job_progress_cb(void *arg, unsigned permille);
+static void job_finished_cb(void *arg, const struct child_outcome *out);
+static void job_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+static const struct child_ops job_child_ops = {
+	.progress = job_progress_cb,
+	.finished = job_finished_cb,
+};
+
+void
+job_init(struct event_base *base, const struct config *cfg,
+    struct jobtab *jt)
+{
+	job_base = base;
+	job_cfg = cfg;
+	job_table = jt;
+}
+
+static void
+job_dir(const struct job *j, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/jobs/%s", job_cfg->state_dir, j->j_id);
+}
+
+struct job *
+job_find(const char *job_id)
+{
+	struct job *j;
+
+	TAILQ_FOREACH(j, &jobs, j_all) {
+		if (strcmp(j->j_id, job_id) == 0)
+			return j;
+	}
+	return NULL;
+}
+
+bool
+job_terminal(const struct job *j)
+{
+	return job_status_terminal(j->j_st.status);
+}
+
+unsigned
+job_active_count(void)
+{
+	unsigned n = 0;
+	struct job *j;
+
+	TAILQ_FOREACH(j, &jobs, j_all) {
+		if (!job_terminal(j) || j->j_running)
+			n++;
+	}
+	return n;
+}
+
+/* Shared memory */
+
+static int
+job_find_slot(void)
+{
+	uint32_t nslots = jobtab_slot_count(job_table);
+	bool *used = xcalloc(nslots, sizeof(*used));
+	struct job *j, *oldest = NULL;
+	int slot = -1;
+
+	TAILQ_FOREACH(j, &jobs, j_all) {
+		if (j->j_slot < 0)
+			continue;
+		used[j->j_slot] = true;
+		if (oldest == NULL && job_terminal(j))
+			oldest = j;
+	}
+	for (uint32_t i = 0; i < nslots && slot < 0; i++) {
+		if (!used[i])
+			slot = (int)i;
+	}
+	free(used);
+	/* A full table gives up the slot of the oldest finished job. */
+	if (slot < 0 && oldest != NULL) {
+		slot = oldest->j_slot;
+		oldest->j_slot = -1;
+	}
+	return slot;
+}
+
+static void
+job_publish(struct job *j)
+{
+	struct jobtab_job row;
+
+	if (j->j_slot < 0)
+		return;
+	memset(&row, 0, sizeof(row));
+	row.in_use = 1;
+	row.status = (uint8_t)j->j_st.status;
+	row.stage = (uint8_t)j->j_st.stage;
+	row.progress = (uint8_t)j->j_st.progress;
+	row.error_stage = (uint8_t)j->j_st.error_stage;
+	row.template_only = j->j_st.template_only;
+	row.worker_pid = j->j_child != NULL ? child_pid(j->j_child) : 0;
+	row.created_ms = j->j_st.created_ms;
+	row.updated_ms = j->j_st.updated_ms;
+	row.started_ms = j->j_st.started_ms;
+	row.completed_ms = j->j_st.completed_ms;
+	str_copy(row.job_id, j->j_id, sizeof(row.job_id));
+	str_copy(row.video_id, j->j_video, sizeof(row.video_id));
+	str_copy(row.template_id, j->j_template, sizeof(row.template_id));
+	str_copy(row.error, j->j_st.error, sizeof(row.error));
+	jobtab_write_job(job_table, (uint32_t)j->j_slot, &row);
+}
+
+void
+job_publish_counters(void)
+{
+	jobtab_write_counters(job_table, &counters);
+}
+
+void
+job_heartbeat(void)
+{
+	jobtab_heartbeat(job_table, clock_realtime_ms());
+}
+
+/* Submission */
+
+static bool
+config_same(const struct msg_config *a, const struct msg_config *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (unsigned i = 0; i < a->count; i++) {
+		if (strcmp(a->kv[i].key, b->kv[i].key) != 0 ||
+		    strcmp(a->kv[i].value, b->kv[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* The same request while an equal one is queued or processing. */
+static const struct job *
+job_duplicate(const struct msg_submit *req)
+{
+	const struct job *j;
+
+	TAILQ_FOREACH(j, &jobs, j_all) {
+		if (!job_terminal(j) && strcmp(j->j_video, req->video_id) == 0 &&
+		    strcmp(j->j_template, req->template_id) == 0 &&
+		    j->j_st.template_only == req->template_only &&
+		    config_same(&j->j_config, &req->config))
+			return j;
+	}
+	return NULL;
+}
+
+static int
+check_url(const char *url, char *detail)
+{
+	if (url[0] == '\0')
+		return 0;
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+		snprintf(detail, MSG_TEXT_SIZE,
+		    "webhook_url must start with http:// or https://");
+		return -1;
+	}
+	for (const char *p = url; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			snprintf(detail, MSG_TEXT_SIZE,
+			    "webhook_url contains a space or control character");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_config(const struct msg_config *cfg, char *detail)
+{
+	for (unsigned i = 0; i < cfg->count; i++) {
+		const char *k = cfg->kv[i].key, *v = cfg->kv[i].value;
+
+		if (k[0] == '\0' || strspn(k, "abcdefghijklmnopqrstuvwxyz"
+		    "0123456789_.-") != strlen(k)) {
+			snprintf(detail, MSG_TEXT_SIZE,
+			    "config key '%.32s' must be [a-z0-9_.-]+", k);
+			return -1;
+		}
+		if (strcmp(k, "quality") == 0 && strcmp(v, "low") != 0 &&
+		    strcmp(v, "medium") != 0 && strcmp(v, "high") != 0) {
+			snprintf(detail, MSG_TEXT_SIZE,
+			    "config quality must be low, medium or high");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+job_validate(const struct msg_submit *req, char *code, char *detail)
+{
+	const struct job *dup;
+
+	str_copy(code, ERR_INVALID_REQUEST, MSG_WORD_SIZE);
+	if (check_url(req->webhook_url, detail) != 0 ||
+	    check_config(&req->config, detail) != 0)
+		return -1;
+	str_copy(code, ERR_VIDEO_NOT_FOUND, MSG_WORD_SIZE);
+	if (video_find(req->video_id) == NULL) {
+		snprintf(detail, MSG_TEXT_SIZE, "No video with id '%.32s' exists.",
+		    req->video_id);
+		return -1;
+	}
+	if (req->template_id[0] != '\0' && video_find(req->template_id) == NULL) {
+		snprintf(detail, MSG_TEXT_SIZE,
+		    "No template video with id '%.32s' exists.", req->template_id);
+		return -1;
+	}
+	if ((dup = job_duplicate(req)) != NULL) {
+		str_copy(code, ERR_JOB_ALREADY_PROCESSING, MSG_WORD_SIZE);
+		snprintf(detail, MSG_TEXT_SIZE,
+		    "Job %s for the same video, template and config is %s.",
+		    dup->j_id, job_status_name(dup->j_st.status));
+		return -1;
+	}
+	return 0;
+}
+
+static struct job *
+job_new(const struct msg_submit *req)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	char dir[MSG_PATH_SIZE];
+
+	do {
+		if (reel_id_new("job_", j->j_id) != 0)
+			fatal("%s: getrandom", __func__);
+	} while (job_find(j->j_id) != NULL);
+	str_copy(j->j_video, req->video_id, sizeof(j->j_video));
+	str_copy(j->j_template, req->template_id, sizeof(j->j_template));
+	str_copy(j->j_webhook, req->webhook_url, sizeof(j->j_webhook));
+	j->j_config = req->config;
+	jobstate_init(&j->j_st, req->template_only, clock_realtime_ms());
+	j->j_timeout_ev = evtimer_new(job_base, job_timeout_cb, j);
+	job_dir(j, dir, sizeof(dir));
+	if (mkdir_p(dir, 0750) != 0) {
+		log_warn("%s: mkdir %s", __func__, dir);
+		event_free(j->j_timeout_ev);
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+int
+job_submit(const struct msg_submit *req, json_t **data, char *code,
+    char *detail)
+{
+	struct job *j;
+
+	if (job_validate(req, code, detail) != 0)
+		return -1;
+	if (shutting_down || (j = job_new(req)) == NULL) {
+		str_copy(code, ERR_INTERNAL, MSG_WORD_SIZE);
+		snprintf(detail, MSG_TEXT_SIZE, "cannot create the job directory");
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&jobs, j, j_all);
+	TAILQ_INSERT_TAIL(&queue, j, j_queue);
+	j->j_queued = true;
+	j->j_slot = job_find_slot();
+	if (j->j_slot < 0)
+		log_warnx("job table full: %s is not shown in shared memory",
+		    j->j_id);
+	counters.submitted++;
+	counters.queue_depth++;
+	job_publish(j);
+	*data = job_json(j, false);
+	log_info("%s queued: video %s template %s%s", j->j_id, j->j_video,
+	    j->j_template[0] != '\0' ? j->j_template : "(source)",
+	    j->j_st.template_only ? " template-only" : "");
+	job_schedule();
+	job_publish_counters();
+	return 0;
+}
+
+/* Running */
+
+static void
+job_dequeue(struct job *j)
+{
+	if (!j->j_queued)
+		return;
+	TAILQ_REMOVE(&queue, j, j_queue);
+	j->j_queued = false;
+	counters.queue_depth--;
+}
+
+static void
+job_schedule(void)
+{
+	struct job *j;
+	struct timeval tv = {0, 0};
+
+	while (!shutting_down && counters.running < job_cfg->slots &&
+	    (j = TAILQ_FIRST(&queue)) != NULL) {
+		job_dequeue(j);
+		if (jobstate_start(&j->j_st, clock_realtime_ms()) != 0)
+			fatalx("%s: %s cannot start from %s", __func__, j->j_id,
+			    job_status_name(j->j_st.status));
+		j->j_running = true;
+		counters.running++;
+		tv.tv_sec = job_cfg->job_timeout_seconds;
+		evtimer_add(j->j_timeout_ev, &tv);
+		job_run_stage(j);
+	}
+}
+
+/* The inputs of a job's workers: see docs/jobs.md for the rules. */
+static void
+job_inputs(const struct job *j, struct msg_job_start *start)
+{
+	const struct video *src = video_find(j->j_video);
+	const struct video *tpl = j->j_template[0] != '\0' ?
+	    video_find(j->j_template) : src;
+
+	if (j->j_st.template_only) {
+		str_copy(start->template_path, video_path(tpl),
+		    sizeof(start->template_path));
+		return;
+	}
+	str_copy(start->source, video_path(src), sizeof(start->source));
+	str_copy(start->template_path, video_path(tpl),
+	    sizeof(start->template_path));
+}
+
+static void
+job_run_stage(struct job *j)
+{
+	struct msg_job_start start;
+
+	memset(&start, 0, sizeof(start));
+	str_copy(start.job_id, j->j_id, sizeof(start.job_id));
+	str_copy(start.stage, stage_name(j->j_st.stage), sizeof(start.stage));
+	job_dir(j, start.job_dir, sizeof(start.job_dir));
+	job_inputs(j, &start);
+	start.template_only = j->j_st.template_only;
+	start.config = j->j_config;
+	j->j_child = child_start(&start, &job_child_ops, j);
+	if (j->j_child == NULL) {
+		jobstate_fail(&j->j_st, j->j_st.stage, ERR_INTERNAL,
+		    "cannot start a worker process", clock_realtime_ms());
+		job_count_end(j);
+		job_release(j);
+		return;
+	}
+	log_info("%s %s: worker pid %d", j->j_id, start.stage,
+	    (int)child_pid(j->j_child));
+	job_publish(j);
+}
+
+static void
+job_progress_cb(void *arg, unsigned permille)
+{
+	struct job *j = arg;
+
+	if (jobstate_progress(&j->j_st, j->j_st.stage, permille,
+	    clock_realtime_ms()) == 0)
+		job_publish(j);
+}
+
+static void
+job_count_end(const struct job *j)
+{
+	switch (j->j_st.status) {
+	case JOB_COMPLETED:
+		counters.completed++;
+		break;
+	case JOB_FAILED:
+		counters.failed++;
+		break;
+	case JOB_CANCELLED:
+		counters.cancelled++;
+		break;
+	default:
+		fatalx("%s: %s ended as %s", __func__, j->j_id,
+		    job_status_name(j->j_st.status));
+	}
+	log_info("%s %s%s%s", j->j_id, job_status_name(j->j_st.status),
+	    j->j_st.error[0] != '\0' ? ": " : "", j->j_st.error);
+}
+
+/* The job has no worker left: give back its processing slot. */
+static void
+job_release(struct job *j)
+{
+	j->j_child = NULL;
+	evtimer_del(j->j_timeout_ev);
+	if (j->j_running) {
+		j->j_running = false;
+		counters.running--;
+	}
+	job_publish(j);
+	job_publish_counters();
+	job_schedule();
+}
+
+static void
+job_load_style(struct job *j)
+{
+	char path[MSG_PATH_SIZE + 16];
+	json_error_t err;
+
+	job_dir(j, path, MSG_PATH_SIZE);
+	strcat(path, "/style.json");
+	json_decref(j->j_style);
+	j->j_style = json_load_file(path, 0, &err);
+	if (j->j_style == NULL)
+		log_warnx("%s: %s: %s", j->j_id, path, err.text);
+}
+
+static void
+job_stage_ok(struct job *j)
+{
+	enum stage done = j->j_st.stage;
+
+	if (done == STAGE_STYLE_EXTRACTION)
+		job_load_style(j);
+	if (jobstate_stage_done(&j->j_st, done, clock_realtime_ms()) != 0)
+		fatalx("%s: %s cannot finish %s", __func__, j->j_id,
+		    stage_name(done));
+	if (job_terminal(j)) {
+		job_count_end(j);
+		job_release(j);
+		return;
+	}
+	job_run_stage(j);
+}
+
+static void
+job_stage_stopped(struct job *j, const struct child_outcome *out)
+{
+	char msg[MSG_TEXT_SIZE];
+	int64_t now = clock_realtime_ms();
+
+	if (strcmp(out->code, ERR_JOB_TIMEOUT) == 0) {
+		snprintf(msg, sizeof(msg),
+		    "job exceeded the processing timeout of %u s during %s",
+		    job_cfg->job_timeout_seconds, stage_name(j->j_st.stage));
+		jobstate_fail(&j->j_st, j->j_st.stage, ERR_JOB_TIMEOUT, msg,
+		    now);
+	} else if (strcmp(out->code, "SHUTDOWN") == 0) {
+		jobstate_fail(&j->j_st, j->j_st.stage, "SHUTDOWN",
+		    "reeld stopped while the job was running", now);
+	} else {
+		jobstate_cancel(&j->j_st, now);
+	}
+}
+
+static void
+job_finished_cb(void *arg, const struct child_outcome *out)
+{
+	struct job *j = arg;
+
+	j->j_child = NULL;
+	if (job_terminal(j)) {
+		/* Cancelled earlier; its worker has now gone. */
+		job_release(j);
+		return;
+	}
+	switch (out->end) {
+	case CHILD_OK:
+		job_stage_ok(j);
+		return;
+	case CHILD_FAILED:
+		jobstate_fail(&j->j_st, j->j_st.stage, out->code, out->message,
+		    clock_realtime_ms());
+		break;
+	case CHILD_CANCELLED:
+		job_stage_stopped(j, out);
+		break;
+	}
+	job_count_end(j);
+	job_release(j);
+}
+
+static void
+job_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("%s exceeded %u s", j->j_id, job_cfg->job_timeout_seconds);
+	if (j->j_child != NULL)
+		child_stop(j->j_child, ERR_JOB_TIMEOUT);
+}
+
+int
+job_cancel(struct job *j, char *code, char *detail)
+{
+	if (job_terminal(j)) {
+		str_copy(code, ERR_JOB_ALREADY_TERMINAL, MSG_WORD_SIZE);
+		snprintf(detail, MSG_TEXT_SIZE, "Job %s is already %s.", j->j_id,
+		    job_status_name(j->j_st.status));
+		return -1;
+	}
+	job_dequeue(j);
+	jobstate_cancel(&j->j_st, clock_realtime_ms());
+	job_count_end(j);
+	/* The slot stays taken until the worker group is gone. */
+	if (j->j_child != NULL)
+		child_stop(j->j_child, "CANCELLED");
+	job_publish(j);
+	job_publish_counters();
+	return 0;
+}
+
+/* Stops every worker; their jobs fail with SHUTDOWN as they go. */
+void
+job_shutdown(void)
+{
+	shutting_down = true;
+	child_stop_all("SHUTDOWN");
+}
+
+/* Views */
+
+static json_t *
+json_time(int64_t ms)
+{
+	char buf[UTIL_ISO_SIZE];
+
+	if (ms == 0)
+		return json_null();
+	time_iso8601(ms, buf);
+	return json_string(buf);
+}
+
+static json_t *
+json_id(const char *id)
+{
+	return id[0] != '\0' ? json_string(id) : json_null();
+}
+
+static json_t *
+job_error_json(const struct job *j)
+{
+	return json_pack("{s:s, s:s, s:s}", "stage",
+	    stage_name(j->j_st.error_stage), "message", j->j_st.error, "code",
+	    j->j_st.error_code);
+}
+
+static bool
+job_has_artifact(const struct job *j, const char *name)
+{
+	char path[MSG_PATH_SIZE + 32];
+
+	job_dir(j, path, MSG_PATH_SIZE);
+	strcat(path, "/");
+	strcat(path, name);
+	return access(path, R_OK) == 0;
+}
+
+static void
+job_detail_json(const struct job *j, json_t *o)
+{
+	char url[MSG_PATH_SIZE + 32];
+	json_t *list = json_array();
+
+	if (j->j_st.status == JOB_COMPLETED &&
+	    job_has_artifact(j, "output.mp4")) {
+		snprintf(url, sizeof(url), "file://%s/jobs/%s/output.mp4",
+		    job_cfg->state_dir, j->j_id);
+		json_object_set_new(o, "output_video_url", json_string(url));
+	} else {
+		json_object_set_new(o, "output_video_url", json_null());
+	}
+	json_object_set(o, "style_json",
+	    j->j_style != NULL ? j->j_style : json_null());
+	if (j->j_st.completed_ms != 0 && j->j_st.started_ms != 0)
+		json_object_set_new(o, "processing_time_seconds",
+		    json_real((j->j_st.completed_ms - j->j_st.started_ms) /
+			1000.0));
+	else
+		json_object_set_new(o, "processing_time_seconds", json_null());
+	for (size_t i = 0; i < sizeof(artifacts) / sizeof(artifacts[0]); i++) {
+		if (job_has_artifact(j, artifacts[i]))
+			json_array_append_new(list, json_string(artifacts[i]));
+	}
+	json_object_set_new(o, "artifacts", list);
+}
+
+json_t *
+job_json(const struct job *j, bool detail)
+{
+	json_t *o, *cfg = json_object();
+
+	for (unsigned i = 0; i < j->j_config.count; i++)
+		json_object_set_new(cfg, j->j_config.kv[i].key,
+		    json_string(j->j_config.kv[i].value));
+	o = json_pack("{s:s, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o, "
+		      "s:b, s:o, s:o}",
+	    "job_id", j->j_id, "video_id", j->j_video, "template_video_id",
+	    json_id(j->j_template), "status", job_status_name(j->j_st.status),
+	    "progress_percent", j->j_st.progress, "current_stage",
+	    j->j_st.status == JOB_PROCESSING ?
+		json_string(stage_name(j->j_st.stage)) : json_null(),
+	    "created_at", json_time(j->j_st.created_ms), "updated_at",
+	    json_time(j->j_st.updated_ms), "started_at",
+	    json_time(j->j_st.started_ms), "completed_at",
+	    json_time(j->j_st.completed_ms), "template_only",
+	    j->j_st.template_only, "webhook_url", json_id(j->j_webhook),
+	    "config", cfg);
+	if (o == NULL)
+		fatalx("%s: json_pack", __func__);
+	/* The contract: error is present only on failed jobs. */
+	if (j->j_st.status == JOB_FAILED)
+		json_object_set_new(o, "error", job_error_json(j));
+	if (detail)
+		job_detail_json(j, o);
+	return o;
+}
+
+json_t *
+job_list_json(const char *status, unsigned page, unsigned page_size)
+{
+	json_t *list = json_array();
+	unsigned total = 0, first = (page - 1) * page_size;
+	enum job_status want = JOB_QUEUED;
+	bool filter = status[0] != '\0' && job_status_parse(status, &want) == 0;
+	struct job *j;
+
+	/* Newest first, as the engine we replace lists them. */
+	TAILQ_FOREACH_REVERSE(j, &jobs, jobhead, j_all) {
+		if (filter && j->j_st.status != want)
+			continue;
+		if (total >= first && total < first + page_size)
+			json_array_append_new(list, job_json(j, false));
+		total++;
+	}
+	return json_pack("{s:o, s:i, s:i, s:i}", "jobs", list, "total",
+	    (int)total, "page", (int)page, "page_size", (int)page_size);
+}
+
+int
+job_artifact_open(const struct job *j, const char *artifact, int *fd,
+    char *code, char *detail)
+{
+	char path[MSG_PATH_SIZE + 32];
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(artifacts) / sizeof(artifacts[0]); i++)
+		known = known || strcmp(artifact, artifacts[i]) == 0;
+	if (!known) {
+		str_copy(code, ERR_INVALID_REQUEST, MSG_WORD_SIZE);
+		snprintf(detail, MSG_TEXT_SIZE,
+		    "unknown artifact '%.32s'; known: output.mp4, style.json, "
+		    "grade.cube, plan.json, contact.png", artifact);
+		return -1;
+	}
+	job_dir(j, path, MSG_PATH_SIZE);
+	strcat(path, "/");
+	strcat(path, artifact);
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0) {
+		str_copy(code, "ARTIFACT_NOT_FOUND", MSG_WORD_SIZE);
+		snprintf(detail, MSG_TEXT_SIZE, "Job %s has no %s.", j->j_id,
+		    artifact);
+		return -1;
+	}
+	return 0;
+}

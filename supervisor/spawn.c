@@ -1,0 +1,131 @@
+/*
+ * The only fork and exec in reeld.
+ *
+ * A worker starts with: its end of a socketpair on fd 3, stdin from
+ * /dev/null, stdout and stderr shared with reeld (so its log lines reach the
+ * journal), every other descriptor closed on exec, all signal dispositions
+ * and the signal mask reset, its own session and process group (so a kill
+ * of the group catches anything it starts), and PR_SET_PDEATHSIG so that it
+ * dies with reeld.
+ *
+ * All signals are blocked across fork(): libevent's signal handlers would
+ * otherwise run in the child before exec and write into reeld's own signal
+ * socket. Between fork and exec the child makes only async-signal-safe
+ * calls. An exec failure reaches the parent through a close-on-exec pipe
+ * (libuv's technique): the read returns 0 bytes when exec succeeded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+#define WORKER_FD 3
+
+extern char **environ;
+
+static void child_exec(const char *path, char *const argv[], int sock,
+    int errpipe, pid_t parent, const sigset_t *oldmask);
+static void close_other_fds(void);
+static int read_exec_errno(int fd);
+
+static void
+close_other_fds(void)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, WORKER_FD + 1, ~0U, 4 /* CLOEXEC */) == 0)
+		return;
+#endif
+	for (int fd = WORKER_FD + 1; fd < 1024; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void
+child_exec(const char *path, char *const argv[], int sock, int errpipe,
+    pid_t parent, const sigset_t *oldmask)
+{
+	struct sigaction sa;
+	int err, null;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	setsid();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127);
+	if (sock == WORKER_FD)
+		fcntl(sock, F_SETFD, 0);
+	else if (dup2(sock, WORKER_FD) != WORKER_FD)
+		goto fail;
+	null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, STDIN_FILENO) != STDIN_FILENO)
+		goto fail;
+	close_other_fds();
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	execve(path, argv, environ);
+fail:
+	err = errno;
+	if (write(errpipe, &err, sizeof(err)) < 0) {
+		/* The parent sees a short read and reports exit 127. */
+	}
+	_exit(127);
+}
+
+static int
+read_exec_errno(int fd)
+{
+	int err = 0;
+	ssize_t n;
+
+	do {
+		n = read(fd, &err, sizeof(err));
+	} while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(err) ? err : 0;
+}
+
+/*
+ * Starts path with argv. On success returns 0 with the pid, reeld's end of
+ * the socket, and exec_errno (non-zero when exec failed: the child then
+ * exits 127 and must still be reaped by child.c).
+ */
+int
+spawn_worker(const char *path, char *const argv[], pid_t *pid, int *sock,
+    int *exec_errno)
+{
+	sigset_t all, old;
+	int sv[2], errpipe[2];
+	pid_t parent = getpid(), p;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	if (pipe2(errpipe, O_CLOEXEC) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	p = fork();
+	if (p == 0)
+		child_exec(path, argv, sv[1], errpipe[1], parent, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(sv[1]);
+	close(errpipe[1]);
+	if (p < 0) {
+		close(sv[0]);
+		close(errpipe[0]);
+		return -1;
+	}
+	*exec_errno = read_exec_errno(errpipe[0]);
+	close(errpipe[0]);
+	*pid = p;
+	*sock = sv[0];
+	return 0;
+}

@@ -1,0 +1,135 @@
+/*
+ * reeld's private header: the configuration, the job state machine, the
+ * child (worker process) layer, jobs, videos and clients. Prototypes are
+ * grouped by the file that defines them.
+ */
+#ifndef REEL_SUPERVISOR_H
+#define REEL_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "contract.h"
+#include "jobtab.h"
+#include "msg.h"
+
+/* config.c */
+struct config {
+	const char *runtime_dir;
+	const char *state_dir;
+	const char *worker_path;
+	unsigned slots;
+	unsigned table_slots;
+	unsigned stage_stall_seconds;
+	unsigned job_timeout_seconds;
+	unsigned max_file_size_mb;
+	int verbose;
+};
+/* Parses argv; on a bad option writes the reason into err and returns -1. */
+int config_parse(struct config *cfg, int argc, char **argv, char *err,
+    size_t errlen);
+void config_usage(void);
+
+/* jobstate.c: the contract's state machine, pure (no I/O, no clock). */
+#define JOBSTATE_CODE_SIZE 32
+struct jobstate {
+	enum job_status status;
+	enum stage stage; /* STAGE_NONE unless processing */
+	int progress;
+	bool template_only;
+	int64_t created_ms;
+	int64_t updated_ms;
+	int64_t started_ms;
+	int64_t completed_ms;
+	enum stage error_stage;
+	char error_code[JOBSTATE_CODE_SIZE];
+	char error[JOBTAB_ERROR_SIZE];
+};
+void jobstate_init(struct jobstate *st, bool template_only, int64_t now);
+int jobstate_start(struct jobstate *st, int64_t now);
+int jobstate_progress(struct jobstate *st, enum stage stage,
+    unsigned permille, int64_t now);
+int jobstate_stage_done(struct jobstate *st, enum stage stage, int64_t now);
+int jobstate_fail(struct jobstate *st, enum stage stage, const char *code,
+    const char *message, int64_t now);
+int jobstate_cancel(struct jobstate *st, int64_t now);
+
+/* spawn.c: the only fork and exec in reeld. */
+int spawn_worker(const char *path, char *const argv[], pid_t *pid,
+    int *sock, int *exec_errno);
+
+/* child.c: worker processes, from spawn to both exit status and EOF. */
+struct child;
+enum child_end {
+	CHILD_OK,	 /* exit 0 after STAGE_DONE */
+	CHILD_FAILED,	 /* anything else that is the stage's fault */
+	CHILD_CANCELLED, /* we stopped it: cancel, timeout, shutdown */
+};
+struct child_outcome {
+	enum child_end end;
+	/* The reason we stopped it (CHILD_CANCELLED), else a code. */
+	const char *code;
+	char message[MSG_TEXT_SIZE];
+	/* STAGE_DONE's result, owned by the child record. */
+	json_t *result;
+};
+struct child_ops {
+	/* May be NULL. */
+	void (*progress)(void *arg, unsigned permille);
+	/* Called once, when the exit status and EOF have both arrived. */
+	void (*finished)(void *arg, const struct child_outcome *out);
+};
+struct child *child_start(const struct msg_job_start *start,
+    const struct child_ops *ops, void *arg);
+/* SIGTERM to the worker's group now, SIGKILL 2 s later; code says why. */
+void child_stop(struct child *c, const char *code);
+pid_t child_pid(const struct child *c);
+unsigned child_count(void);
+void child_init(struct event_base *base, const struct config *cfg);
+void child_reap(void);
+void child_stop_all(const char *code);
+/* For bench/tests: microseconds from spawn to the first message, or -1. */
+int64_t child_first_message_us(const struct child *c);
+
+/* video.c: uploads, probing and the registry of stored videos. */
+struct video;
+void video_init(struct event_base *base, const struct config *cfg);
+int video_load_all(void);
+struct video *video_find(const char *video_id);
+const char *video_path(const struct video *v);
+json_t *video_json(const struct video *v);
+struct client;
+void video_upload(struct client *cl, struct msg *m);
+void video_client_gone(struct client *cl);
+
+/* job.c: jobs, the FIFO queue, stage sequencing, the shm table. */
+struct job;
+void job_init(struct event_base *base, const struct config *cfg,
+    struct jobtab *jt);
+int job_submit(const struct msg_submit *req, json_t **data, char *code,
+    char *detail);
+struct job *job_find(const char *job_id);
+int job_cancel(struct job *j, char *code, char *detail);
+json_t *job_json(const struct job *j, bool detail);
+json_t *job_list_json(const char *status, unsigned page, unsigned page_size);
+int job_artifact_open(const struct job *j, const char *artifact, int *fd,
+    char *code, char *detail);
+bool job_terminal(const struct job *j);
+void job_publish_counters(void);
+void job_heartbeat(void);
+void job_shutdown(void);
+unsigned job_active_count(void);
+
+/* client.c: the client socket and request dispatch. */
+int client_listen(struct event_base *base, const struct config *cfg);
+void client_close_listener(void);
+void client_respond_ok(struct client *cl, const char *message, json_t *data,
+    int fd);
+void client_respond_err(struct client *cl, const char *message,
+    const char *code, const char *detail);
+
+#endif

@@ -1,0 +1,98 @@
+# Shared by the integration tests: each test sources this, gets a real reeld
+# in fresh temporary directories, and is cleaned up on exit whatever happens
+# (reeld stopped, its workers killed, temp dirs removed).
+set -u
+BIN=${BIN:-build}
+case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
+T=$(mktemp -d /tmp/reel-it.XXXXXX)
+RUN=$T/run
+STATE=$T/state
+SOCK=$RUN/reeld.sock
+REELD_PID=
+FAKE=$BIN/tests/fake_worker
+
+cleanup() {
+	if [ -n "$REELD_PID" ] && kill -0 "$REELD_PID" 2>/dev/null; then
+		kill -CONT "$REELD_PID" 2>/dev/null
+		pkill -KILL -P "$REELD_PID" 2>/dev/null
+		kill -TERM "$REELD_PID" 2>/dev/null
+		for _ in $(seq 50); do
+			kill -0 "$REELD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$REELD_PID" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -f "$T/reeld.log" ]; then
+		echo "--- reeld log (tail) ---" >&2
+		tail -n 30 "$T/reeld.log" >&2
+	fi
+	exit 1
+}
+
+# start_reeld [reeld options...]: starts reeld with the fake worker unless
+# --worker-path is given, and waits until its socket answers.
+start_reeld() {
+	local worker=(--worker-path "$FAKE")
+	case " $* " in *" --worker-path "*) worker=() ;; esac
+	mkdir -p "$RUN" "$STATE"
+	"$BIN/reeld" --runtime-dir "$RUN" --state-dir "$STATE" "${worker[@]}" \
+		"$@" >>"$T/reeld.log" 2>&1 &
+	REELD_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && ctl list >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "reeld did not start"
+}
+
+ctl() {
+	"$BIN/reelctl" --socket "$SOCK" "$@"
+}
+
+stat_json() {
+	"$BIN/reelstat" --runtime-dir "$RUN" --json
+}
+
+# A small file: the fake worker's probe accepts anything.
+fake_video() {
+	head -c 4096 /dev/urandom >"$T/$1"
+	ctl upload "$T/$1"
+}
+
+# job_field JOB JQ-FILTER
+job_field() {
+	ctl --json status "$1" | jq -r ".data$2"
+}
+
+wait_terminal() {
+	ctl wait "$1" >/dev/null 2>&1
+	local st
+	st=$(job_field "$1" .status)
+	case $st in completed | failed | cancelled) ;; *) fail "$1 is $st" ;; esac
+}
+
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+
+# The pids of reeld's current workers.
+worker_pids() {
+	pgrep -P "$REELD_PID" || true
+}
+
+# None of the given worker pids, nor anything in their process groups,
+# may still exist.
+expect_gone() {
+	local p
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && fail "worker $p still alive"
+		[ -z "$(pgrep -g "$p")" ] || fail "process group $p not empty"
+	done
+	return 0
+}

@@ -1,0 +1,94 @@
+/*
+ * libav helpers. Every libav failure a stage meets goes through avh_fail,
+ * so causes read the same everywhere and exit codes follow one mapping:
+ * corrupt or unsupported media is the job's fault (EX_DATAERR), a missing
+ * file is EX_NOINPUT, memory is temporary, anything else is I/O.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/error.h>
+
+#include "av.h"
+
+enum stage_result
+avh_result(int averr)
+{
+	switch (averr) {
+	case AVERROR(ENOENT):
+		return STAGE_E_NOINPUT;
+	case AVERROR(ENOMEM):
+		return STAGE_E_TEMP;
+	case AVERROR(EIO):
+		return STAGE_E_IO;
+	default:
+		return STAGE_E_DATA;
+	}
+}
+
+enum stage_result
+avh_fail(struct stage_ctx *ctx, int averr, const char *fmt, ...)
+{
+	char what[256], text[AV_ERROR_MAX_STRING_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	av_strerror(averr, text, sizeof(text));
+	snprintf(ctx->error, sizeof(ctx->error), "%s: %s", what, text);
+	return avh_result(averr);
+}
+
+enum stage_result
+avh_open_input(struct stage_ctx *ctx, const char *path, AVFormatContext **out)
+{
+	AVFormatContext *fmt = NULL;
+	const char *base = strrchr(path, '/');
+	int err;
+
+	base = base != NULL ? base + 1 : path;
+	err = avformat_open_input(&fmt, path, NULL, NULL);
+	if (err < 0)
+		return avh_fail(ctx, err, "cannot open %s", base);
+	err = avformat_find_stream_info(fmt, NULL);
+	if (err < 0) {
+		avformat_close_input(&fmt);
+		return avh_fail(ctx, err, "cannot read streams of %s", base);
+	}
+	*out = fmt;
+	return STAGE_OK;
+}
+
+enum stage_result
+avh_open_decoder(struct stage_ctx *ctx, const AVFormatContext *fmt,
+    int stream_index, AVCodecContext **out)
+{
+	const AVStream *st = fmt->streams[stream_index];
+	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+	AVCodecContext *dec;
+	int err;
+
+	if (codec == NULL)
+		return stage_fail(ctx, STAGE_E_DATA, "no decoder for codec %s",
+		    avcodec_get_name(st->codecpar->codec_id));
+	dec = avcodec_alloc_context3(codec);
+	if (dec == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	err = avcodec_parameters_to_context(dec, st->codecpar);
+	if (err >= 0) {
+		dec->thread_count = 0;
+		dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+		dec->pkt_timebase = st->time_base;
+		err = avcodec_open2(dec, codec, NULL);
+	}
+	if (err < 0) {
+		avcodec_free_context(&dec);
+		return avh_fail(
+		    ctx, err, "cannot open %s decoder", codec->name);
+	}
+	*out = dec;
+	return STAGE_OK;
+}

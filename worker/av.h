@@ -1,0 +1,32 @@
+/*
+ * libav helpers shared by the stages: opening inputs and decoders, and the
+ * one place that turns an AVERROR into a stage result and a readable cause.
+ * Prefix avh_ (FFmpeg owns av_).
+ */
+#ifndef REEL_AV_H
+#define REEL_AV_H
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "stage.h"
+
+/* Maps an AVERROR to a stage result: bad data, missing file, memory, I/O. */
+enum stage_result avh_result(int averr);
+/*
+ * Sets ctx->error to "<what>: <FFmpeg's text>" and returns avh_result().
+ * what is printf-style.
+ */
+enum stage_result avh_fail(struct stage_ctx *ctx, int averr, const char *fmt,
+    ...) __attribute__((__format__(__printf__, 3, 4)));
+/* Opens path for demuxing and reads stream info. */
+enum stage_result avh_open_input(struct stage_ctx *ctx, const char *path,
+    AVFormatContext **out);
+/*
+ * Opens a decoder for one stream with frame threads on (threads = auto).
+ * The caller frees it with avcodec_free_context().
+ */
+enum stage_result avh_open_decoder(struct stage_ctx *ctx,
+    const AVFormatContext *fmt, int stream_index, AVCodecContext **out);
+
+#endif
