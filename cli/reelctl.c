@@ -662,7 +662,8 @@ main(int argc, char **argv)
 {
 	int code;
 
-	argc = take_global_options(argc - 1, argv + 1);
+	argv++;
+	argc = take_global_options(argc - 1, argv);
 	if (argc < 1)
 		usage();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

@@ -328,10 +328,16 @@ child_reap(void)
 		c->c_status = status;
 		evtimer_del(c->c_stall_ev);
 		evtimer_del(c->c_kill_ev);
-		/* A final message may still sit in the socket buffer. */
-		if (!c->c_closed)
-			peer_drain(c->c_peer);
-		child_maybe_finish(c);
+		if (c->c_closed) {
+			child_maybe_finish(c);
+			continue;
+		}
+		/*
+		 * A final message may still sit in the socket buffer. Reaching
+		 * EOF there finishes (and frees) the child; otherwise the EOF
+		 * event does it later.
+		 */
+		peer_drain(c->c_peer);
 	}
 	if (pid < 0 && errno != ECHILD)
 		log_warn("%s: waitpid", __func__);

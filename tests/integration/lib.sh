@@ -30,7 +30,7 @@ fail() {
 	echo "FAIL: $*" >&2
 	if [ -f "$T/reeld.log" ]; then
 		echo "--- reeld log (tail) ---" >&2
-		tail -n 30 "$T/reeld.log" >&2
+		tail -n "${REEL_LOG_LINES:-30}" "$T/reeld.log" >&2
 	fi
 	exit 1
 }

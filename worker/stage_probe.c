@@ -1,0 +1,543 @@
+/*
+ * The upload probe: reads an uploaded video's technical metadata (the
+ * documented VideoMetadata, plus has_audio and rotation) into ctx->result.
+ *
+ * Guarantees: only the five documented containers pass (mp4, mov, avi,
+ * mkv, webm); the container is recognised from the bytes, never from the
+ * file name, before any demuxer parses it, and only the file protocol is
+ * allowed, so a playlist or reference file cannot make the worker open
+ * anything else. A file passes only when one video frame really decodes
+ * (a valid header over garbage data fails) and the video's last second is
+ * there (a file cut short fails even when its header is whole). Every
+ * rejection is STAGE_E_DATA (or NOINPUT, IO, TEMP from libav's error) with
+ * a reason a user can read.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/display.h>
+
+#include "av.h"
+#include "worker.h"
+
+#define PROBE_SUPPORTED "mp4, mov, avi, mkv, webm"
+/* libavformat's demuxers for the documented containers. */
+#define PROBE_DEMUX_MOV "mov,mp4,m4a,3gp,3g2,mj2"
+#define PROBE_DEMUX_MKV "matroska,webm"
+#define PROBE_DEMUX_AVI "avi"
+/*
+ * Video packets read while looking for one good frame: enough for a
+ * stream that starts a whole default x264 GOP (250) before its first
+ * keyframe, still quick when every packet is garbage.
+ */
+#define PROBE_MAX_PACKETS 600
+/* The EBML header (with its DocType) sits in the first bytes. */
+#define PROBE_EBML_READ 1024
+/* The stretch at the end of the video that must be present. */
+#define PROBE_TAIL_SECONDS 1.0
+/* A year: past any real end, yet safe to rescale to any time base. */
+#define PROBE_SEEK_END ((int64_t)AV_TIME_BASE * 86400 * 365)
+#define EBML_ID_HEADER 0x1A45DFA3
+#define EBML_ID_DOCTYPE 0x4282
+
+static const char *
+probe_base(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return base != NULL ? base + 1 : path;
+}
+
+static enum stage_result
+probe_unsupported(struct stage_ctx *ctx, const char *name)
+{
+	return stage_fail(ctx, STAGE_E_DATA,
+	    "unsupported container %s; supported: %s", name, PROBE_SUPPORTED);
+}
+
+/* Recognises the container from the content alone (no file name hint). */
+static enum stage_result
+probe_sniff(struct stage_ctx *ctx, const char *path, const AVInputFormat **ifmt)
+{
+	AVIOContext *pb = NULL;
+	AVDictionary *opts = NULL;
+	int err;
+
+	av_dict_set(&opts, "protocol_whitelist", "file", 0);
+	err = avio_open2(&pb, path, AVIO_FLAG_READ, NULL, &opts);
+	av_dict_free(&opts);
+	if (err < 0)
+		return avh_fail(ctx, err, "cannot open %s", probe_base(path));
+	err = av_probe_input_buffer2(pb, ifmt, NULL, NULL, 0, 0);
+	avio_closep(&pb);
+	if (err < 0)
+		return avh_fail(ctx, err, "%s is not a recognised media file",
+		    probe_base(path));
+	return STAGE_OK;
+}
+
+/* The container was recognised, so bad data here means a damaged file. */
+static enum stage_result
+probe_open_fail(struct stage_ctx *ctx, int err, const char *path)
+{
+	if (avh_result(err) == STAGE_E_DATA)
+		return avh_fail(
+		    ctx, err, "%s is corrupt or truncated", probe_base(path));
+	return avh_fail(ctx, err, "cannot read %s", probe_base(path));
+}
+
+static enum stage_result
+probe_open(struct stage_ctx *ctx, const char *path, AVFormatContext **out)
+{
+	const AVInputFormat *ifmt = NULL;
+	AVFormatContext *fmt = NULL;
+	AVDictionary *opts = NULL;
+	enum stage_result code;
+	int err;
+
+	if ((code = probe_sniff(ctx, path, &ifmt)) != STAGE_OK)
+		return code;
+	if (strcmp(ifmt->name, PROBE_DEMUX_MOV) != 0 &&
+	    strcmp(ifmt->name, PROBE_DEMUX_MKV) != 0 &&
+	    strcmp(ifmt->name, PROBE_DEMUX_AVI) != 0)
+		return probe_unsupported(ctx, ifmt->name);
+	av_dict_set(&opts, "protocol_whitelist", "file", 0);
+	err = avformat_open_input(&fmt, path, ifmt, &opts);
+	av_dict_free(&opts);
+	if (err < 0)
+		return probe_open_fail(ctx, err, path);
+	if ((err = avformat_find_stream_info(fmt, NULL)) < 0) {
+		avformat_close_input(&fmt);
+		return probe_open_fail(ctx, err, path);
+	}
+	*out = fmt;
+	return STAGE_OK;
+}
+
+/* mov and mp4 share a demuxer: the ftyp major brand tells them apart. */
+static enum stage_result
+probe_brand(
+    struct stage_ctx *ctx, const AVFormatContext *fmt, const char **format)
+{
+	const AVDictionaryEntry *e;
+
+	e = av_dict_get(fmt->metadata, "major_brand", NULL, 0);
+	/* QuickTime files may lack ftyp: it came with ISO BMFF, later. */
+	if (e == NULL || strncmp(e->value, "qt  ", 4) == 0)
+		*format = "mov";
+	else if (strncmp(e->value, "3g", 2) == 0)
+		return probe_unsupported(ctx, "3gp");
+	else if (strncmp(e->value, "mjp2", 4) == 0)
+		return probe_unsupported(ctx, "mj2");
+	else
+		*format = "mp4";
+	return STAGE_OK;
+}
+
+/* An EBML variable-length integer; IDs keep their length marker. */
+static size_t
+ebml_vint(const uint8_t *p, size_t avail, bool id, uint64_t *val)
+{
+	size_t len = 1, i;
+	uint64_t v;
+
+	if (avail == 0 || p[0] == 0)
+		return 0;
+	while (!(p[0] & (0x80 >> (len - 1))))
+		len++;
+	if (len > avail)
+		return 0;
+	v = id ? p[0] : (uint64_t)(p[0] & (0xFF >> len));
+	for (i = 1; i < len; i++)
+		v = v << 8 | p[i];
+	*val = v;
+	return len;
+}
+
+/* Finds the DocType in an EBML header; "matroska" (its default) if none. */
+static void
+ebml_doctype(const uint8_t *buf, size_t n, char *out, size_t outsize)
+{
+	uint64_t id, size;
+	size_t pos, k, end;
+
+	snprintf(out, outsize, "matroska");
+	if ((pos = ebml_vint(buf, n, true, &id)) == 0 || id != EBML_ID_HEADER)
+		return;
+	if ((k = ebml_vint(buf + pos, n - pos, false, &size)) == 0)
+		return;
+	pos += k;
+	end = size < n - pos ? pos + size : n;
+	while (pos < end) {
+		if ((k = ebml_vint(buf + pos, end - pos, true, &id)) == 0)
+			return;
+		pos += k;
+		if ((k = ebml_vint(buf + pos, end - pos, false, &size)) == 0 ||
+		    size > end - pos - k)
+			return;
+		pos += k;
+		if (id == EBML_ID_DOCTYPE) {
+			snprintf(out, outsize, "%.*s", (int)size,
+			    (const char *)buf + pos);
+			return;
+		}
+		pos += size;
+	}
+}
+
+/* mkv and webm share a demuxer, which keeps the DocType to itself. */
+static enum stage_result
+probe_doctype(struct stage_ctx *ctx, const char *path, const char **format)
+{
+	uint8_t buf[PROBE_EBML_READ];
+	char doctype[32];
+	FILE *f;
+	size_t n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return stage_fail(ctx, STAGE_E_IO, "cannot reopen %s: %s",
+		    probe_base(path), strerror(errno));
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	ebml_doctype(buf, n, doctype, sizeof(doctype));
+	if (strcmp(doctype, "webm") == 0)
+		*format = "webm";
+	else if (strcmp(doctype, "matroska") == 0)
+		*format = "mkv";
+	else
+		return probe_unsupported(ctx, doctype);
+	return STAGE_OK;
+}
+
+static enum stage_result
+probe_container(
+    struct stage_ctx *ctx, const AVFormatContext *fmt, const char **format)
+{
+	if (strcmp(fmt->iformat->name, PROBE_DEMUX_MOV) == 0)
+		return probe_brand(ctx, fmt, format);
+	if (strcmp(fmt->iformat->name, PROBE_DEMUX_MKV) == 0)
+		return probe_doctype(ctx, ctx->source, format);
+	*format = "avi";
+	return STAGE_OK;
+}
+
+static enum stage_result
+probe_streams(
+    struct stage_ctx *ctx, AVFormatContext *fmt, int *video, bool *has_audio)
+{
+	const AVCodecParameters *par;
+	int idx;
+
+	idx = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+	/* Cover art is a video stream of one picture, not a video. */
+	if (idx < 0 ||
+	    (fmt->streams[idx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+		return stage_fail(ctx, STAGE_E_DATA, "no video stream");
+	par = fmt->streams[idx]->codecpar;
+	if (par->width <= 0 || par->height <= 0)
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "the %s video stream has no frame size",
+		    avcodec_get_name(par->codec_id));
+	*video = idx;
+	*has_audio =
+	    av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) >= 0;
+	return STAGE_OK;
+}
+
+/* 1 once a frame decodes cleanly; errors are kept in *last_err. */
+static int
+probe_receive(AVCodecContext *dec, AVFrame *frame, int *last_err)
+{
+	int err, good;
+
+	for (;;) {
+		err = avcodec_receive_frame(dec, frame);
+		if (err == AVERROR(EAGAIN) || err == AVERROR_EOF)
+			return 0;
+		if (err < 0) {
+			*last_err = err;
+			return 0;
+		}
+		good = !(frame->flags & AV_FRAME_FLAG_CORRUPT) &&
+		       frame->decode_error_flags == 0;
+		av_frame_unref(frame);
+		if (good)
+			return 1;
+	}
+}
+
+static int
+probe_decode_packets(AVFormatContext *fmt, AVCodecContext *dec, int idx,
+    AVPacket *pkt, AVFrame *frame, int *last_err)
+{
+	int npackets = 0, err;
+
+	while (npackets < PROBE_MAX_PACKETS) {
+		if ((err = av_read_frame(fmt, pkt)) < 0) {
+			if (err != AVERROR_EOF)
+				*last_err = err;
+			break;
+		}
+		if (pkt->stream_index == idx) {
+			npackets++;
+			if ((err = avcodec_send_packet(dec, pkt)) < 0)
+				*last_err = err;
+		}
+		av_packet_unref(pkt);
+		if (probe_receive(dec, frame, last_err))
+			return 1;
+	}
+	/* Frame threads hold frames back: drain them before giving up. */
+	if ((err = avcodec_send_packet(dec, NULL)) < 0 && err != AVERROR_EOF)
+		*last_err = err;
+	return probe_receive(dec, frame, last_err);
+}
+
+static enum stage_result
+probe_decode(struct stage_ctx *ctx, AVFormatContext *fmt, int idx)
+{
+	const char *codec =
+	    avcodec_get_name(fmt->streams[idx]->codecpar->codec_id);
+	AVCodecContext *dec = NULL;
+	AVPacket *pkt;
+	AVFrame *frame;
+	enum stage_result code;
+	int last_err = 0;
+
+	if ((code = avh_open_decoder(ctx, fmt, idx, &dec)) != STAGE_OK)
+		return code;
+	pkt = av_packet_alloc();
+	frame = av_frame_alloc();
+	if (pkt == NULL || frame == NULL)
+		code = stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	else if (probe_decode_packets(fmt, dec, idx, pkt, frame, &last_err))
+		code = STAGE_OK;
+	else if (last_err != 0)
+		code = avh_fail(
+		    ctx, last_err, "cannot decode the %s video", codec);
+	else
+		code = stage_fail(ctx, STAGE_E_DATA,
+		    "the %s video has no decodable frame", codec);
+	av_frame_free(&frame);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dec);
+	return code;
+}
+
+static double
+probe_start(const AVFormatContext *fmt)
+{
+	return fmt->start_time != AV_NOPTS_VALUE
+		   ? fmt->start_time / (double)AV_TIME_BASE
+		   : 0.0;
+}
+
+/* The container's duration, else the video stream's; 0 when unknown. */
+static double
+probe_duration(const AVFormatContext *fmt, const AVStream *st)
+{
+	if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
+		return fmt->duration / (double)AV_TIME_BASE;
+	if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+		return st->duration * av_q2d(st->time_base);
+	return 0.0;
+}
+
+/*
+ * Where the video stream says it ends (seconds, absolute): its own
+ * duration when the container keeps one per track, else the container's;
+ * -1 when neither is known.
+ */
+static double
+probe_video_end(const AVFormatContext *fmt, const AVStream *st)
+{
+	double tb = av_q2d(st->time_base);
+
+	if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+		return (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0) *
+			   tb +
+		       st->duration * tb;
+	if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
+		return probe_start(fmt) + fmt->duration / (double)AV_TIME_BASE;
+	return -1.0;
+}
+
+/*
+ * Seeks to from (seconds; < 0: the end) and reads every packet to EOF.
+ * Returns where the video's last packet ends, or -1 if none was read.
+ * Without an index to seek with, the read goes on from where it is.
+ */
+static double
+probe_last_end(AVFormatContext *fmt, int idx, double from)
+{
+	const AVStream *st = fmt->streams[idx];
+	int64_t ts, t;
+	double last = -1.0, end;
+	AVPacket *pkt;
+
+	if ((pkt = av_packet_alloc()) == NULL)
+		return -1.0;
+	ts = from < 0.0 ? PROBE_SEEK_END : (int64_t)(from * AV_TIME_BASE);
+	(void)avformat_seek_file(fmt, -1, INT64_MIN, ts, ts, 0);
+	while (av_read_frame(fmt, pkt) >= 0) {
+		t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+		if (pkt->stream_index == idx && t != AV_NOPTS_VALUE) {
+			end = (t + pkt->duration) * av_q2d(st->time_base);
+			if (end > last)
+				last = end;
+		}
+		av_packet_unref(pkt);
+	}
+	av_packet_free(&pkt);
+	return last;
+}
+
+/*
+ * A file cut short can keep a whole header (faststart mp4, mkv, avi): its
+ * last second of video must be there too. A file that does not say how
+ * long it is (a browser's MediaRecorder webm) gets its duration from the
+ * end of its video instead.
+ */
+static enum stage_result
+probe_check_end(
+    struct stage_ctx *ctx, AVFormatContext *fmt, int idx, double *duration)
+{
+	double start = probe_start(fmt), want, last;
+
+	want = probe_video_end(fmt, fmt->streams[idx]);
+	last = probe_last_end(
+	    fmt, idx, want >= 0.0 ? want - PROBE_TAIL_SECONDS : -1.0);
+	if (*duration <= 0.0) {
+		if (last <= start)
+			return stage_fail(
+			    ctx, STAGE_E_DATA, "unknown duration");
+		*duration = last - start;
+		return STAGE_OK;
+	}
+	if (last < want - PROBE_TAIL_SECONDS)
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "truncated: the video stops at %.1f s of %.1f s",
+		    last > start ? last - start : 0.0, want - start);
+	return STAGE_OK;
+}
+
+static double
+probe_frame_rate(const AVStream *st)
+{
+	if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
+		return av_q2d(st->avg_frame_rate);
+	if (st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0)
+		return av_q2d(st->r_frame_rate);
+	return 0.0;
+}
+
+/* The video's own rate when known; else the container's (audio too). */
+static int64_t
+probe_bitrate_kbps(
+    const AVFormatContext *fmt, const AVStream *st, double duration)
+{
+	int64_t bps = st->codecpar->bit_rate, size;
+
+	if (bps <= 0)
+		bps = fmt->bit_rate;
+	if (bps <= 0 && (size = avio_size(fmt->pb)) > 0)
+		bps = (int64_t)(size * 8.0 / duration);
+	return bps > 0 ? (bps + 500) / 1000 : 0;
+}
+
+/* Counterclockwise degrees of the display matrix, 0..359. */
+static int
+probe_rotation(const AVStream *st)
+{
+	const uint8_t *sd;
+	size_t size = 0;
+	double theta;
+	long deg;
+
+	sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+	if (sd == NULL || size < 9 * sizeof(int32_t))
+		return 0;
+	theta = av_display_rotation_get((const int32_t *)(const void *)sd);
+	if (isnan(theta))
+		return 0;
+	deg = lround(theta) % 360;
+	return (int)(deg < 0 ? deg + 360 : deg);
+}
+
+/* FFmpeg's codec names, except HEVC, which the API documents as h265. */
+static const char *
+probe_codec_name(enum AVCodecID id)
+{
+	return id == AV_CODEC_ID_HEVC ? "h265" : avcodec_get_name(id);
+}
+
+static double
+probe_round3(double x)
+{
+	return round(x * 1000.0) / 1000.0;
+}
+
+static enum stage_result
+probe_result(struct stage_ctx *ctx, const AVFormatContext *fmt,
+    const AVStream *st, const char *format, bool has_audio, double duration)
+{
+	double rate = probe_frame_rate(st);
+
+	if (rate <= 0.0)
+		return stage_fail(ctx, STAGE_E_DATA, "unknown frame rate");
+	ctx->result = json_pack("{s:i, s:i, s:f, s:f, s:s, s:I, s:s, s:b, s:i}",
+	    "width", st->codecpar->width, "height", st->codecpar->height,
+	    "duration_seconds", probe_round3(duration), "frame_rate",
+	    probe_round3(rate), "codec",
+	    probe_codec_name(st->codecpar->codec_id), "bitrate_kbps",
+	    (json_int_t)probe_bitrate_kbps(fmt, st, duration), "format", format,
+	    "has_audio", (int)has_audio, "rotation", probe_rotation(st));
+	if (ctx->result == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	return STAGE_OK;
+}
+
+static enum stage_result
+probe_media(struct stage_ctx *ctx, AVFormatContext *fmt)
+{
+	const char *format = NULL;
+	enum stage_result code;
+	bool has_audio = false;
+	double duration;
+	int idx = -1;
+
+	if ((code = probe_container(ctx, fmt, &format)) != STAGE_OK)
+		return code;
+	if ((code = probe_streams(ctx, fmt, &idx, &has_audio)) != STAGE_OK)
+		return code;
+	stage_progress(ctx, 0.5);
+	if ((code = probe_decode(ctx, fmt, idx)) != STAGE_OK)
+		return code;
+	stage_progress(ctx, 0.75);
+	duration = probe_duration(fmt, fmt->streams[idx]);
+	if ((code = probe_check_end(ctx, fmt, idx, &duration)) != STAGE_OK)
+		return code;
+	return probe_result(
+	    ctx, fmt, fmt->streams[idx], format, has_audio, duration);
+}
+
+enum stage_result
+stage_probe_run(struct stage_ctx *ctx)
+{
+	AVFormatContext *fmt = NULL;
+	enum stage_result code;
+
+	if (ctx->source == NULL)
+		return stage_fail(ctx, STAGE_E_NOINPUT, "no video to probe");
+	if ((code = probe_open(ctx, ctx->source, &fmt)) != STAGE_OK)
+		return code;
+	stage_progress(ctx, 0.25);
+	code = probe_media(ctx, fmt);
+	avformat_close_input(&fmt);
+	if (code == STAGE_OK)
+		stage_progress(ctx, 1.0);
+	return code;
+}

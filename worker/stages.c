@@ -1,0 +1,34 @@
+/*
+ * The stage table: every name reel-worker accepts after --stage, and the
+ * function that runs it. A name with no function yet is still known, so
+ * the worker reports "not implemented" (EX_UNAVAILABLE) instead of a bad
+ * command line; a name missing from the table is a usage error.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "worker.h"
+
+static const struct stage_ops stages_table[] = {
+    {"probe", stage_probe_run},
+    {"video_analysis", NULL},
+    {"audio_analysis", NULL},
+    {"motion_analysis", NULL},
+    {"style_extraction", NULL},
+    {"style_application", NULL},
+    {"rendering", NULL},
+};
+
+const struct stage_ops *
+stage_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(stages_table) / sizeof(stages_table[0]); i++) {
+		if (strcmp(stages_table[i].name, name) == 0)
+			return &stages_table[i];
+	}
+	return NULL;
+}
