@@ -152,6 +152,21 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@BIN=$(O) scripts/demo.sh
 
+# libFuzzer targets (clang). FUZZ_SECONDS per target; new inputs go to a
+# scratch corpus so the committed seeds stay small.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_PC := jansson $(MSGPACK_PC)
+fuzz:
+	@mkdir -p $(O)/fuzz
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+		$(BASE_INC) $(call pc_cflags,$(FUZZ_PC)) tests/fuzz/fuzz_msg.c \
+		ipc/msg.c ipc/jsonmp.c $(COMMON_SRCS) $(call pc_libs,$(FUZZ_PC)) \
+		-o $(O)/fuzz/fuzz_msg
+	@mkdir -p $(O)/fuzz/corpus-msg
+	$(O)/fuzz/fuzz_msg -max_total_time=$(FUZZ_SECONDS) \
+		$(O)/fuzz/corpus-msg tests/fuzz/corpus/msg
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

@@ -32,7 +32,7 @@
 extern char **environ;
 
 static char dir[] = "/tmp/reel-bench.XXXXXX";
-static char sock_path[256], run_dir[128], state_dir[128];
+static char sock_path[256], run_dir[128], state_dir[128], log_path[256];
 static pid_t reeld;
 
 static int
@@ -47,9 +47,8 @@ static void
 print_dist(const char *what, int64_t *us, int n)
 {
 	qsort(us, n, sizeof(*us), cmp_i64);
-	printf("%-44s p50 %7.1f us  p99 %7.1f us  max %7.1f us  (n=%d)\n",
-	    what, (double)us[n / 2], (double)us[n * 99 / 100],
-	    (double)us[n - 1], n);
+	printf("%-44s p50 %7.1f us  p99 %7.1f us  max %7.1f us  (n=%d)\n", what,
+	    (double)us[n / 2], (double)us[n * 99 / 100], (double)us[n - 1], n);
 }
 
 static void
@@ -57,13 +56,20 @@ start_reeld(const char *bin)
 {
 	char reeld_path[512], worker[512];
 	char *argv[] = {reeld_path, "--runtime-dir", run_dir, "--state-dir",
-	    state_dir, "--worker-path", worker, "--slots", "1", NULL};
+	    state_dir, "--worker-path", worker, "--slots", "1", "--table-slots",
+	    "4096", NULL};
+	posix_spawn_file_actions_t fa;
 	struct client_conn c;
 	char err[256];
 
 	snprintf(reeld_path, sizeof(reeld_path), "%s/reeld", bin);
 	snprintf(worker, sizeof(worker), "%s/tests/fake_worker", bin);
-	if (posix_spawn(&reeld, reeld_path, NULL, NULL, argv, environ) != 0) {
+	/* reeld logs a line per job: keep them out of the figures. */
+	snprintf(log_path, sizeof(log_path), "%s/reeld.log", dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(
+	    &fa, STDERR_FILENO, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (posix_spawn(&reeld, reeld_path, &fa, NULL, argv, environ) != 0) {
 		perror("posix_spawn reeld");
 		exit(1);
 	}
@@ -96,8 +102,10 @@ upload(struct client_conn *c, const char *file, char id[REEL_ID_SIZE])
 		exit(1);
 	}
 	close(req.fd);
-	str_copy(id, json_string_value(json_object_get(resp.u.response.data,
-	    "video_id")), REEL_ID_SIZE);
+	str_copy(id,
+	    json_string_value(
+		json_object_get(resp.u.response.data, "video_id")),
+	    REEL_ID_SIZE);
 	msg_clear(&resp);
 }
 
@@ -113,8 +121,8 @@ bench_submit(struct client_conn *c, const char *video, char *first_job)
 		msg_init(&req, MSG_SUBMIT);
 		str_copy(req.u.submit.video_id, video, REEL_ID_SIZE);
 		req.u.submit.config.count = 1;
-		snprintf(req.u.submit.config.kv[0].key, MSG_CONFIG_KEY_SIZE,
-		    "fake");
+		snprintf(
+		    req.u.submit.config.kv[0].key, MSG_CONFIG_KEY_SIZE, "fake");
 		snprintf(req.u.submit.config.kv[0].value, MSG_CONFIG_VALUE_SIZE,
 		    "hang,n=%d", i);
 		int64_t t0 = clock_monotonic_us();
@@ -126,8 +134,10 @@ bench_submit(struct client_conn *c, const char *video, char *first_job)
 		}
 		us[i] = clock_monotonic_us() - t0;
 		if (i == 0)
-			str_copy(first_job, json_string_value(json_object_get(
-			    resp.u.response.data, "job_id")), REEL_ID_SIZE);
+			str_copy(first_job,
+			    json_string_value(json_object_get(
+				resp.u.response.data, "job_id")),
+			    REEL_ID_SIZE);
 		msg_clear(&resp);
 	}
 	print_dist("submit acknowledgement (socket round trip)", us, SUBMITS);
@@ -174,8 +184,8 @@ bench_shm(void)
 	for (int i = 0; i < SHM_READS; i++)
 		jobtab_read_job(jt, (uint32_t)i % 64 % n, &row);
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	ns = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) /
-	    SHM_READS;
+	ns =
+	    ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / SHM_READS;
 	printf("%-44s mean %7.3f us  (n=%d, %zu-byte slot copy)\n",
 	    "status read through shared memory", ns / 1000.0, SHM_READS,
 	    sizeof(row));
@@ -187,8 +197,8 @@ static void
 bench_spawn(const char *label, const char *worker)
 {
 	static int64_t us[SPAWNS];
-	char *argv[] = {"reel-worker", "--stage", "probe", "--job", "vid_bench",
-	    NULL};
+	char *argv[] = {
+	    "reel-worker", "--stage", "probe", "--job", "vid_bench", NULL};
 	char err[256];
 
 	for (int i = 0; i < SPAWNS; i++) {
@@ -205,12 +215,15 @@ bench_spawn(const char *label, const char *worker)
 		}
 		msg_init(&m, MSG_JOB_START);
 		str_copy(m.u.job_start.stage, "probe", MSG_WORD_SIZE);
-		str_copy(m.u.job_start.job_id, "vid_000000000000", REEL_ID_SIZE);
+		str_copy(
+		    m.u.job_start.job_id, "vid_000000000000", REEL_ID_SIZE);
 		str_copy(m.u.job_start.source, "/nonexistent", MSG_PATH_SIZE);
+		str_copy(m.u.job_start.job_dir, "/nonexistent", MSG_PATH_SIZE);
 		wire_send(sock, &m);
 		wire_init(&w, sock);
-		if (wire_recv(&w, DIR_FROM_WORKER, 5000, &m, err,
-		    sizeof(err)) != 0 || m.type != MSG_HELLO) {
+		if (wire_recv(
+			&w, DIR_FROM_WORKER, 5000, &m, err, sizeof(err)) != 0 ||
+		    m.type != MSG_HELLO) {
 			fprintf(stderr, "no HELLO from %s: %s\n", worker, err);
 			exit(1);
 		}

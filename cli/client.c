@@ -25,8 +25,8 @@ client_socket_path(const char *explicit_path)
 }
 
 int
-client_connect(struct client_conn *c, const char *path, char *err,
-    size_t errlen)
+client_connect(
+    struct client_conn *c, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd;
@@ -37,8 +37,10 @@ client_connect(struct client_conn *c, const char *path, char *err,
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		snprintf(err, errlen, "cannot connect to %s: %s (is reeld "
-		    "running?)", path, strerror(errno));
+		snprintf(err, errlen,
+		    "cannot connect to %s: %s (is reeld "
+		    "running?)",
+		    path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -59,12 +61,12 @@ client_disconnect(struct client_conn *c)
 }
 
 int
-client_request(struct client_conn *c, const struct msg *req,
-    struct msg *resp, char *err, size_t errlen)
+client_request(struct client_conn *c, const struct msg *req, struct msg *resp,
+    char *err, size_t errlen)
 {
 	if (wire_send(c->w.fd, req) != 0) {
-		snprintf(err, errlen, "cannot send to reeld: %s",
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "cannot send to reeld: %s", strerror(errno));
 		return -1;
 	}
 	if (wire_recv(&c->w, DIR_TO_CLIENT, -1, resp, err, errlen) != 0)

@@ -18,8 +18,8 @@ struct client_conn {
 /* The socket: explicit, else <runtime dir>/reeld.sock (see util.h). */
 const char *client_socket_path(const char *explicit_path);
 /* 0, or -1 with err. */
-int client_connect(struct client_conn *c, const char *path, char *err,
-    size_t errlen);
+int client_connect(
+    struct client_conn *c, const char *path, char *err, size_t errlen);
 void client_disconnect(struct client_conn *c);
 /*
  * Sends req and waits for its RESPONSE. Returns 0 (the envelope may still

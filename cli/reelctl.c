@@ -77,7 +77,7 @@ request(const struct msg *req, struct msg *resp)
 
 	if (!connected) {
 		if (client_connect(&conn, client_socket_path(opt_socket), err,
-		    sizeof(err)) != 0)
+			sizeof(err)) != 0)
 			die(EXIT_TRANSPORT, "%s", err);
 		connected = true;
 	}
@@ -149,7 +149,8 @@ plain_job(const json_t *j)
 	printf("job_id:     %s\n", jstr(j, "job_id"));
 	printf("status:     %s\n", jstr(j, "status"));
 	printf("progress:   %lld%%\n",
-	    (long long)json_integer_value(json_object_get(j, "progress_percent")));
+	    (long long)json_integer_value(
+		json_object_get(j, "progress_percent")));
 	printf("stage:      %s\n", jstr(j, "current_stage"));
 	printf("video:      %s\n", jstr(j, "video_id"));
 	printf("template:   %s\n", jstr(j, "template_video_id"));
@@ -219,13 +220,13 @@ set_field(char *dst, size_t size, const char *what, const char *val)
 }
 
 static const struct option submit_opts[] = {
-	{"video", required_argument, NULL, 'V'},
-	{"template", required_argument, NULL, 't'},
-	{"template-only", no_argument, NULL, 'T'},
-	{"webhook", required_argument, NULL, 'w'},
-	{"config", required_argument, NULL, 'c'},
-	{"output", required_argument, NULL, 'o'},
-	{NULL, 0, NULL, 0},
+    {"video", required_argument, NULL, 'V'},
+    {"template", required_argument, NULL, 't'},
+    {"template-only", no_argument, NULL, 'T'},
+    {"webhook", required_argument, NULL, 'w'},
+    {"config", required_argument, NULL, 'c'},
+    {"output", required_argument, NULL, 'o'},
+    {NULL, 0, NULL, 0},
 };
 
 /*
@@ -233,8 +234,7 @@ static const struct option submit_opts[] = {
  * file for run, so it comes back through *template; -o is run's output.
  */
 static const char *
-parse_submit(int argc, char **argv, struct msg_submit *s,
-    const char **template)
+parse_submit(int argc, char **argv, struct msg_submit *s, const char **template)
 {
 	const char *out = NULL;
 	int ch;
@@ -294,8 +294,8 @@ job_request(enum msg_type type, const char *job_id, struct msg *resp)
 	struct msg req;
 
 	msg_init(&req, type);
-	set_field(req.u.job_ref.job_id, sizeof(req.u.job_ref.job_id), "JOB",
-	    job_id);
+	set_field(
+	    req.u.job_ref.job_id, sizeof(req.u.job_ref.job_id), "JOB", job_id);
 	request(&req, resp);
 	check_response(resp);
 }
@@ -343,7 +343,8 @@ plain_list(const json_t *data)
 
 	printf("%-17s  %-10s  %4s  %-17s  %s\n", "JOB", "STATUS", "PCT",
 	    "STAGE", "CREATED");
-	json_array_foreach(jobs, i, j) {
+	json_array_foreach(jobs, i, j)
+	{
 		printf("%-17s  %-10s  %3lld%%  %-17s  %s\n", jstr(j, "job_id"),
 		    jstr(j, "status"),
 		    (long long)json_integer_value(
@@ -360,10 +361,10 @@ static int
 cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"status", required_argument, NULL, 's'},
-		{"page", required_argument, NULL, 'p'},
-		{"page-size", required_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0},
+	    {"status", required_argument, NULL, 's'},
+	    {"page", required_argument, NULL, 'p'},
+	    {"page-size", required_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct msg req, resp;
 	int ch;
@@ -377,7 +378,8 @@ cmd_list(int argc, char **argv)
 		else if (ch == 'p')
 			req.u.list.page = parse_uint("--page", optarg);
 		else if (ch == 'n')
-			req.u.list.page_size = parse_uint("--page-size", optarg);
+			req.u.list.page_size =
+			    parse_uint("--page-size", optarg);
 		else
 			usage();
 	}
@@ -391,15 +393,16 @@ cmd_list(int argc, char **argv)
 
 /* One line per change when not on a terminal; a live bar when on one. */
 static void
-show_progress(const json_t *job, int64_t start_ms, bool tty, char *last,
-    size_t lastlen)
+show_progress(
+    const json_t *job, int64_t start_ms, bool tty, char *last, size_t lastlen)
 {
 	char bar[64], elapsed[32], line[256];
-	int pct = (int)json_integer_value(json_object_get(job, "progress_percent"));
+	int pct =
+	    (int)json_integer_value(json_object_get(job, "progress_percent"));
 
 	table_progress(bar, sizeof(bar), pct, TABLE_BAR_WIDTH);
-	table_duration(elapsed, sizeof(elapsed),
-	    clock_realtime_ms() - start_ms);
+	table_duration(
+	    elapsed, sizeof(elapsed), clock_realtime_ms() - start_ms);
 	if (tty) {
 		fprintf(stderr, "\r\033[K%s %s  %-17s %s", jstr(job, "job_id"),
 		    bar, jstr(job, "current_stage"), elapsed);
@@ -437,8 +440,8 @@ wait_job(const char *job_id, struct msg *resp)
 
 	for (;;) {
 		job_request(MSG_STATUS, job_id, resp);
-		if (job_status_parse(jstr(resp->u.response.data, "status"),
-		    &st) != 0)
+		if (job_status_parse(
+			jstr(resp->u.response.data, "status"), &st) != 0)
 			die(EXIT_TRANSPORT, "reeld sent an unknown status");
 		if (!opt_json)
 			show_progress(resp->u.response.data, start, tty, last,
@@ -523,8 +526,8 @@ fetch_result(const char *job_id, const char *artifact, const char *dest,
 	struct msg req;
 
 	msg_init(&req, MSG_RESULT);
-	set_field(req.u.result.job_id, sizeof(req.u.result.job_id), "JOB",
-	    job_id);
+	set_field(
+	    req.u.result.job_id, sizeof(req.u.result.job_id), "JOB", job_id);
 	if (artifact != NULL)
 		set_field(req.u.result.artifact, sizeof(req.u.result.artifact),
 		    "artifact", artifact);
@@ -533,7 +536,8 @@ fetch_result(const char *job_id, const char *artifact, const char *dest,
 	if (artifact == NULL)
 		return;
 	if (resp->fd < 0)
-		die(EXIT_TRANSPORT, "reeld sent no descriptor for %s", artifact);
+		die(EXIT_TRANSPORT, "reeld sent no descriptor for %s",
+		    artifact);
 	save_fd(resp->fd, dest);
 	close(resp->fd);
 	resp->fd = -1;
@@ -543,9 +547,9 @@ static int
 cmd_result(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"style", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"style", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *output = NULL, *style = NULL;
 	struct msg resp;
@@ -562,11 +566,11 @@ cmd_result(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		usage();
-	fetch_result(argv[optind], output != NULL ? "output.mp4" : NULL,
-	    output, &resp);
+	fetch_result(
+	    argv[optind], output != NULL ? "output.mp4" : NULL, output, &resp);
 	if (style != NULL)
-		save_json(json_object_get(resp.u.response.data, "style_json"),
-		    style);
+		save_json(
+		    json_object_get(resp.u.response.data, "style_json"), style);
 	done_ok(&resp, plain_job);
 	return 0;
 }
@@ -605,11 +609,11 @@ cmd_run(int argc, char **argv)
 	wait_job(job_id, &resp);
 	if ((code = finish_wait(&resp)) != 0)
 		return code;
-	fetch_result(job_id, s->template_only ? NULL : "output.mp4", out,
-	    &resp);
+	fetch_result(
+	    job_id, s->template_only ? NULL : "output.mp4", out, &resp);
 	if (out != NULL && s->template_only)
-		save_json(json_object_get(resp.u.response.data, "style_json"),
-		    out);
+		save_json(
+		    json_object_get(resp.u.response.data, "style_json"), out);
 	done_ok(&resp, plain_job);
 	return 0;
 }
@@ -618,14 +622,14 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{"upload", cmd_upload},
-	{"submit", cmd_submit},
-	{"status", cmd_status},
-	{"list", cmd_list},
-	{"cancel", cmd_cancel},
-	{"wait", cmd_wait},
-	{"result", cmd_result},
-	{"run", cmd_run},
+    {"upload", cmd_upload},
+    {"submit", cmd_submit},
+    {"status", cmd_status},
+    {"list", cmd_list},
+    {"cancel", cmd_cancel},
+    {"wait", cmd_wait},
+    {"result", cmd_result},
+    {"run", cmd_run},
 };
 
 /*
@@ -647,7 +651,7 @@ take_global_options(int argc, char **argv)
 		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
 			opt_socket = argv[i] + 9;
 		} else if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
+			   strcmp(argv[i], "--help") == 0) {
 			usage();
 		} else {
 			argv[out++] = argv[i];

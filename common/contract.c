@@ -9,21 +9,25 @@
 #include "contract.h"
 
 static const char *const status_names[JOB_STATUS_COUNT] = {
-	"queued", "processing", "completed", "failed", "cancelled",
+    "queued",
+    "processing",
+    "completed",
+    "failed",
+    "cancelled",
 };
 
 static const struct {
 	const char *name;
 	int lo, hi;
 } stages[] = {
-	[STAGE_NONE] = {"none", 0, 0},
-	[STAGE_VIDEO_ANALYSIS] = {"video_analysis", 1, 20},
-	[STAGE_AUDIO_ANALYSIS] = {"audio_analysis", 21, 35},
-	[STAGE_MOTION_ANALYSIS] = {"motion_analysis", 36, 55},
-	[STAGE_STYLE_EXTRACTION] = {"style_extraction", 56, 65},
-	[STAGE_STYLE_APPLICATION] = {"style_application", 66, 85},
-	[STAGE_RENDERING] = {"rendering", 86, 99},
-	[STAGE_PROBE] = {"probe", 0, 0},
+    [STAGE_NONE] = {"none", 0, 0},
+    [STAGE_VIDEO_ANALYSIS] = {"video_analysis", 1, 20},
+    [STAGE_AUDIO_ANALYSIS] = {"audio_analysis", 21, 35},
+    [STAGE_MOTION_ANALYSIS] = {"motion_analysis", 36, 55},
+    [STAGE_STYLE_EXTRACTION] = {"style_extraction", 56, 65},
+    [STAGE_STYLE_APPLICATION] = {"style_application", 66, 85},
+    [STAGE_RENDERING] = {"rendering", 86, 99},
+    [STAGE_PROBE] = {"probe", 0, 0},
 };
 #define STAGE_COUNT (sizeof(stages) / sizeof(stages[0]))
 
@@ -51,7 +55,7 @@ bool
 job_status_terminal(enum job_status status)
 {
 	return status == JOB_COMPLETED || status == JOB_FAILED ||
-	    status == JOB_CANCELLED;
+	       status == JOB_CANCELLED;
 }
 
 const char *

@@ -90,8 +90,8 @@ time_iso8601(int64_t ms, char buf[UTIL_ISO_SIZE])
 
 	gmtime_r(&secs, &tm);
 	snprintf(buf, UTIL_ISO_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(ms % 1000));
 }
 
 static const char *
@@ -120,8 +120,8 @@ runtime_dir_default(const char *explicit_dir)
 {
 	static char buf[4096];
 
-	return dir_default(explicit_dir, "RUNTIME_DIRECTORY", "/run/reeld", buf,
-	    sizeof(buf));
+	return dir_default(
+	    explicit_dir, "RUNTIME_DIRECTORY", "/run/reeld", buf, sizeof(buf));
 }
 
 const char *
@@ -156,8 +156,7 @@ mkdir_p(const char *path, unsigned mode)
 }
 
 static int
-remove_entry(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;

@@ -176,8 +176,8 @@ int msg_encode(const struct msg *m, char **out, size_t *outlen);
  * 1 with *frame_len (prefix included) when it is, -1 with err when the
  * declared length is 0 or over FRAME_MAX.
  */
-int frame_check(const void *buf, size_t avail, size_t *frame_len, char *err,
-    size_t errlen);
+int frame_check(
+    const void *buf, size_t avail, size_t *frame_len, char *err, size_t errlen);
 
 /*
  * Decodes one frame body (the bytes after the length prefix). dirs is the

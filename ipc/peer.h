@@ -20,12 +20,12 @@ struct peer;
  * the peer reads nothing more. The callback owns *m (msg_clear it, close
  * m->fd) and may call peer_free() on the peer.
  */
-typedef void (*peer_cb)(struct peer *peer, struct msg *m, const char *error,
-    void *arg);
+typedef void (*peer_cb)(
+    struct peer *peer, struct msg *m, const char *error, void *arg);
 
 /* Takes ownership of fd (made non-blocking). dirs: accepted directions. */
-struct peer *peer_new(struct event_base *base, int fd, unsigned dirs,
-    peer_cb cb, void *arg);
+struct peer *peer_new(
+    struct event_base *base, int fd, unsigned dirs, peer_cb cb, void *arg);
 /* Queues m; m->fd, if any, is duplicated and sent. 0 or -1 (errno). */
 int peer_send(struct peer *peer, const struct msg *m);
 /* Reads and dispatches what is already buffered in the socket, now. */

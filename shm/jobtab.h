@@ -25,7 +25,7 @@
 struct jobtab_info {
 	int32_t pid;
 	uint32_t slot_count;
-	int64_t start_ms;	  /* CLOCK_REALTIME, ms */
+	int64_t start_ms;     /* CLOCK_REALTIME, ms */
 	int64_t heartbeat_ms; /* CLOCK_REALTIME, ms */
 	uint64_t submitted;
 	uint64_t completed;
@@ -72,14 +72,14 @@ uint32_t jobtab_slot_count(const struct jobtab *jt);
 void jobtab_set_pid(struct jobtab *jt, int32_t pid, int64_t start_ms);
 void jobtab_heartbeat(struct jobtab *jt, int64_t now_ms);
 void jobtab_write_counters(struct jobtab *jt, const struct jobtab_info *in);
-void jobtab_write_job(struct jobtab *jt, uint32_t slot,
-    const struct jobtab_job *job);
+void jobtab_write_job(
+    struct jobtab *jt, uint32_t slot, const struct jobtab_job *job);
 void jobtab_clear_job(struct jobtab *jt, uint32_t slot);
 
 /* Reader side: consistent copies; retries while the writer is mid-update. */
 void jobtab_read_info(const struct jobtab *jt, struct jobtab_info *out);
-void jobtab_read_job(const struct jobtab *jt, uint32_t slot,
-    struct jobtab_job *out);
+void jobtab_read_job(
+    const struct jobtab *jt, uint32_t slot, struct jobtab_job *out);
 
 /*
  * Additions to the contract above (nothing above changes). The layout sizes
@@ -101,7 +101,7 @@ void jobtab_read_job(const struct jobtab *jt, uint32_t slot,
  * and drop the result, so a slot that cannot be read shows as free.
  */
 int jobtab_try_read_info(const struct jobtab *jt, struct jobtab_info *out);
-int jobtab_try_read_job(const struct jobtab *jt, uint32_t slot,
-    struct jobtab_job *out);
+int jobtab_try_read_job(
+    const struct jobtab *jt, uint32_t slot, struct jobtab_job *out);
 
 #endif

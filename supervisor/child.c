@@ -57,8 +57,8 @@ static struct event_base *child_base;
 static const struct config *child_cfg;
 static uint32_t next_gen = 1;
 
-static void child_on_msg(struct peer *p, struct msg *m, const char *error,
-    void *arg);
+static void child_on_msg(
+    struct peer *p, struct msg *m, const char *error, void *arg);
 static void child_handle(struct child *c, const struct msg *m);
 static void child_protocol_error(struct child *c, const char *fmt, ...)
     __attribute__((__format__(__printf__, 2, 3)));
@@ -100,20 +100,20 @@ child_first_message_us(const struct child *c)
 static struct child *
 child_spawn(const struct msg_job_start *start)
 {
-	char *argv[] = {"reel-worker", "--stage", (char *)start->stage,
-	    "--job", (char *)start->job_id, NULL};
+	char *argv[] = {"reel-worker", "--stage", (char *)start->stage, "--job",
+	    (char *)start->job_id, NULL};
 	struct child *c = xcalloc(1, sizeof(*c));
 	int sock;
 
 	c->c_spawn_us = clock_monotonic_us();
 	if (spawn_worker(child_cfg->worker_path, argv, &c->c_pid, &sock,
-	    &c->c_exec_errno) != 0) {
+		&c->c_exec_errno) != 0) {
 		log_warn("%s: cannot start %s worker", __func__, start->stage);
 		free(c);
 		return NULL;
 	}
-	c->c_peer = peer_new(child_base, sock, DIR_FROM_WORKER, child_on_msg,
-	    c);
+	c->c_peer =
+	    peer_new(child_base, sock, DIR_FROM_WORKER, child_on_msg, c);
 	return c;
 }
 
@@ -122,8 +122,8 @@ child_spawn(const struct msg_job_start *start)
  * when no process could be created (fork or socket failure).
  */
 struct child *
-child_start(const struct msg_job_start *start, const struct child_ops *ops,
-    void *arg)
+child_start(
+    const struct msg_job_start *start, const struct child_ops *ops, void *arg)
 {
 	struct msg m;
 	struct child *c = child_spawn(start);
@@ -142,8 +142,8 @@ child_start(const struct msg_job_start *start, const struct child_ops *ops,
 	m.u.job_start = *start;
 	m.u.job_start.gen = c->c_gen;
 	if (peer_send(c->c_peer, &m) != 0)
-		child_protocol_error(c, "cannot send the job: %s",
-		    strerror(errno));
+		child_protocol_error(
+		    c, "cannot send the job: %s", strerror(errno));
 	child_arm_stall(c);
 	log_debug("%s: %s worker pid %d gen %u", __func__, c->c_stage,
 	    (int)c->c_pid, c->c_gen);
@@ -178,7 +178,7 @@ child_stop_all(const char *code)
 	struct child *c;
 
 	LIST_FOREACH(c, &children, c_entry)
-		child_stop(c, code);
+	child_stop(c, code);
 }
 
 static void
@@ -199,8 +199,8 @@ child_stall_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warnx("%s worker pid %d silent for %u s", c->c_stage,
-	    (int)c->c_pid, child_cfg->stage_stall_seconds);
+	log_warnx("%s worker pid %d silent for %u s", c->c_stage, (int)c->c_pid,
+	    child_cfg->stage_stall_seconds);
 	child_stop(c, "WORKER_STALLED");
 }
 
@@ -211,8 +211,8 @@ child_protocol_error(struct child *c, const char *fmt, ...)
 
 	if (c->c_protocol_err[0] == '\0') {
 		va_start(ap, fmt);
-		vsnprintf(c->c_protocol_err, sizeof(c->c_protocol_err), fmt,
-		    ap);
+		vsnprintf(
+		    c->c_protocol_err, sizeof(c->c_protocol_err), fmt, ap);
 		va_end(ap);
 		log_warnx("%s worker pid %d: %s", c->c_stage, (int)c->c_pid,
 		    c->c_protocol_err);
@@ -228,8 +228,7 @@ child_on_msg(struct peer *p, struct msg *m, const char *error, void *arg)
 	(void)p;
 	if (m == NULL) {
 		if (error != NULL)
-			child_protocol_error(c, "malformed message: %s",
-			    error);
+			child_protocol_error(c, "malformed message: %s", error);
 		c->c_closed = true;
 		child_maybe_finish(c);
 		return;
@@ -268,11 +267,11 @@ child_handle(struct child *c, const struct msg *m)
 		return child_protocol_error(c, "%s for generation %u, not %u",
 		    msg_type_name(m->type), msg_gen(m), c->c_gen);
 	if (c->c_done || c->c_failed)
-		return child_protocol_error(c, "%s after the stage ended",
-		    msg_type_name(m->type));
+		return child_protocol_error(
+		    c, "%s after the stage ended", msg_type_name(m->type));
 	if (!c->c_hello && m->type != MSG_HELLO)
-		return child_protocol_error(c, "%s before HELLO",
-		    msg_type_name(m->type));
+		return child_protocol_error(
+		    c, "%s before HELLO", msg_type_name(m->type));
 	switch (m->type) {
 	case MSG_HELLO:
 		if (c->c_hello)
@@ -293,8 +292,8 @@ child_handle(struct child *c, const struct msg *m)
 		    sizeof(c->c_fail_msg));
 		break;
 	default:
-		child_protocol_error(c, "unexpected %s",
-		    msg_type_name(m->type));
+		child_protocol_error(
+		    c, "unexpected %s", msg_type_name(m->type));
 	}
 }
 
@@ -303,7 +302,8 @@ child_by_pid(pid_t pid)
 {
 	struct child *c;
 
-	LIST_FOREACH(c, &children, c_entry) {
+	LIST_FOREACH(c, &children, c_entry)
+	{
 		if (c->c_pid == pid && !c->c_exited)
 			return c;
 	}
@@ -382,8 +382,8 @@ judge_exit(const struct child *c, struct child_outcome *out)
 		    "cannot execute worker %s: %s", child_cfg->worker_path,
 		    strerror(c->c_exec_errno));
 	} else if (c->c_failed) {
-		snprintf(out->message, sizeof(out->message), "%s",
-		    c->c_fail_msg);
+		snprintf(
+		    out->message, sizeof(out->message), "%s", c->c_fail_msg);
 	} else if (code == 0) {
 		out->code = "PROTOCOL_ERROR";
 		snprintf(out->message, sizeof(out->message),
@@ -407,7 +407,7 @@ child_judge(const struct child *c, struct child_outcome *out)
 		    "%s worker sent a malformed message: %s", c->c_stage,
 		    c->c_protocol_err);
 	} else if (c->c_stop_code != NULL &&
-	    strcmp(c->c_stop_code, "WORKER_STALLED") == 0) {
+		   strcmp(c->c_stop_code, "WORKER_STALLED") == 0) {
 		out->end = CHILD_FAILED;
 		out->code = c->c_stop_code;
 		snprintf(out->message, sizeof(out->message),
@@ -417,7 +417,7 @@ child_judge(const struct child *c, struct child_outcome *out)
 		out->end = CHILD_CANCELLED;
 		out->code = c->c_stop_code;
 	} else if (WIFEXITED(c->c_status) && WEXITSTATUS(c->c_status) == 0 &&
-	    c->c_done) {
+		   c->c_done) {
 		out->end = CHILD_OK;
 	} else {
 		out->end = CHILD_FAILED;

@@ -35,8 +35,8 @@ static struct event *backoff_ev;
 static struct event_base *client_base;
 static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
-static void client_on_msg(struct peer *p, struct msg *m, const char *error,
-    void *arg);
+static void client_on_msg(
+    struct peer *p, struct msg *m, const char *error, void *arg);
 static void client_free(struct client *cl);
 
 /* Every response ends the request in flight, the upload included. */
@@ -49,8 +49,7 @@ client_send(struct client *cl, struct msg *m)
 }
 
 void
-client_respond_ok(struct client *cl, const char *message, json_t *data,
-    int fd)
+client_respond_ok(struct client *cl, const char *message, json_t *data, int fd)
 {
 	struct msg m;
 
@@ -71,8 +70,8 @@ client_respond_err(struct client *cl, const char *message, const char *code,
 
 	msg_init(&m, MSG_RESPONSE);
 	str_copy(m.u.response.message, message, sizeof(m.u.response.message));
-	str_copy(m.u.response.error_code, code,
-	    sizeof(m.u.response.error_code));
+	str_copy(
+	    m.u.response.error_code, code, sizeof(m.u.response.error_code));
 	str_copy(m.u.response.error_detail, detail != NULL ? detail : "",
 	    sizeof(m.u.response.error_detail));
 	client_send(cl, &m);
@@ -83,8 +82,8 @@ job_not_found(struct client *cl, const char *job_id)
 {
 	char detail[MSG_TEXT_SIZE];
 
-	snprintf(detail, sizeof(detail), "No job with id '%.32s' exists.",
-	    job_id);
+	snprintf(
+	    detail, sizeof(detail), "No job with id '%.32s' exists.", job_id);
 	client_respond_err(cl, "The specified job could not be found.",
 	    ERR_JOB_NOT_FOUND, detail);
 }
@@ -96,7 +95,8 @@ handle_submit(struct client *cl, const struct msg_submit *req)
 	json_t *data;
 
 	if (job_submit(req, &data, code, detail) != 0) {
-		client_respond_err(cl, "The job was not created.", code, detail);
+		client_respond_err(
+		    cl, "The job was not created.", code, detail);
 		return;
 	}
 	client_respond_ok(cl, "Job created", data, -1);
@@ -116,8 +116,8 @@ static void
 handle_list(struct client *cl, const struct msg_list *req)
 {
 	unsigned page = req->page != 0 ? req->page : 1;
-	unsigned size = req->page_size != 0 ? req->page_size :
-	    LIST_PAGE_SIZE_DEFAULT;
+	unsigned size =
+	    req->page_size != 0 ? req->page_size : LIST_PAGE_SIZE_DEFAULT;
 	enum job_status unused;
 
 	if (size > LIST_PAGE_SIZE_MAX || page > 1000000) {
@@ -132,8 +132,8 @@ handle_list(struct client *cl, const struct msg_list *req)
 		    "cancelled");
 		return;
 	}
-	client_respond_ok(cl, "Jobs", job_list_json(req->status, page, size),
-	    -1);
+	client_respond_ok(
+	    cl, "Jobs", job_list_json(req->status, page, size), -1);
 }
 
 static void
@@ -145,8 +145,8 @@ handle_cancel(struct client *cl, const struct msg_job_ref *req)
 	if (j == NULL)
 		return job_not_found(cl, req->job_id);
 	if (job_cancel(j, code, detail) != 0) {
-		client_respond_err(cl, "The job cannot be cancelled.", code,
-		    detail);
+		client_respond_err(
+		    cl, "The job cannot be cancelled.", code, detail);
 		return;
 	}
 	client_respond_ok(cl, "Job cancelled", job_json(j, false), -1);
@@ -162,16 +162,16 @@ handle_result(struct client *cl, const struct msg_result *req)
 	if (j == NULL)
 		return job_not_found(cl, req->job_id);
 	if (!job_terminal(j)) {
-		snprintf(detail, sizeof(detail),
-		    "Job %s has not finished yet.", req->job_id);
+		snprintf(detail, sizeof(detail), "Job %s has not finished yet.",
+		    req->job_id);
 		client_respond_err(cl, "Result not available yet.",
 		    ERR_RESULT_NOT_READY, detail);
 		return;
 	}
 	if (req->artifact[0] != '\0' &&
 	    job_artifact_open(j, req->artifact, &fd, code, detail) != 0) {
-		client_respond_err(cl, "The artifact is not available.", code,
-		    detail);
+		client_respond_err(
+		    cl, "The artifact is not available.", code, detail);
 		return;
 	}
 	client_respond_ok(cl, "Job result", job_json(j, true), fd);
@@ -252,8 +252,8 @@ client_on_msg(struct peer *p, struct msg *m, const char *error, void *arg)
 	}
 	if (error != NULL) {
 		log_warnx("client fd %d: %s", peer_fd(cl->cl_peer), error);
-		client_respond_err(cl, "Bad request.", ERR_INVALID_REQUEST,
-		    error);
+		client_respond_err(
+		    cl, "Bad request.", ERR_INVALID_REQUEST, error);
 	}
 	video_client_gone(cl);
 	client_close_soon(cl);
@@ -297,8 +297,8 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	cl = xcalloc(1, sizeof(*cl));
-	cl->cl_peer = peer_new(client_base, s, DIR_FROM_CLIENT, client_on_msg,
-	    cl);
+	cl->cl_peer =
+	    peer_new(client_base, s, DIR_FROM_CLIENT, client_on_msg, cl);
 }
 
 int
@@ -309,7 +309,8 @@ client_listen(struct event_base *base, const struct config *cfg)
 
 	client_base = base;
 	if (snprintf(socket_path, sizeof(socket_path), "%s/%s",
-	    cfg->runtime_dir, REEL_SOCKET_NAME) >= (int)sizeof(socket_path)) {
+		cfg->runtime_dir,
+		REEL_SOCKET_NAME) >= (int)sizeof(socket_path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -32,17 +32,17 @@ enum {
 };
 
 static const struct option options[] = {
-	{"runtime-dir", required_argument, NULL, OPT_RUNTIME},
-	{"state-dir", required_argument, NULL, OPT_STATE},
-	{"worker-path", required_argument, NULL, OPT_WORKER},
-	{"slots", required_argument, NULL, OPT_SLOTS},
-	{"table-slots", required_argument, NULL, OPT_TABLE},
-	{"stage-stall-seconds", required_argument, NULL, OPT_STALL},
-	{"job-timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"max-file-size-mb", required_argument, NULL, OPT_MAXSIZE},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"runtime-dir", required_argument, NULL, OPT_RUNTIME},
+    {"state-dir", required_argument, NULL, OPT_STATE},
+    {"worker-path", required_argument, NULL, OPT_WORKER},
+    {"slots", required_argument, NULL, OPT_SLOTS},
+    {"table-slots", required_argument, NULL, OPT_TABLE},
+    {"stage-stall-seconds", required_argument, NULL, OPT_STALL},
+    {"job-timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"max-file-size-mb", required_argument, NULL, OPT_MAXSIZE},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static const struct {
@@ -51,15 +51,15 @@ static const struct {
 	size_t offset;
 	unsigned min, max;
 } bounds[] = {
-	{OPT_SLOTS, "--slots", offsetof(struct config, slots), 1, 256},
-	{OPT_TABLE, "--table-slots", offsetof(struct config, table_slots), 8,
-	    JOBTAB_MAX_SLOTS},
-	{OPT_STALL, "--stage-stall-seconds",
-	    offsetof(struct config, stage_stall_seconds), 1, 86400},
-	{OPT_TIMEOUT, "--job-timeout",
-	    offsetof(struct config, job_timeout_seconds), 1, 7 * 86400},
-	{OPT_MAXSIZE, "--max-file-size-mb",
-	    offsetof(struct config, max_file_size_mb), 1, 1024 * 1024},
+    {OPT_SLOTS, "--slots", offsetof(struct config, slots), 1, 256},
+    {OPT_TABLE, "--table-slots", offsetof(struct config, table_slots), 8,
+	JOBTAB_MAX_SLOTS},
+    {OPT_STALL, "--stage-stall-seconds",
+	offsetof(struct config, stage_stall_seconds), 1, 86400},
+    {OPT_TIMEOUT, "--job-timeout", offsetof(struct config, job_timeout_seconds),
+	1, 7 * 86400},
+    {OPT_MAXSIZE, "--max-file-size-mb",
+	offsetof(struct config, max_file_size_mb), 1, 1024 * 1024},
 };
 
 void
@@ -87,8 +87,8 @@ config_defaults(struct config *cfg)
 }
 
 static int
-config_number(struct config *cfg, int opt, const char *arg, char *err,
-    size_t errlen)
+config_number(
+    struct config *cfg, int opt, const char *arg, char *err, size_t errlen)
 {
 	char *end;
 	unsigned long v;
@@ -100,8 +100,7 @@ config_number(struct config *cfg, int opt, const char *arg, char *err,
 		if (*arg == '\0' || *end != '\0' || arg[0] == '-' ||
 		    v < bounds[i].min || v > bounds[i].max) {
 			snprintf(err, errlen, "%s must be %u..%u, not '%s'",
-			    bounds[i].name, bounds[i].min,
-			    bounds[i].max, arg);
+			    bounds[i].name, bounds[i].min, bounds[i].max, arg);
 			return -1;
 		}
 		*(unsigned *)((char *)cfg + bounds[i].offset) = (unsigned)v;
@@ -112,8 +111,8 @@ config_number(struct config *cfg, int opt, const char *arg, char *err,
 }
 
 int
-config_parse(struct config *cfg, int argc, char **argv, char *err,
-    size_t errlen)
+config_parse(
+    struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	int ch;
 
@@ -138,8 +137,10 @@ config_parse(struct config *cfg, int argc, char **argv, char *err,
 			snprintf(err, errlen, "help");
 			return -1;
 		case '?':
-			snprintf(err, errlen, "unknown option or missing value: "
-			    "'%s'", argv[optind - 1]);
+			snprintf(err, errlen,
+			    "unknown option or missing value: "
+			    "'%s'",
+			    argv[optind - 1]);
 			return -1;
 		default:
 			if (config_number(cfg, ch, optarg, err, errlen) != 0)

@@ -21,7 +21,9 @@
 
 struct job {
 	TAILQ_ENTRY(job) j_all;
-	TAILQ_ENTRY(job) j_queue;
+	/* In the queue, or in the running list while j_running. */
+	TAILQ_ENTRY(job) j_active;
+	LIST_ENTRY(job) j_hash;
 	bool j_queued;
 	char j_id[REEL_ID_SIZE];
 	char j_video[REEL_ID_SIZE];
@@ -37,8 +39,14 @@ struct job {
 	json_t *j_style;
 };
 
+#define JOB_HASH_SIZE 4096
+
 static TAILQ_HEAD(jobhead, job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static TAILQ_HEAD(, job) queue = TAILQ_HEAD_INITIALIZER(queue);
+static TAILQ_HEAD(, job) running = TAILQ_HEAD_INITIALIZER(running);
+static LIST_HEAD(, job) job_hash[JOB_HASH_SIZE];
+/* The job shown in each slot of the shared-memory table, or NULL. */
+static struct job **slot_owner;
 static struct event_base *job_base;
 static const struct config *job_cfg;
 static struct jobtab *job_table;
@@ -46,7 +54,11 @@ static struct jobtab_info counters;
 static bool shutting_down;
 
 static const char *const artifacts[] = {
-	"output.mp4", "style.json", "grade.cube", "plan.json", "contact.png",
+    "output.mp4",
+    "style.json",
+    "grade.cube",
+    "plan.json",
+    "contact.png",
 };
 
 static void job_schedule(void);
@@ -59,17 +71,27 @@ static void job_finished_cb(void *arg, const struct child_outcome *out);
 static void job_timeout_cb(evutil_socket_t fd, short what, void *arg);
 
 static const struct child_ops job_child_ops = {
-	.progress = job_progress_cb,
-	.finished = job_finished_cb,
+    .progress = job_progress_cb,
+    .finished = job_finished_cb,
 };
 
 void
-job_init(struct event_base *base, const struct config *cfg,
-    struct jobtab *jt)
+job_init(struct event_base *base, const struct config *cfg, struct jobtab *jt)
 {
 	job_base = base;
 	job_cfg = cfg;
 	job_table = jt;
+	slot_owner = xcalloc(jobtab_slot_count(jt), sizeof(*slot_owner));
+}
+
+static unsigned
+job_hash_of(const char *id)
+{
+	unsigned h = 2166136261u;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h % JOB_HASH_SIZE;
 }
 
 static void
@@ -83,7 +105,8 @@ job_find(const char *job_id)
 {
 	struct job *j;
 
-	TAILQ_FOREACH(j, &jobs, j_all) {
+	LIST_FOREACH(j, &job_hash[job_hash_of(job_id)], j_hash)
+	{
 		if (strcmp(j->j_id, job_id) == 0)
 			return j;
 	}
@@ -102,7 +125,8 @@ job_active_count(void)
 	unsigned n = 0;
 	struct job *j;
 
-	TAILQ_FOREACH(j, &jobs, j_all) {
+	TAILQ_FOREACH(j, &jobs, j_all)
+	{
 		if (!job_terminal(j) || j->j_running)
 			n++;
 	}
@@ -111,32 +135,37 @@ job_active_count(void)
 
 /* Shared memory */
 
+/*
+ * A free slot of the shared-memory table; when the table is full, the
+ * oldest finished job gives up its slot (it stays queryable by id).
+ */
 static int
-job_find_slot(void)
+job_find_slot(struct job *j)
 {
 	uint32_t nslots = jobtab_slot_count(job_table);
-	bool *used = xcalloc(nslots, sizeof(*used));
-	struct job *j, *oldest = NULL;
-	int slot = -1;
+	static uint32_t hint;
+	struct job *old;
 
-	TAILQ_FOREACH(j, &jobs, j_all) {
-		if (j->j_slot < 0)
-			continue;
-		used[j->j_slot] = true;
-		if (oldest == NULL && job_terminal(j))
-			oldest = j;
+	for (uint32_t i = 0; i < nslots; i++) {
+		uint32_t slot = (hint + i) % nslots;
+
+		if (slot_owner[slot] == NULL) {
+			hint = slot + 1;
+			slot_owner[slot] = j;
+			return (int)slot;
+		}
 	}
-	for (uint32_t i = 0; i < nslots && slot < 0; i++) {
-		if (!used[i])
-			slot = (int)i;
+	TAILQ_FOREACH(old, &jobs, j_all)
+	{
+		if (old->j_slot >= 0 && job_terminal(old) && !old->j_running) {
+			int slot = old->j_slot;
+
+			old->j_slot = -1;
+			slot_owner[slot] = j;
+			return slot;
+		}
 	}
-	free(used);
-	/* A full table gives up the slot of the oldest finished job. */
-	if (slot < 0 && oldest != NULL) {
-		slot = oldest->j_slot;
-		oldest->j_slot = -1;
-	}
-	return slot;
+	return -1;
 }
 
 static void
@@ -193,16 +222,28 @@ config_same(const struct msg_config *a, const struct msg_config *b)
 }
 
 /* The same request while an equal one is queued or processing. */
+static bool
+job_same_request(const struct job *j, const struct msg_submit *req)
+{
+	return !job_terminal(j) && strcmp(j->j_video, req->video_id) == 0 &&
+	       strcmp(j->j_template, req->template_id) == 0 &&
+	       j->j_st.template_only == req->template_only &&
+	       config_same(&j->j_config, &req->config);
+}
+
 static const struct job *
 job_duplicate(const struct msg_submit *req)
 {
 	const struct job *j;
 
-	TAILQ_FOREACH(j, &jobs, j_all) {
-		if (!job_terminal(j) && strcmp(j->j_video, req->video_id) == 0 &&
-		    strcmp(j->j_template, req->template_id) == 0 &&
-		    j->j_st.template_only == req->template_only &&
-		    config_same(&j->j_config, &req->config))
+	TAILQ_FOREACH(j, &queue, j_active)
+	{
+		if (job_same_request(j, req))
+			return j;
+	}
+	TAILQ_FOREACH(j, &running, j_active)
+	{
+		if (job_same_request(j, req))
 			return j;
 	}
 	return NULL;
@@ -213,7 +254,8 @@ check_url(const char *url, char *detail)
 {
 	if (url[0] == '\0')
 		return 0;
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+	if (strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0) {
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "webhook_url must start with http:// or https://");
 		return -1;
@@ -221,7 +263,8 @@ check_url(const char *url, char *detail)
 	for (const char *p = url; *p != '\0'; p++) {
 		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
 			snprintf(detail, MSG_TEXT_SIZE,
-			    "webhook_url contains a space or control character");
+			    "webhook_url contains a space or control "
+			    "character");
 			return -1;
 		}
 	}
@@ -235,7 +278,7 @@ check_config(const struct msg_config *cfg, char *detail)
 		const char *k = cfg->kv[i].key, *v = cfg->kv[i].value;
 
 		if (k[0] == '\0' || strspn(k, "abcdefghijklmnopqrstuvwxyz"
-		    "0123456789_.-") != strlen(k)) {
+					      "0123456789_.-") != strlen(k)) {
 			snprintf(detail, MSG_TEXT_SIZE,
 			    "config key '%.32s' must be [a-z0-9_.-]+", k);
 			return -1;
@@ -261,13 +304,15 @@ job_validate(const struct msg_submit *req, char *code, char *detail)
 		return -1;
 	str_copy(code, ERR_VIDEO_NOT_FOUND, MSG_WORD_SIZE);
 	if (video_find(req->video_id) == NULL) {
-		snprintf(detail, MSG_TEXT_SIZE, "No video with id '%.32s' exists.",
-		    req->video_id);
+		snprintf(detail, MSG_TEXT_SIZE,
+		    "No video with id '%.32s' exists.", req->video_id);
 		return -1;
 	}
-	if (req->template_id[0] != '\0' && video_find(req->template_id) == NULL) {
+	if (req->template_id[0] != '\0' &&
+	    video_find(req->template_id) == NULL) {
 		snprintf(detail, MSG_TEXT_SIZE,
-		    "No template video with id '%.32s' exists.", req->template_id);
+		    "No template video with id '%.32s' exists.",
+		    req->template_id);
 		return -1;
 	}
 	if ((dup = job_duplicate(req)) != NULL) {
@@ -284,7 +329,6 @@ static struct job *
 job_new(const struct msg_submit *req)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
-	char dir[MSG_PATH_SIZE];
 
 	do {
 		if (reel_id_new("job_", j->j_id) != 0)
@@ -296,33 +340,28 @@ job_new(const struct msg_submit *req)
 	j->j_config = req->config;
 	jobstate_init(&j->j_st, req->template_only, clock_realtime_ms());
 	j->j_timeout_ev = evtimer_new(job_base, job_timeout_cb, j);
-	job_dir(j, dir, sizeof(dir));
-	if (mkdir_p(dir, 0750) != 0) {
-		log_warn("%s: mkdir %s", __func__, dir);
-		event_free(j->j_timeout_ev);
-		free(j);
-		return NULL;
-	}
 	return j;
 }
 
 int
-job_submit(const struct msg_submit *req, json_t **data, char *code,
-    char *detail)
+job_submit(
+    const struct msg_submit *req, json_t **data, char *code, char *detail)
 {
 	struct job *j;
 
 	if (job_validate(req, code, detail) != 0)
 		return -1;
-	if (shutting_down || (j = job_new(req)) == NULL) {
+	if (shutting_down) {
 		str_copy(code, ERR_INTERNAL, MSG_WORD_SIZE);
-		snprintf(detail, MSG_TEXT_SIZE, "cannot create the job directory");
+		snprintf(detail, MSG_TEXT_SIZE, "reeld is shutting down");
 		return -1;
 	}
+	j = job_new(req);
 	TAILQ_INSERT_TAIL(&jobs, j, j_all);
-	TAILQ_INSERT_TAIL(&queue, j, j_queue);
+	LIST_INSERT_HEAD(&job_hash[job_hash_of(j->j_id)], j, j_hash);
+	TAILQ_INSERT_TAIL(&queue, j, j_active);
 	j->j_queued = true;
-	j->j_slot = job_find_slot();
+	j->j_slot = job_find_slot(j);
 	if (j->j_slot < 0)
 		log_warnx("job table full: %s is not shown in shared memory",
 		    j->j_id);
@@ -345,7 +384,7 @@ job_dequeue(struct job *j)
 {
 	if (!j->j_queued)
 		return;
-	TAILQ_REMOVE(&queue, j, j_queue);
+	TAILQ_REMOVE(&queue, j, j_active);
 	j->j_queued = false;
 	counters.queue_depth--;
 }
@@ -357,12 +396,13 @@ job_schedule(void)
 	struct timeval tv = {0, 0};
 
 	while (!shutting_down && counters.running < job_cfg->slots &&
-	    (j = TAILQ_FIRST(&queue)) != NULL) {
+	       (j = TAILQ_FIRST(&queue)) != NULL) {
 		job_dequeue(j);
 		if (jobstate_start(&j->j_st, clock_realtime_ms()) != 0)
 			fatalx("%s: %s cannot start from %s", __func__, j->j_id,
 			    job_status_name(j->j_st.status));
 		j->j_running = true;
+		TAILQ_INSERT_TAIL(&running, j, j_active);
 		counters.running++;
 		tv.tv_sec = job_cfg->job_timeout_seconds;
 		evtimer_add(j->j_timeout_ev, &tv);
@@ -375,8 +415,8 @@ static void
 job_inputs(const struct job *j, struct msg_job_start *start)
 {
 	const struct video *src = video_find(j->j_video);
-	const struct video *tpl = j->j_template[0] != '\0' ?
-	    video_find(j->j_template) : src;
+	const struct video *tpl =
+	    j->j_template[0] != '\0' ? video_find(j->j_template) : src;
 
 	if (j->j_st.template_only) {
 		str_copy(start->template_path, video_path(tpl),
@@ -397,6 +437,14 @@ job_run_stage(struct job *j)
 	str_copy(start.job_id, j->j_id, sizeof(start.job_id));
 	str_copy(start.stage, stage_name(j->j_st.stage), sizeof(start.stage));
 	job_dir(j, start.job_dir, sizeof(start.job_dir));
+	if (mkdir_p(start.job_dir, 0750) != 0) {
+		log_warn("%s: mkdir %s", __func__, start.job_dir);
+		jobstate_fail(&j->j_st, j->j_st.stage, ERR_INTERNAL,
+		    "cannot create the job directory", clock_realtime_ms());
+		job_count_end(j);
+		job_release(j);
+		return;
+	}
 	job_inputs(j, &start);
 	start.template_only = j->j_st.template_only;
 	start.config = j->j_config;
@@ -418,8 +466,8 @@ job_progress_cb(void *arg, unsigned permille)
 {
 	struct job *j = arg;
 
-	if (jobstate_progress(&j->j_st, j->j_st.stage, permille,
-	    clock_realtime_ms()) == 0)
+	if (jobstate_progress(
+		&j->j_st, j->j_st.stage, permille, clock_realtime_ms()) == 0)
 		job_publish(j);
 }
 
@@ -452,6 +500,7 @@ job_release(struct job *j)
 	evtimer_del(j->j_timeout_ev);
 	if (j->j_running) {
 		j->j_running = false;
+		TAILQ_REMOVE(&running, j, j_active);
 		counters.running--;
 	}
 	job_publish(j);
@@ -501,8 +550,8 @@ job_stage_stopped(struct job *j, const struct child_outcome *out)
 		snprintf(msg, sizeof(msg),
 		    "job exceeded the processing timeout of %u s during %s",
 		    job_cfg->job_timeout_seconds, stage_name(j->j_st.stage));
-		jobstate_fail(&j->j_st, j->j_st.stage, ERR_JOB_TIMEOUT, msg,
-		    now);
+		jobstate_fail(
+		    &j->j_st, j->j_st.stage, ERR_JOB_TIMEOUT, msg, now);
 	} else if (strcmp(out->code, "SHUTDOWN") == 0) {
 		jobstate_fail(&j->j_st, j->j_st.stage, "SHUTDOWN",
 		    "reeld stopped while the job was running", now);
@@ -555,8 +604,8 @@ job_cancel(struct job *j, char *code, char *detail)
 {
 	if (job_terminal(j)) {
 		str_copy(code, ERR_JOB_ALREADY_TERMINAL, MSG_WORD_SIZE);
-		snprintf(detail, MSG_TEXT_SIZE, "Job %s is already %s.", j->j_id,
-		    job_status_name(j->j_st.status));
+		snprintf(detail, MSG_TEXT_SIZE, "Job %s is already %s.",
+		    j->j_id, job_status_name(j->j_st.status));
 		return -1;
 	}
 	job_dequeue(j);
@@ -630,12 +679,12 @@ job_detail_json(const struct job *j, json_t *o)
 	} else {
 		json_object_set_new(o, "output_video_url", json_null());
 	}
-	json_object_set(o, "style_json",
-	    j->j_style != NULL ? j->j_style : json_null());
+	json_object_set(
+	    o, "style_json", j->j_style != NULL ? j->j_style : json_null());
 	if (j->j_st.completed_ms != 0 && j->j_st.started_ms != 0)
 		json_object_set_new(o, "processing_time_seconds",
-		    json_real((j->j_st.completed_ms - j->j_st.started_ms) /
-			1000.0));
+		    json_real(
+			(j->j_st.completed_ms - j->j_st.started_ms) / 1000.0));
 	else
 		json_object_set_new(o, "processing_time_seconds", json_null());
 	for (size_t i = 0; i < sizeof(artifacts) / sizeof(artifacts[0]); i++) {
@@ -658,8 +707,9 @@ job_json(const struct job *j, bool detail)
 	    "job_id", j->j_id, "video_id", j->j_video, "template_video_id",
 	    json_id(j->j_template), "status", job_status_name(j->j_st.status),
 	    "progress_percent", j->j_st.progress, "current_stage",
-	    j->j_st.status == JOB_PROCESSING ?
-		json_string(stage_name(j->j_st.stage)) : json_null(),
+	    j->j_st.status == JOB_PROCESSING
+		? json_string(stage_name(j->j_st.stage))
+		: json_null(),
 	    "created_at", json_time(j->j_st.created_ms), "updated_at",
 	    json_time(j->j_st.updated_ms), "started_at",
 	    json_time(j->j_st.started_ms), "completed_at",
@@ -686,7 +736,8 @@ job_list_json(const char *status, unsigned page, unsigned page_size)
 	struct job *j;
 
 	/* Newest first, as the engine we replace lists them. */
-	TAILQ_FOREACH_REVERSE(j, &jobs, jobhead, j_all) {
+	TAILQ_FOREACH_REVERSE(j, &jobs, jobhead, j_all)
+	{
 		if (filter && j->j_st.status != want)
 			continue;
 		if (total >= first && total < first + page_size)
@@ -710,7 +761,8 @@ job_artifact_open(const struct job *j, const char *artifact, int *fd,
 		str_copy(code, ERR_INVALID_REQUEST, MSG_WORD_SIZE);
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "unknown artifact '%.32s'; known: output.mp4, style.json, "
-		    "grade.cube, plan.json, contact.png", artifact);
+		    "grade.cube, plan.json, contact.png",
+		    artifact);
 		return -1;
 	}
 	job_dir(j, path, MSG_PATH_SIZE);

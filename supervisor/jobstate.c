@@ -70,8 +70,8 @@ jobstate_start(struct jobstate *st, int64_t now)
 }
 
 int
-jobstate_progress(struct jobstate *st, enum stage stage, unsigned permille,
-    int64_t now)
+jobstate_progress(
+    struct jobstate *st, enum stage stage, unsigned permille, int64_t now)
 {
 	int before = st->progress;
 

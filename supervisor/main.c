@@ -81,8 +81,8 @@ open_table(const struct config *cfg)
 
 	if (mkdir_p(cfg->runtime_dir, 0755) != 0)
 		fatal("runtime dir %s", cfg->runtime_dir);
-	snprintf(path, sizeof(path), "%s/%s", cfg->runtime_dir,
-	    REEL_JOBTAB_NAME);
+	snprintf(
+	    path, sizeof(path), "%s/%s", cfg->runtime_dir, REEL_JOBTAB_NAME);
 	if ((jt = jobtab_create(path, cfg->table_slots)) == NULL)
 		fatal("job table %s", path);
 	jobtab_set_pid(jt, getpid(), clock_realtime_ms());

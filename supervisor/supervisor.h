@@ -30,8 +30,8 @@ struct config {
 	int verbose;
 };
 /* Parses argv; on a bad option writes the reason into err and returns -1. */
-int config_parse(struct config *cfg, int argc, char **argv, char *err,
-    size_t errlen);
+int config_parse(
+    struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_usage(void);
 
 /* jobstate.c: the contract's state machine, pure (no I/O, no clock). */
@@ -51,16 +51,16 @@ struct jobstate {
 };
 void jobstate_init(struct jobstate *st, bool template_only, int64_t now);
 int jobstate_start(struct jobstate *st, int64_t now);
-int jobstate_progress(struct jobstate *st, enum stage stage,
-    unsigned permille, int64_t now);
+int jobstate_progress(
+    struct jobstate *st, enum stage stage, unsigned permille, int64_t now);
 int jobstate_stage_done(struct jobstate *st, enum stage stage, int64_t now);
 int jobstate_fail(struct jobstate *st, enum stage stage, const char *code,
     const char *message, int64_t now);
 int jobstate_cancel(struct jobstate *st, int64_t now);
 
 /* spawn.c: the only fork and exec in reeld. */
-int spawn_worker(const char *path, char *const argv[], pid_t *pid,
-    int *sock, int *exec_errno);
+int spawn_worker(const char *path, char *const argv[], pid_t *pid, int *sock,
+    int *exec_errno);
 
 /* child.c: worker processes, from spawn to both exit status and EOF. */
 struct child;
@@ -83,8 +83,8 @@ struct child_ops {
 	/* Called once, when the exit status and EOF have both arrived. */
 	void (*finished)(void *arg, const struct child_outcome *out);
 };
-struct child *child_start(const struct msg_job_start *start,
-    const struct child_ops *ops, void *arg);
+struct child *child_start(
+    const struct msg_job_start *start, const struct child_ops *ops, void *arg);
 /* SIGTERM to the worker's group now, SIGKILL 2 s later; code says why. */
 void child_stop(struct child *c, const char *code);
 pid_t child_pid(const struct child *c);
@@ -108,10 +108,10 @@ void video_client_gone(struct client *cl);
 
 /* job.c: jobs, the FIFO queue, stage sequencing, the shm table. */
 struct job;
-void job_init(struct event_base *base, const struct config *cfg,
-    struct jobtab *jt);
-int job_submit(const struct msg_submit *req, json_t **data, char *code,
-    char *detail);
+void job_init(
+    struct event_base *base, const struct config *cfg, struct jobtab *jt);
+int job_submit(
+    const struct msg_submit *req, json_t **data, char *code, char *detail);
 struct job *job_find(const char *job_id);
 int job_cancel(struct job *j, char *code, char *detail);
 json_t *job_json(const struct job *j, bool detail);
@@ -127,8 +127,8 @@ unsigned job_active_count(void);
 /* client.c: the client socket and request dispatch. */
 int client_listen(struct event_base *base, const struct config *cfg);
 void client_close_listener(void);
-void client_respond_ok(struct client *cl, const char *message, json_t *data,
-    int fd);
+void client_respond_ok(
+    struct client *cl, const char *message, json_t *data, int fd);
 void client_respond_err(struct client *cl, const char *message,
     const char *code, const char *detail);
 

@@ -60,8 +60,8 @@ static void upload_end(struct upload *u, const char *message, const char *code,
     const char *detail);
 
 static const struct child_ops probe_ops = {
-	.progress = NULL,
-	.finished = upload_probe_finished,
+    .progress = NULL,
+    .finished = upload_probe_finished,
 };
 
 void
@@ -77,7 +77,8 @@ video_find(const char *video_id)
 {
 	struct video *v;
 
-	LIST_FOREACH(v, &videos, v_entry) {
+	LIST_FOREACH(v, &videos, v_entry)
+	{
 		if (strcmp(v->v_id, video_id) == 0)
 			return v;
 	}
@@ -167,8 +168,8 @@ sanitize_name(const char *in, char *out, size_t outlen)
 		char ch = *base;
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
-		    ch == '_'))
+			(ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+			ch == '_'))
 			ch = '_';
 		out[n++] = ch;
 	}
@@ -248,8 +249,8 @@ video_upload(struct client *cl, struct msg *m)
 	u = upload_new(cl, m);
 	m->fd = -1;
 	if (mkdir_p(u->u_dir, 0750) != 0 ||
-	    (u->u_dst = open(u->u_path, O_WRONLY | O_CREAT | O_EXCL |
-		O_CLOEXEC, 0640)) < 0) {
+	    (u->u_dst = open(u->u_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		 0640)) < 0) {
 		log_warn("%s: %s", __func__, u->u_path);
 		upload_end(u, "Cannot store the upload.", ERR_INTERNAL,
 		    strerror(errno));
@@ -362,18 +363,20 @@ upload_probe_finished(void *arg, const struct child_outcome *out)
 		return upload_end(u, "The upload was abandoned.", ERR_INTERNAL,
 		    "reeld stopped or the client went away");
 	if (out->end == CHILD_FAILED)
-		return upload_end(u, "The uploaded file format is not supported.",
+		return upload_end(u,
+		    "The uploaded file format is not supported.",
 		    ERR_UNSUPPORTED_FORMAT, out->message);
 	if (upload_commit(u, out->result) != 0)
-		return upload_end(u, "The uploaded file format is not supported.",
+		return upload_end(u,
+		    "The uploaded file format is not supported.",
 		    ERR_UNSUPPORTED_FORMAT, "the probe found no usable video");
 	data = json_deep_copy(video_find(u->u_id)->v_json);
 	json_object_del(data, "stored_as");
 	log_info("%s stored: %s (%lld bytes)", u->u_id, u->u_filename,
 	    (long long)u->u_copied);
 	if (u->u_client != NULL)
-		client_respond_ok(u->u_client, "Video uploaded successfully",
-		    data, -1);
+		client_respond_ok(
+		    u->u_client, "Video uploaded successfully", data, -1);
 	else
 		json_decref(data);
 	upload_end(u, NULL, NULL, NULL);
@@ -384,8 +387,8 @@ upload_probe_finished(void *arg, const struct child_outcome *out)
  * gets the error and the stored copy is removed.
  */
 static void
-upload_end(struct upload *u, const char *message, const char *code,
-    const char *detail)
+upload_end(
+    struct upload *u, const char *message, const char *code, const char *detail)
 {
 	if (message != NULL && u->u_client != NULL)
 		client_respond_err(u->u_client, message, code, detail);

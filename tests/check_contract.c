@@ -33,9 +33,11 @@ END_TEST
 START_TEST(test_progress_mapping)
 {
 	ck_assert_int_eq(stage_progress_percent(STAGE_VIDEO_ANALYSIS, 0), 1);
-	ck_assert_int_eq(stage_progress_percent(STAGE_VIDEO_ANALYSIS, 1000), 20);
+	ck_assert_int_eq(
+	    stage_progress_percent(STAGE_VIDEO_ANALYSIS, 1000), 20);
 	ck_assert_int_eq(stage_progress_percent(STAGE_AUDIO_ANALYSIS, 0), 21);
-	ck_assert_int_eq(stage_progress_percent(STAGE_MOTION_ANALYSIS, 500), 45);
+	ck_assert_int_eq(
+	    stage_progress_percent(STAGE_MOTION_ANALYSIS, 500), 45);
 	ck_assert_int_eq(stage_progress_percent(STAGE_RENDERING, 1000), 99);
 	ck_assert_int_eq(stage_progress_percent(STAGE_RENDERING, 5000), 99);
 }

@@ -10,15 +10,15 @@
 
 #include <check.h>
 
-#define CHECK_MAIN(suite_fn)                                                  \
-	int main(void)                                                        \
-	{                                                                     \
-		SRunner *sr = srunner_create(suite_fn());                     \
-		int failed;                                                   \
-		srunner_run_all(sr, CK_ENV);                                  \
-		failed = srunner_ntests_failed(sr);                           \
-		srunner_free(sr);                                             \
-		return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;             \
+#define CHECK_MAIN(suite_fn)                                      \
+	int main(void)                                            \
+	{                                                         \
+		SRunner *sr = srunner_create(suite_fn());         \
+		int failed;                                       \
+		srunner_run_all(sr, CK_ENV);                      \
+		failed = srunner_ntests_failed(sr);               \
+		srunner_free(sr);                                 \
+		return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE; \
 	}
 
 #endif

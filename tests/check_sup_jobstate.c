@@ -68,10 +68,12 @@ START_TEST(test_progress_monotonic_and_below_100)
 	int before = st.progress;
 	ck_assert_int_eq(jobstate_progress(&st, STAGE_RENDERING, 100, 4100), 0);
 	ck_assert_int_eq(st.progress, before);
-	ck_assert_int_eq(jobstate_progress(&st, STAGE_RENDERING, 1000, 4200), 0);
+	ck_assert_int_eq(
+	    jobstate_progress(&st, STAGE_RENDERING, 1000, 4200), 0);
 	ck_assert_int_eq(st.progress, 99);
 	/* A report for another stage or over 1000 is refused. */
-	ck_assert_int_eq(jobstate_progress(&st, STAGE_AUDIO_ANALYSIS, 10, 1), -1);
+	ck_assert_int_eq(
+	    jobstate_progress(&st, STAGE_AUDIO_ANALYSIS, 10, 1), -1);
 	ck_assert_int_eq(jobstate_progress(&st, STAGE_RENDERING, 1001, 1), -1);
 	ck_assert_int_eq(st.progress, 99);
 }
@@ -81,11 +83,11 @@ START_TEST(test_template_only_jumps_to_100)
 {
 	jobstate_init(&st, true, 1000);
 	run_to(STAGE_STYLE_EXTRACTION);
-	ck_assert_int_eq(jobstate_progress(&st, STAGE_STYLE_EXTRACTION, 1000,
-	    5000), 0);
+	ck_assert_int_eq(
+	    jobstate_progress(&st, STAGE_STYLE_EXTRACTION, 1000, 5000), 0);
 	ck_assert_int_eq(st.progress, 65);
-	ck_assert_int_eq(jobstate_stage_done(&st, STAGE_STYLE_EXTRACTION, 5100),
-	    0);
+	ck_assert_int_eq(
+	    jobstate_stage_done(&st, STAGE_STYLE_EXTRACTION, 5100), 0);
 	ck_assert_int_eq(st.status, JOB_COMPLETED);
 	ck_assert_int_eq(st.progress, 100);
 	ck_assert_int_eq(st.stage, STAGE_NONE);
@@ -101,8 +103,10 @@ START_TEST(test_fail_sets_error_only_on_failed)
 	ck_assert_str_eq(st.error, "");
 	/* Only the running stage can fail. */
 	ck_assert_int_eq(jobstate_fail(&st, STAGE_RENDERING, "X", "m", 5), -1);
-	ck_assert_int_eq(jobstate_fail(&st, STAGE_MOTION_ANALYSIS,
-	    "WORKER_CRASHED", "killed by signal 11 (SIGSEGV)", 5000), 0);
+	ck_assert_int_eq(
+	    jobstate_fail(&st, STAGE_MOTION_ANALYSIS, "WORKER_CRASHED",
+		"killed by signal 11 (SIGSEGV)", 5000),
+	    0);
 	ck_assert_int_eq(st.status, JOB_FAILED);
 	ck_assert_int_eq(st.error_stage, STAGE_MOTION_ANALYSIS);
 	ck_assert_str_eq(st.error, "killed by signal 11 (SIGSEGV)");
@@ -141,7 +145,7 @@ START_TEST(test_terminal_immutable)
 		run_to(STAGE_STYLE_EXTRACTION);
 		if (end == 0)
 			for (enum stage s = STAGE_STYLE_EXTRACTION;
-			    s <= STAGE_LAST; s++)
+			     s <= STAGE_LAST; s++)
 				jobstate_stage_done(&st, s, 5000);
 		else if (end == 1)
 			jobstate_fail(&st, st.stage, "C", "m", 5000);
@@ -151,9 +155,11 @@ START_TEST(test_terminal_immutable)
 		memcpy(&copy, &st, sizeof(copy));
 		ck_assert_int_eq(jobstate_start(&st, 6000), -1);
 		for (enum stage s = STAGE_NONE; s <= STAGE_LAST; s++) {
-			ck_assert_int_eq(jobstate_progress(&st, s, 10, 6000), -1);
+			ck_assert_int_eq(
+			    jobstate_progress(&st, s, 10, 6000), -1);
 			ck_assert_int_eq(jobstate_stage_done(&st, s, 6000), -1);
-			ck_assert_int_eq(jobstate_fail(&st, s, "C", "m", 6000), -1);
+			ck_assert_int_eq(
+			    jobstate_fail(&st, s, "C", "m", 6000), -1);
 		}
 		ck_assert_int_eq(jobstate_cancel(&st, 6000), -1);
 		ck_assert_mem_eq(&copy, &st, sizeof(copy));
@@ -171,8 +177,8 @@ START_TEST(test_illegal_from_queued_and_processing)
 	ck_assert_int_eq(jobstate_start(&st, 2000), 0);
 	ck_assert_int_eq(jobstate_start(&st, 2100), -1);
 	/* Stages cannot be skipped or finished out of order. */
-	ck_assert_int_eq(jobstate_stage_done(&st, STAGE_AUDIO_ANALYSIS, 2100),
-	    -1);
+	ck_assert_int_eq(
+	    jobstate_stage_done(&st, STAGE_AUDIO_ANALYSIS, 2100), -1);
 	ck_assert_int_eq(st.stage, STAGE_VIDEO_ANALYSIS);
 }
 END_TEST

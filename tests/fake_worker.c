@@ -245,6 +245,8 @@ fake_action(const struct fake *f, const char *action)
 		abort();
 	else if (strcmp(action, "hang") == 0)
 		fake_hang();
+	else if (strcmp(action, "ignoreterm") == 0)
+		signal(SIGTERM, SIG_IGN);
 	else if (strcmp(action, "garbage") == 0)
 		fake_garbage();
 	else if (strcmp(action, "oversize") == 0)

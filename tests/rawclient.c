@@ -31,7 +31,8 @@ main(int argc, char **argv)
 		if (write(c.w.fd, buf, n) != n)
 			break;
 	}
-	if (wire_recv(&c.w, DIR_TO_CLIENT, 5000, &resp, err, sizeof(err)) != 0) {
+	if (wire_recv(&c.w, DIR_TO_CLIENT, 5000, &resp, err, sizeof(err)) !=
+	    0) {
 		printf("closed: %s\n", err);
 		client_disconnect(&c);
 		return 0;

@@ -20,8 +20,8 @@ enum stage_result avh_result(int averr);
 enum stage_result avh_fail(struct stage_ctx *ctx, int averr, const char *fmt,
     ...) __attribute__((__format__(__printf__, 3, 4)));
 /* Opens path for demuxing and reads stream info. */
-enum stage_result avh_open_input(struct stage_ctx *ctx, const char *path,
-    AVFormatContext **out);
+enum stage_result avh_open_input(
+    struct stage_ctx *ctx, const char *path, AVFormatContext **out);
 /*
  * Opens a decoder for one stream with frame threads on (threads = auto).
  * The caller frees it with avcodec_free_context().

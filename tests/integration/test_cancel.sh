@@ -34,8 +34,23 @@ out=$(ctl --json cancel "$running")
 expect_eq "$(jq -r .error.code <<<"$out")" JOB_ALREADY_TERMINAL "cancel again"
 echo "cancel of a running job took $ms ms"
 
-# A worker that ignores SIGTERM (fake 'hang' blocks nothing, so use the
-# shutdown path): SIGTERM to reeld stops every worker and reeld exits.
+# A worker that ignores SIGTERM is killed 2 s later, and the cancel
+# still completes within 3 s.
+stubborn=$(ctl submit --video "$vid" --config fake.video_analysis=ignoreterm,hang)
+for _ in $(seq 50); do [ -n "$(worker_pids)" ] && break; sleep 0.1; done
+pids=$(worker_pids)
+start=$(date +%s%N)
+ctl cancel "$stubborn" >/dev/null || fail "cancel stubborn"
+while [ -n "$(worker_pids)" ]; do
+	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 3000 ] || fail "stubborn worker outlived 3 s"
+	sleep 0.05
+done
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -ge 1900 ] || fail "stubborn worker gone after $ms ms: SIGTERM was not ignored?"
+expect_gone $pids
+echo "cancel of a worker ignoring SIGTERM took $ms ms"
+
+# SIGTERM to reeld stops every worker and reeld exits.
 ctl submit --video "$vid" --config fake.audio_analysis=hang --config n=3 >/dev/null
 for _ in $(seq 50); do [ -n "$(worker_pids)" ] && break; sleep 0.1; done
 pids=$(worker_pids)

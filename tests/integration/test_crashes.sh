@@ -43,4 +43,7 @@ expect_eq "$total" 50 "jobs listed"
 counters=$(stat_json | jq -c .counters)
 expect_eq "$(jq -r '.completed + .failed' <<<"$counters")" 50 "table counters"
 kill -0 "$REELD_PID" || fail "reeld died"
+zombies=$(ps --ppid "$REELD_PID" -o stat= | grep -c Z)
+expect_eq "$zombies" 0 "zombie workers"
+expect_eq "$(worker_pids)" "" "workers left"
 echo "50 jobs, 0 lost: $(jq -c . <<<"$counters")"
