@@ -59,7 +59,8 @@ BINS := $(O)/reeld $(O)/reel-worker $(O)/reelctl $(O)/reelstat
 # modules, every other tests/check_*.c only common/, ipc/ and shm/.
 CHECK_SRCS := $(wildcard tests/check_*.c)
 CHECKS := $(patsubst tests/%.c,$(O)/tests/%,$(CHECK_SRCS))
-TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient
+TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient \
+	$(O)/tests/notifylisten
 BENCHES := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .PHONY: all check unit integration demo deps clean format fuzz
@@ -132,21 +133,32 @@ $(O)/tests/fake_worker: $(O)/tests/fake_worker.o $(IPC_OBJS) $(COMMON_OBJS)
 $(O)/tests/rawclient: $(O)/tests/rawclient.o $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent)
 
+$(O)/tests/notifylisten: $(O)/tests/notifylisten.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(O)/bench/%: $(O)/bench/%.o $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC)) -lm
 
 deps:
 	@scripts/install-deps.sh
 
+# Without SANITIZE, check runs every test twice: on the plain build and on
+# the address,undefined build. With SANITIZE, on that flavour only.
+SAN_FLAVOUR := address,undefined
+CHECK_BINS := $(if $(SANITIZE),$(O),build build-$(subst $(comma),-,$(SAN_FLAVOUR)))
+
 check: deps
 	@$(MAKE) --no-print-directory all
-	@BIN=$(O) tests/run.sh
+ifeq ($(SANITIZE),)
+	@$(MAKE) --no-print-directory SANITIZE=$(SAN_FLAVOUR) all
+endif
+	@BINS="$(CHECK_BINS)" tests/run.sh
 
 unit: all
-	@BIN=$(O) tests/run.sh unit
+	@BINS=$(O) tests/run.sh unit
 
 integration: all
-	@BIN=$(O) tests/run.sh integration
+	@BINS=$(O) tests/run.sh integration
 
 demo: deps
 	@$(MAKE) --no-print-directory all

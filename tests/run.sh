@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the Check suites and the integration scripts, then prints one closing
-# line "N passed, N failed". Usage: BIN=build tests/run.sh [unit|integration]
+# Runs the Check suites and the integration scripts against each build
+# flavour in $BINS, then prints one closing line "N passed, N failed".
+# Usage: BINS="build build-address-undefined" tests/run.sh [unit|integration]
 set -u
 cd "$(dirname "$0")/.."
-BIN=${BIN:-build}
-export BIN
+BINS=${BINS:-build}
 what=${1:-all}
 passed=0
 failed=0
@@ -27,18 +27,24 @@ run_one() {
 	rm -f "$log"
 }
 
-if [ "$what" = all ] || [ "$what" = unit ]; then
-	for t in "$BIN"/tests/check_*; do
-		[ -x "$t" ] || continue
-		run_one "$(basename "$t")" "$t"
-	done
-fi
-if [ "$what" = all ] || [ "$what" = integration ]; then
-	for t in tests/integration/test_*.sh; do
-		[ -f "$t" ] || continue
-		run_one "$(basename "$t" .sh)" bash "$t"
-	done
-fi
+for BIN in $BINS; do
+	export BIN
+	echo "== $BIN"
+	# Sanitized code runs several times slower: stretch Check's timeouts.
+	case $BIN in *address* | *undefined*) export CK_TIMEOUT_MULTIPLIER=4 ;; *) unset CK_TIMEOUT_MULTIPLIER ;; esac
+	if [ "$what" = all ] || [ "$what" = unit ]; then
+		for t in "$BIN"/tests/check_*; do
+			[ -x "$t" ] && [ "${t%.[od]}" = "$t" ] || continue
+			run_one "$BIN/$(basename "$t")" "$t"
+		done
+	fi
+	if [ "$what" = all ] || [ "$what" = integration ]; then
+		for t in tests/integration/test_*.sh; do
+			[ -f "$t" ] || continue
+			run_one "$BIN/$(basename "$t" .sh)" bash "$t"
+		done
+	fi
+done
 if [ "$failed" -ne 0 ]; then
 	echo "failed: ${failures[*]}"
 fi
