@@ -7,12 +7,13 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "audio_analysis.h"
 #include "worker.h"
 
 static const struct stage_ops stages_table[] = {
     {"probe", stage_probe_run},
     {"video_analysis", NULL},
-    {"audio_analysis", NULL},
+    {"audio_analysis", audio_analysis_run},
     {"motion_analysis", NULL},
     {"style_extraction", NULL},
     {"style_application", NULL},
