@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@ struct child {
 	bool c_exited;
 	bool c_closed;
 	int c_status;
+	int64_t c_exit_us;
+	long c_maxrss_kb;
 	int c_exec_errno;
 	bool c_hello;
 	bool c_done;
@@ -315,10 +318,11 @@ void
 child_reap(void)
 {
 	struct child *c;
+	struct rusage ru;
 	pid_t pid;
 	int status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 		c = child_by_pid(pid);
 		if (c == NULL) {
 			log_warnx("%s: unknown child %d", __func__, (int)pid);
@@ -326,6 +330,8 @@ child_reap(void)
 		}
 		c->c_exited = true;
 		c->c_status = status;
+		c->c_exit_us = clock_monotonic_us();
+		c->c_maxrss_kb = ru.ru_maxrss;
 		evtimer_del(c->c_stall_ev);
 		evtimer_del(c->c_kill_ev);
 		if (c->c_closed) {
@@ -340,7 +346,7 @@ child_reap(void)
 		peer_drain(c->c_peer);
 	}
 	if (pid < 0 && errno != ECHILD)
-		log_warn("%s: waitpid", __func__);
+		log_warn("%s: wait4", __func__);
 }
 
 static void
@@ -400,6 +406,8 @@ child_judge(const struct child *c, struct child_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->result = c->c_result;
+	out->wall_s = (c->c_exit_us - c->c_spawn_us) / 1e6;
+	out->peak_rss_kb = c->c_maxrss_kb;
 	if (c->c_stop_code != NULL && c->c_protocol_err[0] != '\0') {
 		out->end = CHILD_FAILED;
 		out->code = c->c_stop_code;

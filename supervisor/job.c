@@ -37,6 +37,11 @@ struct job {
 	struct event *j_timeout_ev;
 	int j_slot;
 	json_t *j_style;
+	/* Per stage: worker wall time and peak RSS, for the detail view. */
+	struct {
+		double wall_s;
+		long peak_rss_kb;
+	} j_stats[STAGE_LAST + 1];
 };
 
 #define JOB_HASH_SIZE 4096
@@ -66,6 +71,8 @@ static void job_run_stage(struct job *j);
 static void job_publish(struct job *j);
 static void job_release(struct job *j);
 static void job_count_end(const struct job *j);
+static void job_notify(const struct job *j);
+static json_t *job_stats_json(const struct job *j);
 static void job_progress_cb(void *arg, unsigned permille);
 static void job_finished_cb(void *arg, const struct child_outcome *out);
 static void job_timeout_cb(evutil_socket_t fd, short what, void *arg);
@@ -490,6 +497,35 @@ job_count_end(const struct job *j)
 	}
 	log_info("%s %s%s%s", j->j_id, job_status_name(j->j_st.status),
 	    j->j_st.error[0] != '\0' ? ": " : "", j->j_st.error);
+	if (j->j_webhook[0] != '\0')
+		job_notify(j);
+}
+
+/*
+ * The webhook body: the documented envelope with the job's detail as data,
+ * plus the flat fields of the webhooks guide, so receivers written against
+ * either page of the docs work (docs/jobs.md).
+ */
+static void
+job_notify(const struct job *j)
+{
+	char event_id[REEL_ID_SIZE + 16], message[64];
+	json_t *detail = job_json(j, true), *body;
+
+	snprintf(event_id, sizeof(event_id), "%s.%s", j->j_id,
+	    job_status_name(j->j_st.status));
+	snprintf(message, sizeof(message), "Job %s",
+	    job_status_name(j->j_st.status));
+	body = json_pack("{s:b, s:s, s:O, s:s, s:s, s:i, s:O, s:O}", "success",
+	    1, "message", message, "data", detail, "job_id", j->j_id, "status",
+	    job_status_name(j->j_st.status), "progress_percent",
+	    j->j_st.progress, "output_video_url",
+	    json_object_get(detail, "output_video_url"),
+	    "processing_time_seconds",
+	    json_object_get(detail, "processing_time_seconds"));
+	json_decref(detail);
+	webhook_post(j->j_webhook, event_id, body);
+	json_decref(body);
 }
 
 /* The job has no worker left: give back its processing slot. */
@@ -566,6 +602,14 @@ job_finished_cb(void *arg, const struct child_outcome *out)
 	struct job *j = arg;
 
 	j->j_child = NULL;
+	if (!job_terminal(j)) {
+		j->j_stats[j->j_st.stage].wall_s = out->wall_s;
+		j->j_stats[j->j_st.stage].peak_rss_kb = out->peak_rss_kb;
+		log_info("%s %s: %s in %.2f s, peak RSS %ld MiB", j->j_id,
+		    stage_name(j->j_st.stage),
+		    out->end == CHILD_OK ? "done" : "ended", out->wall_s,
+		    out->peak_rss_kb / 1024);
+	}
 	if (job_terminal(j)) {
 		/* Cancelled earlier; its worker has now gone. */
 		job_release(j);
@@ -692,6 +736,23 @@ job_detail_json(const struct job *j, json_t *o)
 			json_array_append_new(list, json_string(artifacts[i]));
 	}
 	json_object_set_new(o, "artifacts", list);
+	json_object_set_new(o, "stages", job_stats_json(j));
+}
+
+/* The stages that ran, with their worker's wall time and peak RSS. */
+static json_t *
+job_stats_json(const struct job *j)
+{
+	json_t *list = json_array();
+
+	for (int s = STAGE_FIRST; s <= STAGE_LAST; s++) {
+		if (j->j_stats[s].wall_s <= 0)
+			continue;
+		json_array_append_new(list, json_pack("{s:s, s:f, s:I}", "stage",
+		    stage_name(s), "seconds", j->j_stats[s].wall_s,
+		    "peak_rss_kb", (json_int_t)j->j_stats[s].peak_rss_kb));
+	}
+	return list;
 }
 
 json_t *

@@ -120,6 +120,7 @@ setup(const struct config *cfg)
 	child_init(base, cfg);
 	video_init(base, cfg);
 	job_init(base, cfg, jt);
+	webhook_init(base, cfg);
 	if ((n = video_load_all()) < 0)
 		fatal("videos in %s", cfg->state_dir);
 	if (client_listen(base, cfg) != 0)

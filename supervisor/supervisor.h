@@ -76,6 +76,9 @@ struct child_outcome {
 	char message[MSG_TEXT_SIZE];
 	/* STAGE_DONE's result, owned by the child record. */
 	json_t *result;
+	/* From spawn to exit, and the worker's peak resident set. */
+	double wall_s;
+	long peak_rss_kb;
 };
 struct child_ops {
 	/* May be NULL. */
@@ -123,6 +126,17 @@ void job_publish_counters(void);
 void job_heartbeat(void);
 void job_shutdown(void);
 unsigned job_active_count(void);
+
+/*
+ * webhook.c: POSTs a JSON body to a job's webhook_url when the job ends,
+ * with retries. event_id is stable across retries (the webhook-id header).
+ */
+void webhook_init(struct event_base *base, const struct config *cfg);
+/* Takes a reference to body. */
+void webhook_post(const char *url, const char *event_id, json_t *body);
+/* Pending deliveries, for shutdown and tests. */
+unsigned webhook_pending(void);
+void webhook_shutdown(void);
 
 /* client.c: the client socket and request dispatch. */
 int client_listen(struct event_base *base, const struct config *cfg);

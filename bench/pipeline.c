@@ -1,0 +1,262 @@
+/*
+ * Pipeline benchmark. Generates a 60 s 1080p30 source and a 30 s 1080p30
+ * template with the ffmpeg program (lavfi sources), runs a real reeld with
+ * the real reel-worker, and prints:
+ *  - the full job's wall time against the ffmpeg program transcoding the
+ *    same source with the same encoder settings (quality=medium);
+ *  - a template-only job against a plain `ffmpeg -f null` decode of the
+ *    template;
+ *  - per-stage worker times and peak RSS.
+ * usage: bench/pipeline [BUILD_DIR]   (default: build; takes a few minutes)
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "util.h"
+
+extern char **environ;
+
+static char dir[] = "/tmp/reel-pipeline.XXXXXX";
+static char sock_path[256];
+static struct client_conn conn;
+
+static void __attribute__((__noreturn__))
+die(const char *what, const char *detail)
+{
+	fprintf(stderr, "bench/pipeline: %s%s%s\n", what, detail ? ": " : "",
+	    detail ? detail : "");
+	exit(1);
+}
+
+/* Runs argv (quietly) and returns its wall time in seconds. */
+static double
+run(char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	int64_t t0 = clock_monotonic_us();
+	pid_t pid;
+	int status;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+	    O_WRONLY, 0);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+		die("cannot run", argv[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		die("command failed", argv[0]);
+	return (clock_monotonic_us() - t0) / 1e6;
+}
+
+static void
+make_media(const char *src, const char *tpl)
+{
+	char *src_argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error",
+	    "-y", "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=20",
+	    "-f", "lavfi", "-i", "gradients=s=1920x1080:r=30:d=20:speed=0.05",
+	    "-f", "lavfi", "-i", "smptehdbars=s=1920x1080:r=30:d=20",
+	    "-f", "lavfi", "-i",
+	    "aevalsrc='0.3*sin(2*PI*110*t)*exp(-6*mod(t,0.5))':s=48000:d=60",
+	    "-filter_complex",
+	    "[2:v]noise=alls=12:allf=t[n];[0:v][1:v][n]concat=n=3:v=1:a=0,"
+	    "format=yuv420p[v]",
+	    "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-preset",
+	    "ultrafast", "-crf", "18", "-c:a", "aac", (char *)src, NULL};
+	char *tpl_argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error",
+	    "-y", "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=30",
+	    "-f", "lavfi", "-i",
+	    "aevalsrc='0.8*sin(2*PI*60*t)*exp(-25*mod(t,0.5))':s=48000:d=30",
+	    "-vf",
+	    "eq=contrast=1.2:saturation=1.4,colorbalance=rs=0.15:bs=-0.15,"
+	    "format=yuv420p",
+	    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-c:a",
+	    "aac", (char *)tpl, NULL};
+
+	printf("generating media (60 s source, 30 s template, 1080p30)...\n");
+	fflush(stdout);
+	run(src_argv);
+	run(tpl_argv);
+}
+
+static pid_t
+start_reeld(const char *bin, const char *run_dir, const char *state_dir)
+{
+	char reeld[512], worker[512], log[512], err[256];
+	char *argv[] = {reeld, "--runtime-dir", (char *)run_dir, "--state-dir",
+	    (char *)state_dir, "--worker-path", worker, "--slots", "1", NULL};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	snprintf(reeld, sizeof(reeld), "%s/reeld", bin);
+	snprintf(worker, sizeof(worker), "%s/reel-worker", bin);
+	snprintf(log, sizeof(log), "%s/reeld.log", dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log,
+	    O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (posix_spawn(&pid, reeld, &fa, NULL, argv, environ) != 0)
+		die("cannot start", reeld);
+	for (int i = 0; i < 200; i++) {
+		if (client_connect(&conn, sock_path, err, sizeof(err)) == 0)
+			return pid;
+		usleep(20000);
+	}
+	die("reeld did not start", err);
+}
+
+/* Sends req and returns the response's data (a new reference). */
+static json_t *
+call(struct msg *req)
+{
+	struct msg resp;
+	char err[256];
+	json_t *data;
+
+	if (client_request(&conn, req, &resp, err, sizeof(err)) != 0)
+		die("request failed", err);
+	if (!resp.u.response.success)
+		die(resp.u.response.message, resp.u.response.error_detail);
+	data = json_incref(resp.u.response.data);
+	msg_clear(&resp);
+	return data;
+}
+
+static void
+upload(const char *path, char id[REEL_ID_SIZE])
+{
+	struct msg req;
+	json_t *data;
+
+	msg_init(&req, MSG_UPLOAD);
+	req.fd = open(path, O_RDONLY);
+	str_copy(req.u.upload.filename, strrchr(path, '/') + 1,
+	    MSG_FILENAME_SIZE);
+	data = call(&req);
+	close(req.fd);
+	str_copy(id, json_string_value(json_object_get(data, "video_id")),
+	    REEL_ID_SIZE);
+	json_decref(data);
+}
+
+/* Submits, polls to the end, and returns the result's detail view. */
+static json_t *
+run_job(const char *video, const char *template, bool template_only,
+    double *wall)
+{
+	struct msg req;
+	struct timespec nap = {0, 50 * 1000000L};
+	char job[REEL_ID_SIZE];
+	enum job_status status;
+	json_t *data;
+	int64_t t0 = clock_monotonic_us();
+
+	msg_init(&req, MSG_SUBMIT);
+	str_copy(req.u.submit.video_id, video, REEL_ID_SIZE);
+	if (template != NULL)
+		str_copy(req.u.submit.template_id, template, REEL_ID_SIZE);
+	req.u.submit.template_only = template_only;
+	data = call(&req);
+	str_copy(job, json_string_value(json_object_get(data, "job_id")),
+	    REEL_ID_SIZE);
+	for (;;) {
+		json_decref(data);
+		msg_init(&req, MSG_STATUS);
+		str_copy(req.u.job_ref.job_id, job, REEL_ID_SIZE);
+		data = call(&req);
+		if (job_status_parse(json_string_value(json_object_get(data,
+			"status")), &status) != 0)
+			die("unknown status", NULL);
+		if (job_status_terminal(status))
+			break;
+		nanosleep(&nap, NULL);
+	}
+	*wall = (clock_monotonic_us() - t0) / 1e6;
+	json_decref(data);
+	msg_init(&req, MSG_RESULT);
+	str_copy(req.u.result.job_id, job, REEL_ID_SIZE);
+	data = call(&req);
+	if (strcmp(json_string_value(json_object_get(data, "status")),
+	    "completed") != 0)
+		die("job did not complete",
+		    json_string_value(json_object_get(
+			json_object_get(data, "error"), "message")));
+	return data;
+}
+
+static void
+print_stages(const json_t *detail)
+{
+	const json_t *st;
+	size_t i;
+
+	json_array_foreach(json_object_get(detail, "stages"), i, st) {
+		printf("  %-18s %7.2f s   peak RSS %5lld MiB\n",
+		    json_string_value(json_object_get(st, "stage")),
+		    json_real_value(json_object_get(st, "seconds")),
+		    (long long)json_integer_value(
+			json_object_get(st, "peak_rss_kb")) / 1024);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *bin = argc > 1 ? argv[1] : "build";
+	char src[256], tpl[256], out[256], run_dir[256], state_dir[256];
+	char src_id[REEL_ID_SIZE], tpl_id[REEL_ID_SIZE];
+	double transcode, decode, full, extract;
+	json_t *detail;
+	pid_t reeld;
+
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp", NULL);
+	snprintf(src, sizeof(src), "%s/source.mp4", dir);
+	snprintf(tpl, sizeof(tpl), "%s/template.mp4", dir);
+	snprintf(out, sizeof(out), "%s/transcode.mp4", dir);
+	snprintf(run_dir, sizeof(run_dir), "%s/run", dir);
+	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
+	snprintf(sock_path, sizeof(sock_path), "%s/reeld.sock", run_dir);
+	make_media(src, tpl);
+
+	char *transcode_argv[] = {"ffmpeg", "-hide_banner", "-loglevel",
+	    "error", "-y", "-i", src, "-c:v", "libx264", "-preset", "veryfast",
+	    "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
+	    "-movflags", "+faststart", out, NULL};
+	char *decode_argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error",
+	    "-i", tpl, "-f", "null", "-", NULL};
+	transcode = run(transcode_argv);
+	decode = run(decode_argv);
+
+	reeld = start_reeld(bin, run_dir, state_dir);
+	upload(src, src_id);
+	upload(tpl, tpl_id);
+	detail = run_job(src_id, tpl_id, false, &full);
+	printf("\nfull job (60 s 1080p30 source, 30 s template):\n");
+	print_stages(detail);
+	json_decref(detail);
+	detail = run_job(tpl_id, NULL, true, &extract);
+	printf("template-only job (30 s 1080p30 template):\n");
+	print_stages(detail);
+	json_decref(detail);
+
+	printf("\n%-40s %7.2f s\n", "ffmpeg transcode (veryfast, crf 23)",
+	    transcode);
+	printf("%-40s %7.2f s   %.2fx the transcode (target <= 1.5x)\n",
+	    "reel full job", full, full / transcode);
+	printf("%-40s %7.2f s\n", "ffmpeg -f null decode of the template",
+	    decode);
+	printf("%-40s %7.2f s   %.2fx the decode (target <= 1.5x)\n",
+	    "reel template-only job", extract, extract / decode);
+	client_disconnect(&conn);
+	kill(reeld, SIGTERM);
+	waitpid(reeld, NULL, 0);
+	remove_tree(dir);
+	return 0;
+}
