@@ -29,7 +29,7 @@ pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs = $(shell pkg-config --libs $(1))
 
 IPC_PC := jansson $(MSGPACK_PC) libevent
-SUP_PC := $(IPC_PC) libsystemd
+SUP_PC := $(IPC_PC) libsystemd libcurl
 WRK_PC := jansson $(MSGPACK_PC) libavformat libavcodec libavfilter \
 	libavutil libswscale libswresample libebur128 aubio
 CLI_PC := jansson $(MSGPACK_PC)
@@ -60,7 +60,7 @@ BINS := $(O)/reeld $(O)/reel-worker $(O)/reelctl $(O)/reelstat
 CHECK_SRCS := $(wildcard tests/check_*.c)
 CHECKS := $(patsubst tests/%.c,$(O)/tests/%,$(CHECK_SRCS))
 TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient \
-	$(O)/tests/notifylisten
+	$(O)/tests/notifylisten $(O)/tests/labmean
 BENCHES := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .PHONY: all check unit integration demo deps clean format fuzz
@@ -135,6 +135,9 @@ $(O)/tests/rawclient: $(O)/tests/rawclient.o $(CLI_OBJS) $(BASE_OBJS)
 
 $(O)/tests/notifylisten: $(O)/tests/notifylisten.o
 	$(CC) $(LDFLAGS) -o $@ $^
+
+$(O)/tests/labmean: $(O)/tests/labmean.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
 $(O)/bench/%: $(O)/bench/%.o $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC)) -lm

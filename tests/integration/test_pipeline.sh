@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The whole job, end to end, on generated media with known truth, measured
+# independently of reel's own code (labmean for colour, ffmpeg's ebur128
+# for loudness, ffmpeg's scene score for cuts):
+#  - the CIE76 distance between the output's and the template's mean Lab
+#    falls by at least 70% from the source's distance;
+#  - the output's integrated loudness is within 1 LU of the template's;
+#  - the output's cut frequency is within 20% of the template's;
+#  - the output is H.264 + AAC in MP4 with faststart, at the template's
+#    aspect ratio and frame rate; style.json, grade.cube, plan.json and
+#    contact.png exist, and reelctl fetches them.
+. "$(dirname "$0")/lib.sh"
+MEDIA=$T/media
+mkdir -p "$MEDIA"
+ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
+
+# Template: 12 s at 30 fps, a hard cut every 1.5 s between four different
+# sources, a warm saturated grade, loud 120 BPM kicks.
+ff -f lavfi -i "testsrc2=s=640x360:r=30:d=3" -f lavfi -i "smptebars=s=640x360:r=30:d=3" \
+	-f lavfi -i "mandelbrot=s=640x360:r=30" -f lavfi -i "rgbtestsrc=s=640x360:r=30:d=3" \
+	-f lavfi -i "aevalsrc='0.9*sin(2*PI*60*t)*exp(-20*mod(t,0.5))+0.3*sin(2*PI*900*t)*exp(-50*mod(t,0.5))':s=48000:d=12" \
+	-filter_complex "[2:v]trim=duration=3,setpts=PTS-STARTPTS[m];\
+[0:v]split[a0][a1];[1:v]split[b0][b1];[m]split[c0][c1];[3:v]split[d0][d1];\
+[a0]trim=0:1.5,setpts=PTS-STARTPTS[p0];[b0]trim=0:1.5,setpts=PTS-STARTPTS[p1];\
+[c0]trim=0:1.5,setpts=PTS-STARTPTS[p2];[d0]trim=0:1.5,setpts=PTS-STARTPTS[p3];\
+[a1]trim=1.5:3,setpts=PTS-STARTPTS[p4];[b1]trim=1.5:3,setpts=PTS-STARTPTS[p5];\
+[c1]trim=1.5:3,setpts=PTS-STARTPTS[p6];[d1]trim=1.5:3,setpts=PTS-STARTPTS[p7];\
+[p0][p1][p2][p3][p4][p5][p6][p7]concat=n=8:v=1:a=0,\
+eq=contrast=1.2:saturation=1.5,colorbalance=rs=0.2:gs=0.05:bs=-0.2:rm=0.15:bm=-0.15,format=yuv420p[v]" \
+	-map "[v]" -map 4:a -c:v libx264 -preset veryfast -crf 20 -c:a aac -b:a 128k \
+	"$MEDIA/template.mp4" || fail "template"
+# Source: 20 s at 25 fps, four 5 s shots of moving content, cool and
+# desaturated, quiet audio.
+ff -f lavfi -i "mandelbrot=s=640x360:r=25" -f lavfi -i "life=s=640x360:r=25:ratio=0.4:mold=5" \
+	-f lavfi -i "testsrc2=s=640x360:r=25:d=5" -f lavfi -i "cellauto=s=640x360:r=25:rule=110" \
+	-f lavfi -i "aevalsrc='0.08*sin(2*PI*330*t)*exp(-5*mod(t,0.6))+0.03*sin(2*PI*220*t)':s=48000:d=20" \
+	-filter_complex "[0:v]trim=duration=5,setpts=PTS-STARTPTS,format=yuv420p[a];\
+[1:v]trim=duration=5,setpts=PTS-STARTPTS,format=yuv420p[b];[2:v]format=yuv420p[c];\
+[3:v]trim=duration=5,setpts=PTS-STARTPTS,format=yuv420p[d];\
+[a][b][c][d]concat=n=4:v=1:a=0,eq=saturation=0.6,colorbalance=bs=0.15:rs=-0.1,format=yuv420p[v]" \
+	-map "[v]" -map 4:a -c:v libx264 -preset veryfast -crf 20 -c:a aac -b:a 128k \
+	"$MEDIA/source.mp4" || fail "source"
+
+start_reeld --worker-path "$BIN/reel-worker" --slots 1
+ctl run "$MEDIA/source.mp4" --template "$MEDIA/template.mp4" -o "$T/out.mp4" \
+	>"$T/run.log" 2>&1 || fail "reelctl run: $(tail -5 "$T/run.log")"
+job=$(ctl --json list --status completed | jq -r '.data.jobs[0].job_id')
+ctl result "$job" --style "$T/style.json" >/dev/null || fail "result --style"
+for a in style.json grade.cube plan.json contact.png output.mp4; do
+	[ -s "$STATE/jobs/$job/$a" ] || fail "no $a"
+done
+
+# Container: H.264 + AAC, moov before mdat, 16:9 at the template's 30 fps.
+probe=$(ffprobe -v error -show_entries stream=codec_name,width,height,avg_frame_rate -of json "$T/out.mp4")
+expect_eq "$(jq -r '.streams[] | select(.codec_name=="h264") | .avg_frame_rate' <<<"$probe")" 30/1 "frame rate"
+jq -e '.streams[] | select(.codec_name=="aac")' <<<"$probe" >/dev/null || fail "no AAC stream"
+w=$(jq -r '.streams[] | select(.codec_name=="h264") | .width' <<<"$probe")
+h=$(jq -r '.streams[] | select(.codec_name=="h264") | .height' <<<"$probe")
+[ $((w * 9)) -eq $((h * 16)) ] || fail "aspect $w x $h is not 16:9"
+head -c 65536 "$T/out.mp4" | grep -q moov || fail "moov atom is not in front (no faststart)"
+
+labmean() {
+	ffmpeg -v error -i "$1" -vf "fps=5,scale=160:90,format=rgb24" -f rawvideo - |
+		"$BIN/tests/labmean" 160 90
+}
+read -r tl ta tb <<<"$(labmean "$MEDIA/template.mp4")"
+read -r sl sa sb <<<"$(labmean "$MEDIA/source.mp4")"
+read -r ol oa ob <<<"$(labmean "$T/out.mp4")"
+colour=$(awk -v tl="$tl" -v ta="$ta" -v tb="$tb" -v sl="$sl" -v sa="$sa" -v sb="$sb" \
+	-v ol="$ol" -v oa="$oa" -v ob="$ob" 'BEGIN {
+	ds = sqrt((sl-tl)^2 + (sa-ta)^2 + (sb-tb)^2);
+	do = sqrt((ol-tl)^2 + (oa-ta)^2 + (ob-tb)^2);
+	printf "%.2f %.2f %.1f", ds, do, 100 * (1 - do / ds) }')
+read -r dsrc dout fall <<<"$colour"
+echo "mean Lab: template $tl $ta $tb, source $sl $sa $sb, output $ol $oa $ob"
+echo "CIE76 to template: source $dsrc, output $dout: fell by $fall%"
+awk -v f="$fall" 'BEGIN { exit !(f >= 70) }' || fail "colour distance fell by only $fall%"
+
+loudness() {
+	ffmpeg -hide_banner -nostats -i "$1" -af ebur128 -f null - 2>&1 |
+		awk '/Integrated loudness/ { getline; print $2 }'
+}
+lt=$(loudness "$MEDIA/template.mp4"); lo=$(loudness "$T/out.mp4")
+echo "integrated loudness: template $lt LUFS, output $lo LUFS"
+awk -v a="$lt" -v b="$lo" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1) }' ||
+	fail "output loudness $lo is not within 1 LU of $lt"
+
+cuts_per_min() {
+	local n dur
+	n=$(ffmpeg -hide_banner -i "$1" -vf "select='gt(scene,0.3)',metadata=print" -an -f null - 2>&1 |
+		grep -c 'lavfi.scene_score')
+	dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$1")
+	awk -v n="$n" -v d="$dur" 'BEGIN { printf "%.2f", n * 60 / d }'
+}
+ct=$(cuts_per_min "$MEDIA/template.mp4"); co=$(cuts_per_min "$T/out.mp4")
+echo "cut frequency (ffmpeg scene score > 0.3): template $ct/min, output $co/min"
+awk -v a="$ct" -v b="$co" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.2 * a) }' ||
+	fail "output cut frequency $co/min is not within 20% of $ct/min"
+
+# Every documented StyleJSON field is there.
+for f in version color_grade aspect_ratio frame_rate audio_style cut_frequency \
+	motion_intensity zoom_usage primary_transition secondary_transition use_subtitles \
+	detected_beats tempo_bpm music_genre created_at source_duration_seconds \
+	extraction_confidence analysis; do
+	jq -e "has(\"$f\")" "$T/style.json" >/dev/null || fail "style.json lacks $f"
+done
+echo ok
