@@ -50,7 +50,8 @@ usage(void)
 	    "  list [--status S] [--page N] [--page-size N]\n"
 	    "  cancel JOB\n"
 	    "  wait JOB\n"
-	    "  result JOB [--output FILE] [--style FILE]\n"
+	    "  result JOB [--output FILE] [--style FILE] [--contact FILE]\n"
+	    "         [--cube FILE] [--plan FILE]\n"
 	    "  run SOURCE --template TEMPLATE -o OUT [--template-only] "
 	    "[--config KEY=VALUE]...\n");
 	exit(EXIT_USAGE);
@@ -547,30 +548,55 @@ static int
 cmd_result(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"style", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
+		{"output", required_argument, NULL, 'o'},
+		{"style", required_argument, NULL, 's'},
+		{"contact", required_argument, NULL, 'c'},
+		{"cube", required_argument, NULL, 'g'},
+		{"plan", required_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *output = NULL, *style = NULL;
+	/* Option letter -> artifact name, in the order they are fetched. */
+	static const struct {
+		int opt;
+		const char *artifact;
+	} files[] = {
+		{'o', "output.mp4"},
+		{'c', "contact.png"},
+		{'g', "grade.cube"},
+		{'p', "plan.json"},
+	};
+	const char *dest[sizeof(files) / sizeof(files[0])] = {NULL};
+	const char *style = NULL;
 	struct msg resp;
 	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		if (ch == 'o')
-			output = optarg;
-		else if (ch == 's')
+		bool known = ch == 's';
+
+		if (ch == 's')
 			style = optarg;
-		else
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			if (files[i].opt == ch) {
+				dest[i] = optarg;
+				known = true;
+			}
+		}
+		if (!known)
 			usage();
 	}
 	if (optind != argc - 1)
 		usage();
-	fetch_result(
-	    argv[optind], output != NULL ? "output.mp4" : NULL, output, &resp);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (dest[i] == NULL)
+			continue;
+		fetch_result(argv[optind], files[i].artifact, dest[i], &resp);
+		msg_clear(&resp);
+	}
+	fetch_result(argv[optind], NULL, NULL, &resp);
 	if (style != NULL)
-		save_json(
-		    json_object_get(resp.u.response.data, "style_json"), style);
+		save_json(json_object_get(resp.u.response.data, "style_json"),
+		    style);
 	done_ok(&resp, plain_job);
 	return 0;
 }

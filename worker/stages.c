@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "audio_analysis.h"
+#include "video_analysis.h"
 #include "worker.h"
 
 static const struct stage_ops stages_table[] = {
     {"probe", stage_probe_run},
-    {"video_analysis", NULL},
+    {"video_analysis", video_analysis_run},
     {"audio_analysis", audio_analysis_run},
     {"motion_analysis", NULL},
     {"style_extraction", NULL},

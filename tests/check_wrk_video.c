@@ -1,0 +1,821 @@
+/*
+ * End-to-end tests for the video_analysis stage, av_video.c and colour.c.
+ * Media are made at test time by the ffmpeg program from lavfi sources
+ * (media-algorithms.md 2.6), 320x180 at 25 fps unless a test needs other
+ * geometry, in one temporary directory per run. Each test makes its own
+ * files and asserts measured results: cut precision and recall at +-1
+ * frame, no cut on a flash or a fast pan, fade and dissolve type, timing
+ * and duration within 2 frames, CIELAB of flat colours within 2, display
+ * geometry under rotation and anamorphic SAR, frame rate under variable
+ * timing, and STAGE_E_DATA for truncated or damaged files.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavutil/log.h>
+
+#include "av_video.h"
+#include "check_main.h"
+#include "colour.h"
+#include "util.h"
+#include "video_analysis.h"
+
+#define S320 "320x180"
+#define ENC "-c:v", "libx264", "-preset", "veryfast", "-crf", "18"
+/* Two frames at 25 fps, the tolerance for gradual transitions. */
+#define TWO_FRAMES 0.081
+
+static char dir[64];
+
+static void
+media_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* Runs ffmpeg with args, then the output path; aborts the test if it fails. */
+static void
+gen(const char *out, const char *const args[])
+{
+	const char *argv[40] = {
+	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
+	char path[256];
+	size_t n = 6;
+	int status, fd;
+	pid_t pid;
+
+	while (*args != NULL && n < 38)
+		argv[n++] = *args++;
+	media_path(path, sizeof(path), out);
+	argv[n++] = path;
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(fd, STDOUT_FILENO);
+		execvp("ffmpeg", (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "ffmpeg could not make %s", out);
+}
+
+/*
+ * Copies src to dst damaged: cut at fraction keep of its length, or, when
+ * garble_to is past keep, with the bytes between the two fractions
+ * replaced by pseudo-random ones.
+ */
+static void
+damage(const char *src, const char *dst, double keep, double garble_to)
+{
+	char in[256], out[256];
+	uint32_t x = 2463534242u;
+	uint8_t *buf;
+	size_t len, i, cut;
+	FILE *f;
+
+	media_path(in, sizeof(in), src);
+	media_path(out, sizeof(out), dst);
+	ck_assert_ptr_nonnull(f = fopen(in, "rb"));
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	buf = xcalloc(1, len);
+	ck_assert_uint_eq(fread(buf, 1, len, f), len);
+	fclose(f);
+	cut = (size_t)(keep * (double)len);
+	for (i = cut; i < (size_t)(garble_to * (double)len); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (uint8_t)x;
+	}
+	ck_assert_ptr_nonnull(f = fopen(out, "wb"));
+	len = garble_to > keep ? len : cut;
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	fclose(f);
+	free(buf);
+}
+
+static enum stage_result
+analyse(const char *name, json_t **out, struct stage_ctx *ctx)
+{
+	char path[256];
+
+	media_path(path, sizeof(path), name);
+	memset(ctx, 0, sizeof(*ctx));
+	return video_analysis_file(ctx, path, NULL, NULL, out);
+}
+
+static json_t *
+analyse_ok(const char *name)
+{
+	struct stage_ctx ctx;
+	json_t *o = NULL;
+	enum stage_result rc = analyse(name, &o, &ctx);
+
+	ck_assert_msg(rc == STAGE_OK, "%s: %d %s", name, rc, ctx.error);
+	ck_assert_ptr_nonnull(o);
+	return o;
+}
+
+static double
+num(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_number(v), "no number %s", key);
+	return json_number_value(v);
+}
+
+static const char *
+str(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_string(v), "no string %s", key);
+	return json_string_value(v);
+}
+
+static json_t *
+shot(const json_t *o, size_t i)
+{
+	json_t *s = json_array_get(json_object_get(o, "shots"), i);
+
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static json_t *
+transition_in(const json_t *o, size_t i)
+{
+	return json_object_get(shot(o, i), "transition_in");
+}
+
+static size_t
+shot_count(const json_t *o)
+{
+	size_t n = json_array_size(json_object_get(o, "shots"));
+
+	ck_assert_uint_eq(n, (size_t)num(o, "shot_count"));
+	return n;
+}
+
+static void
+setup_dir(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_wrk_video.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown_dir(void)
+{
+	remove_tree(dir);
+}
+
+static void
+quiet(void)
+{
+	/* Damaged media make libav chatty; the tests check the results. */
+	av_log_set_level(AV_LOG_QUIET);
+}
+
+/* Segments of whole frames: cuts fall exactly on frame boundaries. */
+static const char *const cut_segments[] = {
+    "testsrc2=s=" S320 ":r=25:d=1.2",
+    "smptehdbars=s=" S320 ":r=25:d=0.8",
+    "mandelbrot=s=" S320 ":r=25,trim=duration=1.6,setpts=PTS-STARTPTS",
+    "gradients=s=" S320 ":r=25:d=1.4:speed=0.05",
+    "color=c=0x3060a0:s=" S320 ":r=25:d=1.0,noise=alls=20:allf=t",
+    "life=s=" S320 ":r=25:mold=10:ratio=0.3:death_color=#204010:"
+    "life_color=#e0c080,trim=duration=1.2,setpts=PTS-STARTPTS",
+    "cellauto=s=" S320 ":r=25:rule=30,trim=duration=0.88,"
+    "setpts=PTS-STARTPTS",
+    "testsrc2=s=" S320 ":r=25:d=1.52,hue=h=120",
+    "rgbtestsrc=s=" S320 ":r=25:d=0.72",
+    "testsrc2=s=" S320 ":r=25:d=1.12,hue=h=180,negate",
+    "gradients=s=" S320 ":r=25:d=1.32:speed=0.02:c0=red:c1=yellow",
+    "mandelbrot=s=" S320 ":r=25:start_scale=1:end_scale=0.5,"
+    "trim=duration=1.0,setpts=PTS-STARTPTS,hue=h=90",
+};
+static const size_t cut_frames[] = {
+    30, 50, 90, 125, 150, 180, 202, 240, 258, 286, 319};
+#define NSEG (sizeof(cut_segments) / sizeof(cut_segments[0]))
+#define NCUT (sizeof(cut_frames) / sizeof(cut_frames[0]))
+
+static void
+make_cuts(void)
+{
+	char graph[4096] = "", part[512];
+	const char *args[] = {
+	    "-filter_complex", graph, "-map", "[v]", ENC, NULL};
+	size_t i;
+
+	for (i = 0; i < NSEG; i++) {
+		snprintf(part, sizeof(part),
+		    "%s,format=yuv420p,setsar=1[s%zu];", cut_segments[i], i);
+		strcat(graph, part);
+	}
+	for (i = 0; i < NSEG; i++) {
+		snprintf(part, sizeof(part), "[s%zu]", i);
+		strcat(graph, part);
+	}
+	snprintf(part, sizeof(part), "concat=n=%zu:v=1:a=0[v]", NSEG);
+	strcat(graph, part);
+	gen("cuts.mp4", args);
+}
+
+START_TEST(test_cuts_precision_recall)
+{
+	bool used[NCUT] = {false};
+	size_t i, j, n, hits = 0, detected = 0, at;
+	double precision, recall;
+	json_t *o;
+
+	make_cuts();
+	o = analyse_ok("cuts.mp4");
+	n = shot_count(o);
+	for (i = 1; i < n; i++) {
+		if (strcmp(str(transition_in(o, i), "type"), "cut") != 0)
+			continue;
+		detected++;
+		at = (size_t)num(shot(o, i), "start_frame");
+		for (j = 0; j < NCUT; j++) {
+			if (!used[j] && at + 1 >= cut_frames[j] &&
+			    at <= cut_frames[j] + 1) {
+				used[j] = true;
+				hits++;
+				break;
+			}
+		}
+	}
+	precision = detected > 0 ? (double)hits / detected : 0.0;
+	recall = (double)hits / NCUT;
+	printf("video_analysis cuts: %zu true, %zu detected, precision %.3f, "
+	       "recall %.3f (+-1 frame)\n",
+	    NCUT, detected, precision, recall);
+	ck_assert_double_ge(precision, 0.95);
+	ck_assert_double_ge(recall, 0.95);
+	ck_assert_uint_eq(n, detected + 1);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_flash_is_not_a_cut)
+{
+	const char *args[] = {"-filter_complex",
+	    "testsrc2=s=" S320 ":r=25:d=6,format=yuv420p,setsar=1,split[x][y];"
+	    "[x]trim=0:3,setpts=PTS-STARTPTS[p1];"
+	    "[y]trim=3.08:6,setpts=PTS-STARTPTS[p2];"
+	    "color=c=white:s=" S320 ":r=25:d=0.08,format=yuv420p,setsar=1[f];"
+	    "[p1][f][p2]concat=n=3:v=1:a=0[v]",
+	    "-map", "[v]", ENC, NULL};
+	json_t *o;
+
+	gen("flash.mp4", args);
+	o = analyse_ok("flash.mp4");
+	ck_assert_uint_eq(shot_count(o), 1);
+	ck_assert_int_eq((int)num(o, "frame_count"), 150);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_fast_pan_is_not_a_cut)
+{
+	const char *tex[] = {"-f", "lavfi", "-i", "mandelbrot=s=1280x360",
+	    "-frames:v", "1", NULL};
+	char png[256];
+	const char *args[] = {"-loop", "1", "-framerate", "25", "-i", png,
+	    "-vf", "crop=320:180:x='min(t*240,950)':y=90,format=yuv420p", "-t",
+	    "4", ENC, NULL};
+	json_t *o;
+
+	gen("tex.png", tex);
+	media_path(png, sizeof(png), "tex.png");
+	gen("pan.mp4", args);
+	o = analyse_ok("pan.mp4");
+	ck_assert_uint_eq(shot_count(o), 1);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_fade_through_black)
+{
+	const char *args[] = {"-filter_complex",
+	    "testsrc2=s=" S320 ":r=25:d=3,fade=t=out:st=2.5:d=0.5,"
+	    "format=yuv420p,setsar=1[a];"
+	    "smptehdbars=s=" S320 ":r=25:d=3,fade=t=in:st=0:d=0.5,"
+	    "format=yuv420p,setsar=1[b];[a][b]concat=n=2:v=1:a=0[v]",
+	    "-map", "[v]", ENC, NULL};
+	json_t *o, *t;
+
+	gen("fade.mp4", args);
+	o = analyse_ok("fade.mp4");
+	ck_assert_uint_eq(shot_count(o), 2);
+	t = transition_in(o, 1);
+	ck_assert_str_eq(str(t, "type"), "fade");
+	ck_assert_str_eq(str(t, "colour"), "black");
+	ck_assert_double_eq_tol(num(t, "duration_ms"), 1000.0, 80.0);
+	ck_assert_double_eq_tol(num(t, "start_s"), 2.5, TWO_FRAMES);
+	ck_assert_double_eq_tol(num(shot(o, 1), "start_s"), 3.0, TWO_FRAMES);
+	ck_assert_str_eq(str(transition_in(o, 0), "type"), "none");
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_dissolve_and_fade_black)
+{
+	const char *args[] = {"-filter_complex",
+	    "testsrc2=s=" S320 ":r=25:d=4,format=yuv420p,setsar=1[a];"
+	    "mandelbrot=s=" S320 ":r=25,trim=duration=4,setpts=PTS-STARTPTS,"
+	    "format=yuv420p,setsar=1[b];"
+	    "smptehdbars=s=" S320 ":r=25:d=4,format=yuv420p,setsar=1[c];"
+	    "[a][b]xfade=transition=fade:duration=1:offset=3[ab];"
+	    "[ab][c]xfade=transition=fadeblack:duration=1:offset=6[v]",
+	    "-map", "[v]", ENC, NULL};
+	json_t *o, *t;
+
+	gen("dissolve.mp4", args);
+	o = analyse_ok("dissolve.mp4");
+	ck_assert_uint_eq(shot_count(o), 3);
+	t = transition_in(o, 1);
+	ck_assert_str_eq(str(t, "type"), "dissolve");
+	ck_assert_str_eq(str(t, "easing"), "linear");
+	ck_assert_double_eq_tol(num(t, "duration_ms"), 1000.0, 80.0);
+	ck_assert_double_eq_tol(num(t, "start_s"), 3.0, TWO_FRAMES);
+	t = transition_in(o, 2);
+	ck_assert_str_eq(str(t, "type"), "fade");
+	ck_assert_double_eq_tol(num(t, "duration_ms"), 1000.0, 80.0);
+	ck_assert_double_eq_tol(num(shot(o, 2), "start_s"), 6.5, TWO_FRAMES);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_short_dissolve)
+{
+	const char *args[] = {"-filter_complex",
+	    "smptehdbars=s=" S320 ":r=25:d=3,format=yuv420p,setsar=1[a];"
+	    "testsrc2=s=" S320 ":r=25:d=3,format=yuv420p,setsar=1[b];"
+	    "[a][b]xfade=transition=fade:duration=0.4:offset=2.5[v]",
+	    "-map", "[v]", ENC, NULL};
+	json_t *o, *t;
+
+	gen("short.mp4", args);
+	o = analyse_ok("short.mp4");
+	ck_assert_uint_eq(shot_count(o), 2);
+	t = transition_in(o, 1);
+	ck_assert_str_eq(str(t, "type"), "dissolve");
+	ck_assert_double_eq_tol(num(t, "duration_ms"), 400.0, 80.0);
+	ck_assert_double_eq_tol(num(t, "start_s"), 2.5, TWO_FRAMES);
+	json_decref(o);
+}
+END_TEST
+
+/* A flat colour clip; extra1 and extra2 are more options, or NULL. */
+static void
+make_flat(const char *out, const char *colour, const char *vf,
+    const char *extra1, const char *extra2)
+{
+	char src[128];
+	const char *args[] = {
+	    "-f", "lavfi", "-i", src, "-vf", vf, ENC, extra1, extra2, NULL};
+
+	snprintf(src, sizeof(src), "color=c=%s:s=" S320 ":r=25:d=1", colour);
+	gen(out, args);
+}
+
+static void
+check_lab(const char *name, double l, double a, double b)
+{
+	json_t *o = analyse_ok(name), *g = json_object_get(o, "global");
+	json_t *mean = json_object_get(g, "lab_mean");
+	json_t *std = json_object_get(g, "lab_std");
+	json_t *pct = json_object_get(g, "luma_percentiles");
+	const double ref[3] = {l, a, b};
+	int c;
+
+	for (c = 0; c < 3; c++) {
+		ck_assert_msg(fabs(json_number_value(json_array_get(mean, c)) -
+				   ref[c]) <= 2.0,
+		    "%s: channel %d is %.2f, want %.2f", name, c,
+		    json_number_value(json_array_get(mean, c)), ref[c]);
+		ck_assert_double_lt(
+		    json_number_value(json_array_get(std, c)), 1.0);
+	}
+	ck_assert_double_eq_tol(num(pct, "p5"), l, 2.0);
+	ck_assert_double_eq_tol(num(pct, "p95"), l, 2.0);
+	/* The shot agrees with the whole video. */
+	ck_assert_double_eq_tol(
+	    json_number_value(json_array_get(
+		json_object_get(
+		    json_object_get(shot(o, 0), "colour"), "lab_mean"),
+		0)),
+	    json_number_value(json_array_get(mean, 0)), 1e-6);
+	json_decref(o);
+}
+
+START_TEST(test_flat_colours_lab)
+{
+	json_t *o;
+
+	make_flat("red.mp4", "red", "format=yuv420p", NULL, NULL);
+	make_flat("blue.mp4", "blue", "format=yuv420p", NULL, NULL);
+	make_flat("grey.mp4", "0x808080", "format=yuv420p", NULL, NULL);
+	check_lab("red.mp4", 53.24, 80.09, 67.20);
+	check_lab("blue.mp4", 32.30, 79.19, -107.86);
+	check_lab("grey.mp4", 53.59, 0.0, 0.0);
+	o = analyse_ok("grey.mp4");
+	ck_assert_double_lt(
+	    num(json_object_get(o, "global"), "saturation"), 0.02);
+	ck_assert_str_eq(str(o, "colour_matrix"), "bt601");
+	json_decref(o);
+	o = analyse_ok("red.mp4");
+	ck_assert_double_gt(
+	    num(json_object_get(o, "global"), "saturation"), 0.97);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_matrix_and_range_honoured)
+{
+	json_t *o;
+
+	/* Decoded as BT.601 this red would read L* 48.7. */
+	make_flat("red709.mp4", "red",
+	    "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+	    "-colorspace", "bt709");
+	make_flat("redfull.mp4", "red", "scale=out_range=pc,format=yuvj420p",
+	    "-color_range", "pc");
+	check_lab("red709.mp4", 53.24, 80.09, 67.20);
+	check_lab("redfull.mp4", 53.24, 80.09, 67.20);
+	o = analyse_ok("red709.mp4");
+	ck_assert_str_eq(str(o, "colour_matrix"), "bt709");
+	ck_assert_str_eq(str(o, "colour_range"), "limited");
+	json_decref(o);
+	o = analyse_ok("redfull.mp4");
+	ck_assert_str_eq(str(o, "colour_range"), "full");
+	json_decref(o);
+}
+END_TEST
+
+/* Left half red, right half blue, tagged to be shown turned 90 degrees. */
+static void
+make_rotated(const char *out, const char *size)
+{
+	char graph[256], in[256];
+	const char *enc[] = {"-filter_complex", graph, "-t", "0.2", ENC, NULL};
+	const char *tag[] = {
+	    "-i", in, "-c", "copy", "-metadata:s:v:0", "rotate=90", NULL};
+	int w, h;
+
+	ck_assert_int_eq(sscanf(size, "%dx%d", &w, &h), 2);
+	snprintf(graph, sizeof(graph),
+	    "color=c=red:s=%dx%d:r=25[l];color=c=blue:s=%dx%d:r=25[r];"
+	    "[l][r]hstack,format=yuv420p",
+	    w / 2, h, w / 2, h);
+	gen("plain.mp4", enc);
+	media_path(in, sizeof(in), "plain.mp4");
+	gen(out, tag);
+}
+
+START_TEST(test_rotation_gives_portrait)
+{
+	struct stage_ctx ctx;
+	struct avv_frame fr;
+	struct avv *v;
+	char path[256];
+	json_t *o;
+	const uint8_t *top, *bottom;
+
+	make_rotated("rot.mp4", S320);
+	o = analyse_ok("rot.mp4");
+	ck_assert_int_eq((int)num(o, "width"), 320);
+	ck_assert_int_eq((int)num(o, "display_width"), 180);
+	ck_assert_int_eq((int)num(o, "display_height"), 320);
+	ck_assert_str_eq(str(o, "aspect_ratio"), "9:16");
+	ck_assert(num(o, "rotation") == 90 || num(o, "rotation") == 270);
+	json_decref(o);
+	/* Upright as the ffmpeg program shows it: the right half on top. */
+	memset(&ctx, 0, sizeof(ctx));
+	media_path(path, sizeof(path), "rot.mp4");
+	ck_assert_int_eq(
+	    avv_open(&ctx, path, 256, AV_PIX_FMT_RGB24, &v), STAGE_OK);
+	ck_assert_int_eq(avv_next(v, &fr), 1);
+	ck_assert_int_eq(fr.width, 144);
+	ck_assert_int_eq(fr.height, 256);
+	top = fr.data[0] + 10 * fr.linesize[0] + 3 * 72;
+	bottom = fr.data[0] + 245 * fr.linesize[0] + 3 * 72;
+	ck_assert_msg(top[2] > 200 && top[0] < 50, "top is %d,%d,%d", top[0],
+	    top[1], top[2]);
+	ck_assert_msg(bottom[0] > 200 && bottom[2] < 50, "bottom is %d,%d,%d",
+	    bottom[0], bottom[1], bottom[2]);
+	avv_close(v);
+	/* The brief's case: a 1920x1080 file tagged rotate=90 is 9:16. */
+	make_rotated("rothd.mp4", "1920x1080");
+	o = analyse_ok("rothd.mp4");
+	ck_assert_str_eq(str(o, "aspect_ratio"), "9:16");
+	ck_assert_str_eq(str(o, "colour_matrix"), "bt709");
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_anamorphic_sar)
+{
+	const char *args[] = {"-f", "lavfi", "-i",
+	    "testsrc2=s=480x360:r=25:d=1", "-vf", "setsar=4/3,format=yuv420p",
+	    ENC, NULL};
+	json_t *o, *proxy;
+
+	gen("ana.mp4", args);
+	o = analyse_ok("ana.mp4");
+	ck_assert_str_eq(str(o, "sar"), "4:3");
+	ck_assert_int_eq((int)num(o, "display_width"), 640);
+	ck_assert_int_eq((int)num(o, "display_height"), 360);
+	ck_assert_str_eq(str(o, "aspect_ratio"), "16:9");
+	ck_assert_double_eq_tol(num(o, "display_aspect"), 16.0 / 9.0, 1e-6);
+	proxy = json_object_get(o, "proxy");
+	ck_assert_int_eq((int)num(proxy, "width"), 256);
+	ck_assert_int_eq((int)num(proxy, "height"), 144);
+	ck_assert(json_is_false(json_object_get(o, "vfr")));
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(test_variable_frame_rate)
+{
+	/* Every fifth frame dropped, timestamps kept: 80 frames in 4 s. */
+	const char *args[] = {"-f", "lavfi", "-i",
+	    "testsrc2=s=" S320 ":r=25:d=4,select='not(eq(mod(n\\,5)\\,2))'",
+	    "-fps_mode", "vfr", ENC, NULL};
+	json_t *o;
+
+	gen("vfr.mp4", args);
+	o = analyse_ok("vfr.mp4");
+	ck_assert_int_eq((int)num(o, "frame_count"), 80);
+	ck_assert_double_eq_tol(num(o, "fps"), 25.0, 0.05);
+	ck_assert_double_eq_tol(num(o, "fps_mean"), 20.0, 0.5);
+	ck_assert_double_eq_tol(num(o, "duration_s"), 4.0, 0.05);
+	ck_assert(json_is_true(json_object_get(o, "vfr")));
+	ck_assert_uint_eq(shot_count(o), 1);
+	json_decref(o);
+}
+END_TEST
+
+static void
+expect_data_error(const char *name, const char *words)
+{
+	struct stage_ctx ctx;
+	json_t *o = NULL;
+
+	ck_assert_int_eq(analyse(name, &o, &ctx), STAGE_E_DATA);
+	ck_assert_ptr_null(o);
+	ck_assert_msg(strstr(ctx.error, name) != NULL, "%s", ctx.error);
+	ck_assert_msg(words == NULL || strstr(ctx.error, words) != NULL,
+	    "%s: %s", name, ctx.error);
+}
+
+START_TEST(test_truncated_and_damaged)
+{
+	const char *fast[] = {"-f", "lavfi", "-i",
+	    "testsrc2=s=" S320 ":r=25:d=4", ENC, "-movflags", "+faststart",
+	    NULL};
+	const char *mkv[] = {
+	    "-f", "lavfi", "-i", "testsrc2=s=" S320 ":r=25:d=4", ENC, NULL};
+	json_t *o;
+
+	gen("fast.mp4", fast);
+	gen("whole.mkv", mkv);
+	gen("moovend.mp4", mkv);
+	o = analyse_ok("whole.mkv");
+	json_decref(o);
+	damage("fast.mp4", "fasttrunc.mp4", 0.5, 0.0);
+	damage("whole.mkv", "trunc.mkv", 0.5, 0.0);
+	damage("moovend.mp4", "nomoov.mp4", 0.5, 0.0);
+	damage("whole.mkv", "garbled.mkv", 0.4, 0.6);
+	damage("moovend.mp4", "garbled.mp4", 0.4, 0.6);
+	expect_data_error("fasttrunc.mp4", "truncated");
+	expect_data_error("trunc.mkv", "truncated");
+	expect_data_error("nomoov.mp4", NULL);
+	expect_data_error("garbled.mkv", NULL);
+	expect_data_error("garbled.mp4", NULL);
+}
+END_TEST
+
+static void
+progress(void *arg, double fraction)
+{
+	double *last = arg;
+
+	ck_assert_double_ge(fraction, last[0]);
+	ck_assert_double_le(fraction, 1.0);
+	last[0] = fraction;
+	last[1] += 1.0;
+}
+
+START_TEST(test_progress_moves_forward)
+{
+	const char *args[] = {
+	    "-f", "lavfi", "-i", "testsrc2=s=" S320 ":r=25:d=2", ENC, NULL};
+	struct stage_ctx ctx;
+	double last[2] = {0.0, 0.0};
+	char path[256];
+	json_t *o = NULL;
+
+	gen("prog.mp4", args);
+	media_path(path, sizeof(path), "prog.mp4");
+	memset(&ctx, 0, sizeof(ctx));
+	ck_assert_int_eq(
+	    video_analysis_file(&ctx, path, progress, last, &o), STAGE_OK);
+	ck_assert_double_ge(last[1], 50.0);
+	ck_assert_double_gt(last[0], 0.95);
+	json_decref(o);
+}
+END_TEST
+
+static json_t *
+run_stage(struct stage_ctx *ctx, const char *tpl, const char *src,
+    enum stage_result want)
+{
+	char tp[256], sp[256], out[256];
+	json_error_t err;
+	json_t *doc;
+
+	media_path(tp, sizeof(tp), tpl != NULL ? tpl : "");
+	media_path(sp, sizeof(sp), src != NULL ? src : "");
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->job_id = "job_000000000001";
+	ctx->stage = "video_analysis";
+	ctx->job_dir = dir;
+	ctx->template_path = tpl != NULL ? tp : NULL;
+	ctx->source = src != NULL ? sp : NULL;
+	ck_assert_int_eq(stage_video_analysis_ops.run(ctx), want);
+	if (want != STAGE_OK)
+		return NULL;
+	media_path(out, sizeof(out), VA_ARTIFACT);
+	doc = json_load_file(out, 0, &err);
+	ck_assert_msg(doc != NULL, "%s: %s", out, err.text);
+	ck_assert_int_eq((int)num(doc, "version"), VA_VERSION);
+	return doc;
+}
+
+START_TEST(test_stage_writes_artifact)
+{
+	const char *args[] = {
+	    "-f", "lavfi", "-i", "testsrc2=s=" S320 ":r=25:d=1", ENC, NULL};
+	struct stage_ctx ctx;
+	json_t *doc, *tpl, *src;
+	char tmp[256];
+	struct stat sb;
+
+	ck_assert_str_eq(stage_video_analysis_ops.name, "video_analysis");
+	gen("one.mp4", args);
+	/* The same file as template and source: analysed once, both set. */
+	doc = run_stage(&ctx, "one.mp4", "one.mp4", STAGE_OK);
+	tpl = json_object_get(doc, "template");
+	src = json_object_get(doc, "source");
+	ck_assert(json_is_object(tpl));
+	ck_assert(json_equal(tpl, src));
+	ck_assert_int_eq((int)num(tpl, "frame_count"), 25);
+	ck_assert_ptr_nonnull(ctx.result);
+	ck_assert_int_eq(
+	    (int)num(json_object_get(ctx.result, "template"), "width"), 320);
+	json_decref(ctx.result);
+	json_decref(doc);
+	snprintf(tmp, sizeof(tmp), "%s/%s.%ld.tmp", dir, VA_ARTIFACT,
+	    (long)getpid());
+	ck_assert_int_eq(stat(tmp, &sb), -1);
+	/* Template only: source is null. */
+	doc = run_stage(&ctx, "one.mp4", NULL, STAGE_OK);
+	ck_assert(json_is_null(json_object_get(doc, "source")));
+	ck_assert(json_is_object(json_object_get(doc, "template")));
+	json_decref(ctx.result);
+	json_decref(doc);
+	run_stage(&ctx, NULL, NULL, STAGE_E_NOINPUT);
+	run_stage(&ctx, "missing.mp4", NULL, STAGE_E_NOINPUT);
+	ck_assert_msg(
+	    strstr(ctx.error, "missing.mp4") != NULL, "%s", ctx.error);
+}
+END_TEST
+
+START_TEST(test_gray_proxy_full_range)
+{
+	const char *args[] = {"-filter_complex",
+	    "color=c=black:s=160x180:r=25:d=0.2[l];"
+	    "color=c=white:s=160x180:r=25:d=0.2[r];[l][r]hstack,"
+	    "format=yuv420p",
+	    ENC, NULL};
+	struct stage_ctx ctx;
+	struct avv_frame fr;
+	struct avv *v;
+	char path[256];
+	int n = 0;
+
+	gen("bw.mp4", args);
+	media_path(path, sizeof(path), "bw.mp4");
+	memset(&ctx, 0, sizeof(ctx));
+	ck_assert_int_eq(
+	    avv_open(&ctx, path, 160, AV_PIX_FMT_GRAY8, &v), STAGE_OK);
+	ck_assert_int_eq(avv_info(v)->proxy_width, 160);
+	ck_assert_int_eq(avv_info(v)->proxy_height, 90);
+	while (avv_next(v, &fr) == 1) {
+		/* Limited-range 16 and 235 come out as 0 and 255. */
+		ck_assert_int_le(fr.data[0][45 * fr.linesize[0] + 20], 3);
+		ck_assert_int_ge(fr.data[0][45 * fr.linesize[0] + 140], 252);
+		ck_assert_double_eq_tol(fr.t, n * 0.04, 1e-6);
+		ck_assert_int_eq(fr.index, n++);
+	}
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(avv_error(v), STAGE_OK);
+	ck_assert_double_eq(avv_progress(v), 1.0);
+	avv_close(v);
+	ck_assert_int_eq(avv_open(&ctx, path, 160, AV_PIX_FMT_YUV420P, &v),
+	    STAGE_E_SOFTWARE);
+}
+END_TEST
+
+START_TEST(test_colour_conversions)
+{
+	struct colour_frame f;
+	struct colour_acc acc;
+	uint8_t px[4 * 2 * 3];
+	double lab[3], h[4];
+	int i;
+
+	colour_rgb8_to_lab(255, 0, 0, lab);
+	ck_assert_double_eq_tol(lab[0], 53.24, 0.01);
+	ck_assert_double_eq_tol(lab[1], 80.09, 0.01);
+	ck_assert_double_eq_tol(lab[2], 67.20, 0.01);
+	colour_rgb8_to_lab(255, 255, 255, lab);
+	ck_assert_double_eq_tol(lab[0], 100.0, 0.01);
+	ck_assert_double_eq_tol(lab[1], 0.0, 0.01);
+	ck_assert_double_eq_tol(lab[2], 0.0, 0.01);
+	/* Half black, half white: L* 0 and 100, deviation 50. */
+	for (i = 0; i < 8; i++)
+		memset(px + 3 * i, i < 4 ? 0 : 255, 3);
+	ck_assert_int_eq(colour_frame_measure(px, 4, 2, 12, 1, &f), 0);
+	colour_acc_init(&acc);
+	colour_acc_add(&acc, &f);
+	colour_acc_add(&acc, &f);
+	colour_acc_mean(&acc, lab);
+	ck_assert_double_eq_tol(lab[0], 50.0, 0.01);
+	colour_acc_std(&acc, lab);
+	ck_assert_double_eq_tol(lab[0], 50.0, 0.01);
+	ck_assert_double_lt(colour_acc_percentile(&acc, 25.0), 1.0);
+	ck_assert_double_gt(colour_acc_percentile(&acc, 75.0), 99.0);
+	ck_assert_int_eq(colour_acc_hist(&acc, h, 4), 0);
+	ck_assert_double_eq_tol(h[0], 0.5, 1e-9);
+	ck_assert_double_eq_tol(h[3], 0.5, 1e-9);
+	ck_assert_int_eq(colour_acc_hist(&acc, h, 3), -1);
+	ck_assert_int_eq(colour_frame_measure(px, 300, 300, 900, 1, &f), -1);
+}
+END_TEST
+
+static Suite *
+wrk_video_suite(void)
+{
+	Suite *s = suite_create("wrk_video");
+	TCase *tc;
+
+	tc = tcase_create("colour");
+	tcase_add_test(tc, test_colour_conversions);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("shots");
+	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);
+	tcase_add_checked_fixture(tc, quiet, NULL);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_cuts_precision_recall);
+	tcase_add_test(tc, test_flash_is_not_a_cut);
+	tcase_add_test(tc, test_fast_pan_is_not_a_cut);
+	tcase_add_test(tc, test_fade_through_black);
+	tcase_add_test(tc, test_dissolve_and_fade_black);
+	tcase_add_test(tc, test_short_dissolve);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("media");
+	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);
+	tcase_add_checked_fixture(tc, quiet, NULL);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_flat_colours_lab);
+	tcase_add_test(tc, test_matrix_and_range_honoured);
+	tcase_add_test(tc, test_rotation_gives_portrait);
+	tcase_add_test(tc, test_anamorphic_sar);
+	tcase_add_test(tc, test_variable_frame_rate);
+	tcase_add_test(tc, test_truncated_and_damaged);
+	tcase_add_test(tc, test_progress_moves_forward);
+	tcase_add_test(tc, test_stage_writes_artifact);
+	tcase_add_test(tc, test_gray_proxy_full_range);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(wrk_video_suite)
