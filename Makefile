@@ -60,7 +60,8 @@ BINS := $(O)/reeld $(O)/reel-worker $(O)/reelctl $(O)/reelstat
 CHECK_SRCS := $(wildcard tests/check_*.c)
 CHECKS := $(patsubst tests/%.c,$(O)/tests/%,$(CHECK_SRCS))
 TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient \
-	$(O)/tests/notifylisten $(O)/tests/labmean
+	$(O)/tests/notifylisten $(O)/tests/labmean \
+	$(O)/tests/webhook_receiver
 BENCHES := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .PHONY: all check unit integration demo deps clean format fuzz
@@ -134,6 +135,9 @@ $(O)/tests/rawclient: $(O)/tests/rawclient.o $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent)
 
 $(O)/tests/notifylisten: $(O)/tests/notifylisten.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(O)/tests/webhook_receiver: $(O)/tests/webhook_receiver.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(O)/tests/labmean: $(O)/tests/labmean.o

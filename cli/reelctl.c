@@ -91,7 +91,7 @@ print_envelope(const struct msg_response *r)
 {
 	json_t *env = client_envelope(r);
 
-	json_dumpf(env, stdout, JSON_COMPACT);
+	json_dumpf(env, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	fputc('\n', stdout);
 	json_decref(env);
 }
@@ -512,7 +512,8 @@ save_json(const json_t *value, const char *path)
 	if (value == NULL || json_is_null(value))
 		die(EXIT_ERROR, "the job has no style_json");
 	snprintf(tmp, sizeof(tmp), "%s.reelctl-tmp", path);
-	if (json_dump_file(value, tmp, JSON_INDENT(2)) != 0 ||
+	if (json_dump_file(
+		value, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) != 0 ||
 	    rename(tmp, path) != 0) {
 		unlink(tmp);
 		die(EXIT_LOCAL, "%s: cannot write", path);
@@ -548,22 +549,22 @@ static int
 cmd_result(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"style", required_argument, NULL, 's'},
-		{"contact", required_argument, NULL, 'c'},
-		{"cube", required_argument, NULL, 'g'},
-		{"plan", required_argument, NULL, 'p'},
-		{NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"style", required_argument, NULL, 's'},
+	    {"contact", required_argument, NULL, 'c'},
+	    {"cube", required_argument, NULL, 'g'},
+	    {"plan", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
 	};
 	/* Option letter -> artifact name, in the order they are fetched. */
 	static const struct {
 		int opt;
 		const char *artifact;
 	} files[] = {
-		{'o', "output.mp4"},
-		{'c', "contact.png"},
-		{'g', "grade.cube"},
-		{'p', "plan.json"},
+	    {'o', "output.mp4"},
+	    {'c', "contact.png"},
+	    {'g', "grade.cube"},
+	    {'p', "plan.json"},
 	};
 	const char *dest[sizeof(files) / sizeof(files[0])] = {NULL};
 	const char *style = NULL;
@@ -595,8 +596,8 @@ cmd_result(int argc, char **argv)
 	}
 	fetch_result(argv[optind], NULL, NULL, &resp);
 	if (style != NULL)
-		save_json(json_object_get(resp.u.response.data, "style_json"),
-		    style);
+		save_json(
+		    json_object_get(resp.u.response.data, "style_json"), style);
 	done_ok(&resp, plain_job);
 	return 0;
 }

@@ -748,9 +748,10 @@ job_stats_json(const struct job *j)
 	for (int s = STAGE_FIRST; s <= STAGE_LAST; s++) {
 		if (j->j_stats[s].wall_s <= 0)
 			continue;
-		json_array_append_new(list, json_pack("{s:s, s:f, s:I}", "stage",
-		    stage_name(s), "seconds", j->j_stats[s].wall_s,
-		    "peak_rss_kb", (json_int_t)j->j_stats[s].peak_rss_kb));
+		json_array_append_new(
+		    list, json_pack("{s:s, s:f, s:I}", "stage", stage_name(s),
+			      "seconds", j->j_stats[s].wall_s, "peak_rss_kb",
+			      (json_int_t)j->j_stats[s].peak_rss_kb));
 	}
 	return list;
 }

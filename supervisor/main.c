@@ -3,7 +3,8 @@
  * configuration, directories, the shared-memory table, the video registry,
  * the client socket, then READY=1 to systemd. SIGTERM and SIGINT stop it
  * cleanly: no new work, every worker group stopped (SIGTERM, SIGKILL after
- * 2 s), all children reaped, the socket removed; the table file stays so
+ * 2 s), all children reaped, the socket removed, webhook attempts in
+ * flight given up to 5 s (webhook_shutdown); the table file stays so
  * that reelstat can show the last state and say that reeld is gone.
  */
 #include <errno.h>
@@ -150,6 +151,7 @@ main(int argc, char **argv)
 	setup(&cfg);
 	sd_notify(0, "READY=1");
 	event_base_dispatch(base);
+	webhook_shutdown();
 	log_info("stopped");
 	return 0;
 }

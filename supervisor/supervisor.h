@@ -132,7 +132,7 @@ unsigned job_active_count(void);
  * with retries. event_id is stable across retries (the webhook-id header).
  */
 void webhook_init(struct event_base *base, const struct config *cfg);
-/* Takes a reference to body. */
+/* Serialises body at once; the caller keeps its reference. */
 void webhook_post(const char *url, const char *event_id, json_t *body);
 /* Pending deliveries, for shutdown and tests. */
 unsigned webhook_pending(void);
