@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audio_analysis.h"
+#include "motion_analysis.h"
 #include "video_analysis.h"
 #include "worker.h"
 
@@ -15,7 +16,7 @@ static const struct stage_ops stages_table[] = {
     {"probe", stage_probe_run},
     {"video_analysis", video_analysis_run},
     {"audio_analysis", audio_analysis_run},
-    {"motion_analysis", NULL},
+    {"motion_analysis", motion_analysis_run},
     {"style_extraction", NULL},
     {"style_application", NULL},
     {"rendering", NULL},

@@ -1,0 +1,1004 @@
+/*
+ * Tests for worker/motion.c and the motion_analysis stage.
+ *
+ * Pure parts: the robust similarity fit on synthetic vector fields with
+ * noise, scattered outliers and a coherent foreground (known translation,
+ * zoom and rotation recovered); the estimator on frames rendered from a
+ * continuous texture under a known similarity; the camera classifier on
+ * synthetic per-pair series.
+ *
+ * The stage: media made at test time by the ffmpeg program (320x180,
+ * 25 fps, 3-4 s) from one still noise texture, moved by crop expressions
+ * (media-algorithms.md 6.4), plus lavfi's mandelbrot zoom. Each camera
+ * class must come out right, pan, tilt and zoom rates within 5 %,
+ * intensity must order static < slow pan < pan < fast pan; shots come from a
+ * video_analysis.json the test writes, or the whole video is one shot; a
+ * truncated file fails with STAGE_E_DATA. Measured figures are printed.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libavutil/log.h>
+
+#include "check_main.h"
+#include "motion.h"
+#include "motion_analysis.h"
+#include "util.h"
+
+#define W 320
+#define H 180
+#define ENC                                                                 \
+	"-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", \
+	    "yuv420p"
+#define LOOP "loop=loop=-1:size=1,fps=25,"
+#define DEG (M_PI / 180.0)
+
+static char dir[64];
+
+static void
+media_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* Runs ffmpeg with args, then the output path; aborts the test if it fails. */
+static void
+gen(const char *out, const char *const args[])
+{
+	const char *argv[40] = {
+	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
+	char path[256];
+	size_t n = 6;
+	int status, fd;
+	pid_t pid;
+
+	while (*args != NULL && n < 38)
+		argv[n++] = *args++;
+	media_path(path, sizeof(path), out);
+	argv[n++] = path;
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(fd, STDOUT_FILENO);
+		execvp("ffmpeg", (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "ffmpeg could not make %s", out);
+}
+
+static bool
+exists(const char *name)
+{
+	char path[256];
+
+	media_path(path, sizeof(path), name);
+	return access(path, F_OK) == 0;
+}
+
+/* A 1280x720 still of smooth gray noise at two scales: no repeats. */
+static void
+make_texture(void)
+{
+	const char *args[] = {"-f", "lavfi", "-i",
+	    "color=gray:s=320x180,noise=alls=100:allf=u,"
+	    "scale=1280:720:flags=bicubic",
+	    "-f", "lavfi", "-i",
+	    "color=gray:s=64x36,noise=alls=100:allf=u,"
+	    "scale=1280:720:flags=bicubic",
+	    "-filter_complex", "[0][1]blend=all_mode=average,format=gray",
+	    "-frames:v", "1", NULL};
+
+	if (!exists("tex.pgm"))
+		gen("tex.pgm", args);
+}
+
+/* A clip of seconds s from the texture through filter vf. */
+static void
+make_clip(const char *name, const char *vf, const char *seconds)
+{
+	char tex[256];
+	const char *args[] = {"-i", tex, "-vf", vf, ENC, "-t", seconds, NULL};
+
+	if (exists(name))
+		return;
+	make_texture();
+	media_path(tex, sizeof(tex), "tex.pgm");
+	gen(name, args);
+}
+
+static void
+make_mandelbrot(void)
+{
+	const char *args[] = {"-f", "lavfi", "-i", "mandelbrot=s=320x180:r=25",
+	    ENC, "-t", "3", NULL};
+
+	if (!exists("mandel.mp4"))
+		gen("mandel.mp4", args);
+}
+
+/* The named clip of section 6.4, made on first use. */
+static void
+media(const char *name)
+{
+	static const struct {
+		const char *name, *vf, *seconds;
+	} clips[] = {
+	    {"static.mp4", LOOP "crop=320:180:480:270,noise=alls=6:allf=t",
+		"3"},
+	    {"slowpan.mp4", LOOP "crop=320:180:x='100+t*40':y=100", "3"},
+	    {"pan.mp4", LOOP "crop=320:180:x='100+t*100':y=100", "3"},
+	    {"fastpan.mp4", LOOP "crop=320:180:x='20+t*200':y=100", "3"},
+	    {"tilt.mp4", LOOP "crop=320:180:x=400:y='50+t*60'", "3"},
+	    {"portrait.mp4", LOOP "crop=180:320:x='100+t*60':y=100", "3"},
+	    {"handheld.mp4",
+		LOOP "crop=320:180:x='480+6*sin(2*PI*2.3*t)+"
+		     "3*sin(2*PI*5.1*t)':y='270+4*sin(2*PI*3.7*t)'",
+		"3"},
+	    {"zoom.mp4",
+		LOOP "zoompan=z='1+0.004*on':x='iw/2-iw/zoom/2':"
+		     "y='ih/2-ih/zoom/2':d=1:s=320x180:fps=25",
+		"3"},
+	    /* A pan, a hard cut at 2 s to elsewhere, then a tilt. */
+	    {"cut.mp4",
+		LOOP "crop=320:180:x='if(lt(t,2),t*100,900)':"
+		     "y='if(lt(t,2),0,200+(t-2)*60)'",
+		"4"},
+	};
+	size_t i;
+
+	if (strcmp(name, "mandel.mp4") == 0) {
+		make_mandelbrot();
+		return;
+	}
+	for (i = 0; i < sizeof(clips) / sizeof(clips[0]); i++) {
+		if (strcmp(clips[i].name, name) == 0) {
+			make_clip(name, clips[i].vf, clips[i].seconds);
+			return;
+		}
+	}
+	ck_abort_msg("no recipe for %s", name);
+}
+
+static void
+setup_dir(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_wrk_motion.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown_dir(void)
+{
+	remove_tree(dir);
+}
+
+static void
+quiet(void)
+{
+	/* Damaged media make libav chatty; the tests check the results. */
+	av_log_set_level(AV_LOG_QUIET);
+	/* Figures reach the log even when a test then fails. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* A fresh job directory, name under the media directory. */
+static void
+job_dir(char *buf, size_t size, const char *name)
+{
+	media_path(buf, size, name);
+	remove_tree(buf);
+	ck_assert_int_eq(mkdir(buf, 0755), 0);
+}
+
+static enum stage_result
+run(struct stage_ctx *ctx, const char *job, const char *tpl, const char *src)
+{
+	static char tp[256], sp[256];
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->job_id = "job_0123456789ab";
+	ctx->stage = "motion_analysis";
+	ctx->job_dir = job;
+	if (tpl != NULL) {
+		media_path(tp, sizeof(tp), tpl);
+		ctx->template_path = tp;
+	}
+	if (src != NULL) {
+		media_path(sp, sizeof(sp), src);
+		ctx->source = sp;
+	}
+	return stage_motion_analysis_ops.run(ctx);
+}
+
+static json_t *
+artifact(const char *job)
+{
+	char path[300];
+	json_error_t err;
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/%s", job, MA_ARTIFACT);
+	doc = json_load_file(path, 0, &err);
+	ck_assert_msg(doc != NULL, "%s: %s", path, err.text);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(doc, "version")), MA_VERSION);
+	return doc;
+}
+
+/* Runs the stage on one clip as the source; returns the whole artifact. */
+static json_t *
+analyse(const char *clip)
+{
+	struct stage_ctx ctx;
+	enum stage_result rc;
+	char job[256];
+
+	media(clip);
+	job_dir(job, sizeof(job), "job");
+	rc = run(&ctx, job, NULL, clip);
+	ck_assert_msg(rc == STAGE_OK, "%s: %d %s", clip, rc, ctx.error);
+	json_decref(ctx.result);
+	return artifact(job);
+}
+
+static double
+num(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_number(v), "no number %s", key);
+	return json_number_value(v);
+}
+
+static const char *
+str(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_string(v), "no string %s", key);
+	return json_string_value(v);
+}
+
+static const json_t *
+shot(const json_t *o, size_t i)
+{
+	const json_t *s = json_array_get(json_object_get(o, "shots"), i);
+
+	ck_assert_msg(s != NULL, "no shot %zu", i);
+	return s;
+}
+
+static void
+print_result(const char *clip, const json_t *o)
+{
+	const json_t *s = shot(o, 0);
+
+	printf("check_wrk_motion: %-12s %-8s tx %+.4f fw/s ty %+.4f fh/s "
+	       "zoom %+.4f /s rot %+.3f deg/s shake %.4f | speed %.4f fw/s "
+	       "intensity %.1f zoom_usage %.1f reliable %d/%d\n",
+	    clip, str(s, "camera"), num(s, "tx_fw_per_s"),
+	    num(s, "ty_fh_per_s"), num(s, "zoom_per_s"),
+	    num(s, "rotation_deg_per_s"), num(s, "shake"),
+	    num(o, "mean_speed_fw_per_s"), num(o, "motion_intensity"),
+	    num(o, "zoom_usage"), (int)num(o, "pairs_reliable"),
+	    (int)(num(o, "pairs_reliable") + num(o, "pairs_unreliable")));
+}
+
+/* Analyses a one-shot clip and checks its class; returns the artifact. */
+static json_t *
+classify(const char *clip, const char *camera)
+{
+	json_t *doc = analyse(clip);
+	const json_t *o = json_object_get(doc, "source");
+
+	print_result(clip, o);
+	ck_assert_str_eq(str(o, "shots_from"), "whole_video");
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "shots")), 1);
+	ck_assert_msg(strcmp(str(shot(o, 0), "camera"), camera) == 0,
+	    "%s: camera %s, want %s", clip, str(shot(o, 0), "camera"), camera);
+	/* Every pair of a one-shot clip without cuts measures. */
+	ck_assert_double_eq(num(o, "pairs_unreliable"), 0);
+	ck_assert_double_eq(num(o, "frames_analysed"), 75);
+	ck_assert_double_eq_tol(num(o, "fps"), 25.0, 0.01);
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "per_second")), 3);
+	return doc;
+}
+
+static void
+near_rel(double got, double want, double rel, const char *what)
+{
+	ck_assert_msg(fabs(got - want) <= rel * fabs(want),
+	    "%s: %.5f, want %.5f within %.0f %%", what, got, want, rel * 100.0);
+}
+
+/* ---- the fit ---- */
+
+static uint32_t rng_state;
+
+static double
+rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return (rng_state & 0xffffff) / (double)0x1000000;
+}
+
+/* A model from translation, magnification and clockwise rotation. */
+static struct motion_model
+model(double tx, double ty, double s, double theta)
+{
+	struct motion_model m = {s * cos(theta) - 1.0, s * sin(theta), tx, ty};
+
+	return m;
+}
+
+/* n vectors on a grid over W x H following m, with noise of +-jitter. */
+static size_t
+field(struct motion_vec *v, const struct motion_model *m, double jitter)
+{
+	size_t n = 0;
+	int i, j;
+
+	for (j = 0; j < 10; j++) {
+		for (i = 0; i < 20; i++, n++) {
+			v[n].x = (i + 0.5) * W / 20.0 - W / 2.0;
+			v[n].y = (j + 0.5) * H / 10.0 - H / 2.0;
+			v[n].dx = m->a * v[n].x - m->b * v[n].y + m->tx +
+				  jitter * (2.0 * rnd() - 1.0);
+			v[n].dy = m->b * v[n].x + m->a * v[n].y + m->ty +
+				  jitter * (2.0 * rnd() - 1.0);
+			v[n].weight = 1.0;
+		}
+	}
+	return n;
+}
+
+static void
+check_model(const struct motion_model *got, const struct motion_model *want,
+    double t_tol, double s_tol, double deg_tol)
+{
+	printf("check_wrk_motion: fit tx %+.4f (%+.4f) ty %+.4f (%+.4f) "
+	       "s %.5f (%.5f) rot %+.4f deg (%+.4f)\n",
+	    got->tx, want->tx, got->ty, want->ty, motion_scale(got),
+	    motion_scale(want), motion_angle(got) / DEG,
+	    motion_angle(want) / DEG);
+	ck_assert_double_eq_tol(got->tx, want->tx, t_tol);
+	ck_assert_double_eq_tol(got->ty, want->ty, t_tol);
+	ck_assert_double_eq_tol(motion_scale(got), motion_scale(want), s_tol);
+	ck_assert_double_eq_tol(
+	    motion_angle(got) / DEG, motion_angle(want) / DEG, deg_tol);
+}
+
+START_TEST(test_fit_exact)
+{
+	struct motion_vec v[200];
+	struct motion_model m = model(3.2, -1.7, 1.012, -0.8 * DEG);
+	struct motion_fit fit;
+	size_t n = field(v, &m, 0.0);
+
+	ck_assert_int_eq(motion_fit(v, n, MOTION_INLIER_PX, &fit), 0);
+	check_model(&fit.m, &m, 1e-9, 1e-9, 1e-7);
+	ck_assert_uint_eq(fit.inliers, n);
+	ck_assert_double_eq_tol(fit.inlier_share, 1.0, 1e-12);
+	ck_assert_double_eq_tol(fit.rms, 0.0, 1e-9);
+}
+END_TEST
+
+/* A third of the vectors are random: noise must not pull the estimate. */
+START_TEST(test_fit_scattered_outliers)
+{
+	struct motion_vec v[200];
+	struct motion_model m = model(-5.5, 2.25, 0.985, 1.5 * DEG);
+	struct motion_fit fit;
+	size_t n, i, bad = 0;
+
+	rng_state = 12345;
+	n = field(v, &m, 0.25);
+	for (i = 0; i < n; i += 3, bad++) {
+		v[i].dx = 40.0 * rnd() - 20.0;
+		v[i].dy = 40.0 * rnd() - 20.0;
+	}
+	ck_assert_int_eq(motion_fit(v, n, MOTION_INLIER_PX, &fit), 0);
+	check_model(&fit.m, &m, 0.05, 0.0005, 0.03);
+	printf("check_wrk_motion: fit inliers %zu of %zu (%zu outliers), "
+	       "rms %.3f px\n",
+	    fit.inliers, n, bad, fit.rms);
+	ck_assert_uint_ge(fit.inliers, n - bad - 2);
+	ck_assert_uint_le(fit.inliers, n - bad + 4);
+	ck_assert_double_lt(fit.rms, 0.3);
+	for (i = 0; i < n; i += 3)
+		ck_assert_msg(!v[i].inlier || hypot(v[i].dx, v[i].dy) < 25.0,
+		    "outlier %zu kept", i);
+}
+END_TEST
+
+/*
+ * 45 % of the frame is one object moving its own way, coherently: least
+ * squares would average the two; the camera is the larger set.
+ */
+START_TEST(test_fit_foreground_object)
+{
+	struct motion_vec v[200];
+	struct motion_model m = model(1.5, 0.5, 1.0, 0.0);
+	struct motion_fit fit;
+	size_t n, i, obj = 0;
+
+	rng_state = 777;
+	n = field(v, &m, 0.1);
+	for (i = 0; i < n; i++) {
+		if (v[i].x < -W / 2.0 + 0.45 * W) {
+			v[i].dx = -6.0 + 0.1 * (2.0 * rnd() - 1.0);
+			v[i].dy = 3.0 + 0.1 * (2.0 * rnd() - 1.0);
+			obj++;
+		}
+	}
+	ck_assert_uint_ge(obj, 80);
+	ck_assert_int_eq(motion_fit(v, n, MOTION_INLIER_PX, &fit), 0);
+	check_model(&fit.m, &m, 0.05, 0.0005, 0.03);
+	ck_assert_uint_eq(fit.inliers, n - obj);
+}
+END_TEST
+
+START_TEST(test_fit_degenerate)
+{
+	struct motion_vec v[3] = {{0, 0, 1, 1, 1, false},
+	    {1, 0, 1, 1, 1, false}, {0, 1, 1, 1, 1, false}};
+	struct motion_fit fit;
+
+	ck_assert_int_eq(motion_fit(v, 2, MOTION_INLIER_PX, &fit), -1);
+	/* All three within a few pixels: zoom and roll are unknowable. */
+	ck_assert_int_eq(motion_fit(v, 3, MOTION_INLIER_PX, &fit), -1);
+}
+END_TEST
+
+/* ---- the estimator on rendered frames ---- */
+
+static double
+lattice(int i, int j, uint32_t seed)
+{
+	uint32_t h = (uint32_t)i * 374761393u + (uint32_t)j * 668265263u +
+		     seed * 2246822519u;
+
+	h = (h ^ (h >> 13)) * 1274126177u;
+	return ((h ^ (h >> 16)) & 0xff) / 255.0;
+}
+
+/* Value noise with smoothstep interpolation, period px. */
+static double
+noise(double x, double y, double period, uint32_t seed)
+{
+	double fx = x / period, fy = y / period;
+	int i = (int)floor(fx), j = (int)floor(fy);
+	double u = fx - i, v = fy - j;
+
+	u = u * u * (3.0 - 2.0 * u);
+	v = v * v * (3.0 - 2.0 * v);
+	return (1 - v) * ((1 - u) * lattice(i, j, seed) +
+			     u * lattice(i + 1, j, seed)) +
+	       v * ((1 - u) * lattice(i, j + 1, seed) +
+		       u * lattice(i + 1, j + 1, seed));
+}
+
+static double
+texture(double x, double y, uint32_t seed)
+{
+	return 40.0 + 120.0 * noise(x, y, 5.0, seed) +
+	       80.0 * noise(x, y, 23.0, seed + 1);
+}
+
+/*
+ * Renders the texture as seen after the content moved by m: pixel p shows
+ * the point q with p - c = (I + M)(q - c) + t.
+ */
+static void
+render(uint8_t *img, const struct motion_model *m, uint32_t seed)
+{
+	double a = 1.0 + m->a, b = m->b, det = a * a + b * b, px, py;
+	int x, y;
+
+	for (y = 0; y < H; y++) {
+		for (x = 0; x < W; x++) {
+			px = x + 0.5 - W / 2.0 - m->tx;
+			py = y + 0.5 - H / 2.0 - m->ty;
+			img[y * W + x] = (uint8_t)lrint(
+			    texture((a * px + b * py) / det + W / 2.0,
+				(-b * px + a * py) / det + H / 2.0, seed));
+		}
+	}
+}
+
+static void
+estimate(const struct motion_model *m, uint32_t seed_b, struct motion_pair *p)
+{
+	static uint8_t a[W * H], b[W * H];
+	const struct motion_model none = {0.0, 0.0, 0.0, 0.0};
+	struct motion_est *e = motion_est_new(W, H);
+
+	ck_assert_ptr_nonnull(e);
+	render(a, &none, 1);
+	render(b, m, seed_b);
+	ck_assert_int_eq(motion_est_push(e, a, W, p), 0);
+	ck_assert_int_eq(motion_est_push(e, b, W, p), 1);
+	motion_est_free(e);
+	printf("check_wrk_motion: estimator: %zu of %zu blocks textured, "
+	       "%zu inliers, rms %.3f px, match error %.2f, %s\n",
+	    p->textured, p->blocks, p->fit.inliers, p->fit.rms, p->match_err,
+	    p->reliable ? "reliable" : "unreliable");
+}
+
+START_TEST(test_estimator_similarity)
+{
+	struct motion_model m = model(3.3, -1.4, 1.01, 0.3 * DEG);
+	struct motion_pair p;
+
+	estimate(&m, 1, &p);
+	ck_assert(p.reliable);
+	check_model(&p.fit.m, &m, 0.05, 0.0005, 0.02);
+	ck_assert_double_gt(p.fit.inlier_share, 0.9);
+}
+END_TEST
+
+/* 14 px per frame: beyond the fine searches, found by the coarse level. */
+START_TEST(test_estimator_fast_translation)
+{
+	struct motion_model m = model(-14.0, 6.5, 1.0, 0.0);
+	struct motion_pair p;
+
+	estimate(&m, 1, &p);
+	ck_assert(p.reliable);
+	check_model(&p.fit.m, &m, 0.05, 0.0005, 0.02);
+}
+END_TEST
+
+START_TEST(test_estimator_subpixel_zoom_out)
+{
+	struct motion_model m = model(0.25, 0.4, 0.996, 0.0);
+	struct motion_pair p;
+
+	estimate(&m, 1, &p);
+	ck_assert(p.reliable);
+	check_model(&p.fit.m, &m, 0.03, 0.0003, 0.02);
+}
+END_TEST
+
+/* Two unrelated pictures (a cut) are not motion. */
+START_TEST(test_estimator_cut_unreliable)
+{
+	struct motion_model m = model(0.0, 0.0, 1.0, 0.0);
+	struct motion_pair p;
+
+	estimate(&m, 99, &p);
+	ck_assert(!p.reliable);
+}
+END_TEST
+
+START_TEST(test_estimator_flat_unreliable)
+{
+	static uint8_t flat[W * H];
+	struct motion_est *e = motion_est_new(W, H);
+	struct motion_pair p;
+
+	memset(flat, 90, sizeof(flat));
+	ck_assert_int_eq(motion_est_push(e, flat, W, &p), 0);
+	ck_assert_int_eq(motion_est_push(e, flat, W, &p), 1);
+	ck_assert_uint_eq(p.textured, 0);
+	ck_assert(!p.reliable);
+	motion_est_free(e);
+	ck_assert_ptr_null(motion_est_new(MOTION_MIN_SIDE - 1, 100));
+	ck_assert_ptr_null(motion_est_new(100, MOTION_MIN_SIDE - 1));
+}
+END_TEST
+
+/* ---- the classifier ---- */
+
+enum wave { STEADY, SHAKE };
+
+/* 3 s at 25 fps: a steady velocity, or a 2.3 Hz sway of amplitude v. */
+static void
+series(struct motion_sample *s, enum wave w, double vx, double vy, double vz)
+{
+	double f = 2.0 * M_PI * 2.3, k;
+	int i;
+
+	for (i = 0; i < 75; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		s[i].t = i * 0.04;
+		s[i].dt = 0.04;
+		s[i].reliable = true;
+		/* A sway x = v sin(ft) moves at v f cos(ft). */
+		k = w == SHAKE ? f * cos(f * (s[i].t + 0.02)) : 1.0;
+		s[i].vx = (float)(vx * k);
+		s[i].vy = (float)(vy * k);
+		s[i].vz = (float)(vz * k);
+		s[i].speed = (float)hypot(s[i].vx, s[i].vy);
+	}
+}
+
+static enum motion_camera
+class_of(enum wave w, double vx, double vy, double vz)
+{
+	struct motion_sample s[75];
+	struct motion_shot o;
+
+	series(s, w, vx, vy, vz);
+	ck_assert_int_eq(motion_classify(s, 75, &o), 0);
+	ck_assert_double_eq_tol(o.duration_s, 3.0, 1e-9);
+	return o.camera;
+}
+
+START_TEST(test_classify_series)
+{
+	struct motion_sample s[75];
+	struct motion_shot o;
+	int i;
+
+	ck_assert_int_eq(class_of(STEADY, 0.0, 0.0, 0.0), MOTION_STATIC);
+	ck_assert_int_eq(class_of(STEADY, 0.1, 0.01, 0.0), MOTION_PAN);
+	ck_assert_int_eq(class_of(STEADY, -0.1, 0.0, 0.0), MOTION_PAN);
+	ck_assert_int_eq(class_of(STEADY, 0.02, 0.0, 0.0), MOTION_STATIC);
+	ck_assert_int_eq(class_of(STEADY, 0.03, -0.08, 0.0), MOTION_TILT);
+	ck_assert_int_eq(class_of(STEADY, 0.0, 0.0, 0.1), MOTION_ZOOM);
+	ck_assert_int_eq(class_of(STEADY, 0.0, 0.0, -0.1), MOTION_ZOOM);
+	/* A pan faster than the zoom moves the frame edge is a pan. */
+	ck_assert_int_eq(class_of(STEADY, 0.2, 0.0, 0.1), MOTION_PAN);
+	/* 1 % of the width each way, back and forth: handheld. */
+	ck_assert_int_eq(class_of(SHAKE, 0.01, 0.005, 0.0), MOTION_HANDHELD);
+	ck_assert_int_eq(class_of(SHAKE, 0.001, 0.0, 0.0), MOTION_STATIC);
+	/* Nothing measured. */
+	series(s, STEADY, 0.3, 0.0, 0.0);
+	for (i = 0; i < 75; i++)
+		s[i].reliable = i < 4;
+	ck_assert_int_eq(motion_classify(s, 75, &o), 0);
+	ck_assert_int_eq(o.camera, MOTION_UNKNOWN);
+	ck_assert_str_eq(motion_camera_name(o.camera), "unknown");
+	ck_assert_int_eq(motion_classify(s, 0, &o), 0);
+	ck_assert_int_eq(o.camera, MOTION_UNKNOWN);
+}
+END_TEST
+
+/* ---- the stage on generated media ---- */
+
+/* A still, then pans of 40, 100 and 200 px/s: intensity must order them. */
+START_TEST(test_static_and_pans)
+{
+	static const struct {
+		const char *clip, *camera;
+		double px_per_s;
+	} clips[] = {{"static.mp4", "static", 0}, {"slowpan.mp4", "pan", 40},
+	    {"pan.mp4", "pan", 100}, {"fastpan.mp4", "pan", 200}};
+	const json_t *o, *s;
+	json_t *doc;
+	double v[4];
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		doc = classify(clips[i].clip, clips[i].camera);
+		o = json_object_get(doc, "source");
+		s = shot(o, 0);
+		v[i] = num(o, "motion_intensity");
+		ck_assert_double_lt(fabs(num(s, "ty_fh_per_s")), 0.01);
+		ck_assert_double_lt(fabs(num(s, "zoom_per_s")), 0.01);
+		ck_assert_double_eq(num(o, "zoom_usage"), i > 0 ? 100.0 : 0.0);
+		/* The crop moves right: the camera pans right. */
+		if (i > 0)
+			near_rel(num(s, "tx_fw_per_s"), clips[i].px_per_s / W,
+			    0.05, "pan speed");
+		json_decref(doc);
+	}
+	ck_assert_double_lt(v[0], 5.0);
+	ck_assert_double_lt(v[0], v[1]);
+	ck_assert_double_lt(v[1], v[2]);
+	ck_assert_double_lt(v[2], v[3]);
+	near_rel(
+	    v[2], 100.0 * (100.0 / W) / MA_SPEED_FULL, 0.05, "pan intensity");
+	/* 200 px/s of 320 is past the 0.5 fw/s that saturates. */
+	ck_assert_double_eq(v[3], 100.0);
+}
+END_TEST
+
+START_TEST(test_tilt)
+{
+	json_t *doc = classify("tilt.mp4", "tilt");
+	const json_t *s = shot(json_object_get(doc, "source"), 0);
+
+	/* The crop moves down 60 px/s of 180: the camera tilts down. */
+	near_rel(num(s, "ty_fh_per_s"), 60.0 / H, 0.05, "tilt speed");
+	ck_assert_double_lt(fabs(num(s, "tx_fw_per_s")), 0.01);
+	json_decref(doc);
+}
+END_TEST
+
+/* A 9:16 clip: speeds are fractions of its own width and height. */
+START_TEST(test_portrait_pan)
+{
+	json_t *doc = classify("portrait.mp4", "pan");
+	const json_t *o = json_object_get(doc, "source");
+
+	ck_assert_double_eq(num(json_object_get(o, "proxy"), "width"), 180);
+	ck_assert_double_eq(num(json_object_get(o, "proxy"), "height"), 320);
+	near_rel(num(shot(o, 0), "tx_fw_per_s"), 60.0 / 180.0, 0.05,
+	    "portrait pan speed");
+	json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_handheld)
+{
+	json_t *doc = classify("handheld.mp4", "handheld");
+	const json_t *o = json_object_get(doc, "source");
+	const json_t *s = shot(o, 0);
+
+	ck_assert_double_gt(num(s, "shake"), 3.0 * MOTION_SHAKE_MIN);
+	ck_assert_double_lt(fabs(num(s, "tx_fw_per_s")), MOTION_PAN_MIN / 2);
+	ck_assert_double_eq(num(o, "zoom_usage"), 0.0);
+	json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_zoompan)
+{
+	json_t *doc = classify("zoom.mp4", "zoom");
+	const json_t *s = shot(json_object_get(doc, "source"), 0);
+
+	/* zoom 1 + 0.004 n over 74 pairs: ln(1.296) / 2.96 s. */
+	near_rel(num(s, "zoom_per_s"), log(1.0 + 0.004 * 74) / 2.96, 0.05,
+	    "zoompan rate");
+	json_decref(doc);
+}
+END_TEST
+
+START_TEST(test_mandelbrot_zoom)
+{
+	json_t *doc = classify("mandel.mp4", "zoom");
+	const json_t *s = shot(json_object_get(doc, "source"), 0);
+
+	/* Scale 3 to 0.3 over 400 frames: ln 10 / 400 per frame, zooming in. */
+	near_rel(num(s, "zoom_per_s"), log(10.0) / 400.0 * 25.0, 0.05,
+	    "mandelbrot rate");
+	json_decref(doc);
+}
+END_TEST
+
+static void
+write_file(const char *job, const char *name, const char *text)
+{
+	char path[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", job, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* As video_analysis writes it (fields this stage ignores left out). */
+static const char va_two_shots[] =
+    "{\"version\": 1, \"template\": null, \"source\": {\"shot_count\": 2,"
+    " \"shots\": ["
+    "{\"index\": 0, \"start_s\": 0.0, \"end_s\": 2.0,"
+    " \"transition_in\": {\"type\": \"none\", \"duration_ms\": 0}},"
+    "{\"index\": 1, \"start_s\": 2.0, \"end_s\": 4.0,"
+    " \"transition_in\": {\"type\": \"cut\", \"duration_ms\": 40,"
+    " \"start_s\": 1.96, \"end_s\": 2.0, \"strength\": 40.0}}]}}";
+
+START_TEST(test_shots_from_video_analysis)
+{
+	struct stage_ctx ctx;
+	char job[256];
+	json_t *doc;
+	const json_t *o;
+
+	media("cut.mp4");
+	job_dir(job, sizeof(job), "job-shots");
+	write_file(job, "video_analysis.json", va_two_shots);
+	ck_assert_int_eq(run(&ctx, job, NULL, "cut.mp4"), STAGE_OK);
+	json_decref(ctx.result);
+	doc = artifact(job);
+	o = json_object_get(doc, "source");
+	print_result("cut.mp4", o);
+	printf("check_wrk_motion: cut.mp4 shot 1: %s ty %+.4f fh/s\n",
+	    str(shot(o, 1), "camera"), num(shot(o, 1), "ty_fh_per_s"));
+	ck_assert_str_eq(str(o, "shots_from"), "video_analysis");
+	ck_assert_ptr_null(json_object_get(o, "shots_note"));
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "shots")), 2);
+	ck_assert_str_eq(str(shot(o, 0), "camera"), "pan");
+	ck_assert_str_eq(str(shot(o, 1), "camera"), "tilt");
+	ck_assert_double_eq(num(shot(o, 1), "start_s"), 2.0);
+	near_rel(num(shot(o, 0), "tx_fw_per_s"), 100.0 / W, 0.05, "pan");
+	near_rel(num(shot(o, 1), "ty_fh_per_s"), 60.0 / H, 0.05, "tilt");
+	/* Only the pair across the cut is not motion. */
+	ck_assert_double_eq(num(o, "pairs_unreliable"), 1);
+	ck_assert_double_eq(num(o, "zoom_usage"), 100.0);
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "per_second")), 4);
+	ck_assert(json_is_null(json_object_get(doc, "template")));
+	json_decref(doc);
+}
+END_TEST
+
+/* Without shots the cut is still caught: its pair fails the fit. */
+START_TEST(test_whole_video_when_no_shots)
+{
+	static const char *const bad[] = {
+	    NULL, "{\"version\": 1, \"source\": {\"shots\": []}}", "{oops"};
+	static const char *const why[] = {"video_analysis.json is missing",
+	    "has no shots for the source", "cannot be read"};
+	struct stage_ctx ctx;
+	char job[256];
+	json_t *doc;
+	const json_t *o;
+	size_t i;
+
+	media("cut.mp4");
+	for (i = 0; i < 3; i++) {
+		job_dir(job, sizeof(job), "job-whole");
+		if (bad[i] != NULL)
+			write_file(job, "video_analysis.json", bad[i]);
+		ck_assert_int_eq(run(&ctx, job, NULL, "cut.mp4"), STAGE_OK);
+		json_decref(ctx.result);
+		doc = artifact(job);
+		o = json_object_get(doc, "source");
+		ck_assert_str_eq(str(o, "shots_from"), "whole_video");
+		ck_assert_msg(strstr(str(o, "shots_note"), why[i]) != NULL,
+		    "note \"%s\" lacks \"%s\"", str(o, "shots_note"), why[i]);
+		ck_assert_uint_eq(
+		    json_array_size(json_object_get(o, "shots")), 1);
+		ck_assert_double_eq(num(shot(o, 0), "end_s"), 4.0);
+		ck_assert_double_eq(num(o, "pairs_unreliable"), 1);
+		json_decref(doc);
+	}
+}
+END_TEST
+
+static size_t
+dir_entries(const char *path)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.' || strlen(de->d_name) > 2;
+	closedir(d);
+	return n;
+}
+
+/* The same file as template and source: analysed once, written twice. */
+START_TEST(test_template_and_source)
+{
+	struct stage_ctx ctx;
+	char job[256];
+	json_t *doc;
+	const json_t *r;
+
+	media("pan.mp4");
+	job_dir(job, sizeof(job), "job-both");
+	ck_assert_int_eq(run(&ctx, job, "pan.mp4", "pan.mp4"), STAGE_OK);
+	doc = artifact(job);
+	ck_assert(json_equal(
+	    json_object_get(doc, "template"), json_object_get(doc, "source")));
+	ck_assert_str_eq(
+	    str(shot(json_object_get(doc, "template"), 0), "camera"), "pan");
+	/* The summary for reeld carries the Style DNA figures. */
+	r = json_object_get(ctx.result, "template");
+	ck_assert_double_eq(num(r, "motion_intensity"),
+	    num(json_object_get(doc, "source"), "motion_intensity"));
+	ck_assert_double_eq(num(r, "shot_count"), 1);
+	/* Only the artifact: no temporary file is left behind. */
+	ck_assert_uint_eq(dir_entries(job), 1);
+	json_decref(ctx.result);
+	json_decref(doc);
+
+	media("static.mp4");
+	ck_assert_int_eq(run(&ctx, job, "static.mp4", "pan.mp4"), STAGE_OK);
+	json_decref(ctx.result);
+	doc = artifact(job);
+	ck_assert_str_eq(
+	    str(shot(json_object_get(doc, "template"), 0), "camera"), "static");
+	ck_assert_str_eq(
+	    str(shot(json_object_get(doc, "source"), 0), "camera"), "pan");
+	json_decref(doc);
+}
+END_TEST
+
+static void
+truncate_copy(const char *src, const char *dst, double keep)
+{
+	char in[256], out[256];
+	struct stat sb;
+
+	media_path(in, sizeof(in), src);
+	media_path(out, sizeof(out), dst);
+	ck_assert_int_eq(stat(in, &sb), 0);
+	gen(dst, (const char *const[]){
+		     "-i", in, "-c", "copy", "-movflags", "+faststart", NULL});
+	ck_assert_int_eq(stat(out, &sb), 0);
+	ck_assert_int_eq(truncate(out, (off_t)(keep * (double)sb.st_size)), 0);
+}
+
+START_TEST(test_truncated_fails)
+{
+	struct stage_ctx ctx;
+	enum stage_result rc;
+	char job[256], path[300];
+
+	media("pan.mp4");
+	truncate_copy("pan.mp4", "trunc.mp4", 0.8);
+	job_dir(job, sizeof(job), "job-trunc");
+	rc = run(&ctx, job, NULL, "trunc.mp4");
+	printf("check_wrk_motion: truncated: %d \"%s\"\n", rc, ctx.error);
+	ck_assert_int_eq(rc, STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "trunc.mp4"));
+	ck_assert_ptr_nonnull(strstr(ctx.error, "truncated"));
+	ck_assert_ptr_null(ctx.result);
+	snprintf(path, sizeof(path), "%s/%s", job, MA_ARTIFACT);
+	ck_assert_int_eq(access(path, F_OK), -1);
+}
+END_TEST
+
+START_TEST(test_no_input)
+{
+	struct stage_ctx ctx;
+	char job[256];
+
+	job_dir(job, sizeof(job), "job-none");
+	ck_assert_int_eq(run(&ctx, job, NULL, NULL), STAGE_E_NOINPUT);
+	ck_assert_str_ne(ctx.error, "");
+	ck_assert_str_eq(stage_motion_analysis_ops.name, "motion_analysis");
+}
+END_TEST
+
+static Suite *
+wrk_motion_suite(void)
+{
+	Suite *s = suite_create("wrk_motion");
+	TCase *tc;
+
+	tc = tcase_create("fit");
+	tcase_add_checked_fixture(tc, quiet, NULL);
+	tcase_add_test(tc, test_fit_exact);
+	tcase_add_test(tc, test_fit_scattered_outliers);
+	tcase_add_test(tc, test_fit_foreground_object);
+	tcase_add_test(tc, test_fit_degenerate);
+	tcase_add_test(tc, test_estimator_similarity);
+	tcase_add_test(tc, test_estimator_fast_translation);
+	tcase_add_test(tc, test_estimator_subpixel_zoom_out);
+	tcase_add_test(tc, test_estimator_cut_unreliable);
+	tcase_add_test(tc, test_estimator_flat_unreliable);
+	tcase_add_test(tc, test_classify_series);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("stage");
+	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);
+	tcase_add_checked_fixture(tc, quiet, NULL);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_static_and_pans);
+	tcase_add_test(tc, test_tilt);
+	tcase_add_test(tc, test_portrait_pan);
+	tcase_add_test(tc, test_handheld);
+	tcase_add_test(tc, test_zoompan);
+	tcase_add_test(tc, test_mandelbrot_zoom);
+	tcase_add_test(tc, test_shots_from_video_analysis);
+	tcase_add_test(tc, test_whole_video_when_no_shots);
+	tcase_add_test(tc, test_template_and_source);
+	tcase_add_test(tc, test_truncated_fails);
+	tcase_add_test(tc, test_no_input);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(wrk_motion_suite)
