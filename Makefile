@@ -64,7 +64,7 @@ TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient \
 	$(O)/tests/webhook_receiver
 BENCHES := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all check unit integration demo deps clean format fuzz
+.PHONY: all check unit integration demo deps clean format fuzz install
 
 all: $(BINS) $(CHECKS) $(TEST_HELPERS) $(BENCHES)
 
@@ -185,6 +185,18 @@ fuzz:
 	@mkdir -p $(O)/fuzz/corpus-msg
 	$(O)/fuzz/fuzz_msg -max_total_time=$(FUZZ_SECONDS) \
 		$(O)/fuzz/corpus-msg tests/fuzz/corpus/msg
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries, the worker
+# where reeld looks for it by default, and the systemd unit.
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/libexec/reel $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(O)/reeld $(DESTDIR)$(PREFIX)/sbin/reeld
+	install -m 0755 $(O)/reel-worker $(DESTDIR)$(PREFIX)/libexec/reel/reel-worker
+	install -m 0755 $(O)/reelctl $(O)/reelstat $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 systemd/reeld.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/reeld.service
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
