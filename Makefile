@@ -114,18 +114,19 @@ $(O)/reelstat: $(O)/cli/reelstat.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent) -lm
 
 BASE_OBJS := $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
+TEST_MEDIA_OBJ := $(O)/tests/media.o
 CHECK_LIBS := $(call pc_libs,check $(IPC_PC)) -lm
 
-$(O)/tests/check_sup_%: $(O)/tests/check_sup_%.o $(SUP_OBJS) $(BASE_OBJS)
+$(O)/tests/check_sup_%: $(O)/tests/check_sup_%.o $(TEST_MEDIA_OBJ) $(SUP_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(SUP_PC))
 
-$(O)/tests/check_wrk_%: $(O)/tests/check_wrk_%.o $(WRK_OBJS) $(BASE_OBJS)
+$(O)/tests/check_wrk_%: $(O)/tests/check_wrk_%.o $(TEST_MEDIA_OBJ) $(WRK_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(WRK_PC))
 
-$(O)/tests/check_cli_%: $(O)/tests/check_cli_%.o $(CLI_OBJS) $(BASE_OBJS)
+$(O)/tests/check_cli_%: $(O)/tests/check_cli_%.o $(TEST_MEDIA_OBJ) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(CLI_PC))
 
-$(O)/tests/check_%: $(O)/tests/check_%.o $(BASE_OBJS)
+$(O)/tests/check_%: $(O)/tests/check_%.o $(TEST_MEDIA_OBJ) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
 $(O)/tests/fake_worker: $(O)/tests/fake_worker.o $(IPC_OBJS) $(COMMON_OBJS)

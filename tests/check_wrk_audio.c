@@ -23,6 +23,7 @@
 
 #include "audio_analysis.h"
 #include "check_main.h"
+#include "media.h"
 #include "util.h"
 
 #define LEN "12"
@@ -33,50 +34,6 @@
 #define TONE "0.0707946*sin(2*PI*1000*t)"
 #define CLICK(p) "exp(-40*mod(t," p "))*sin(2*PI*150*t)"
 
-static char dir[64];
-
-static void
-media_path(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", dir, name);
-}
-
-/* Runs ffmpeg with args, then the output name; true on success. */
-static bool
-ffmpeg(const char *out, const char *const args[])
-{
-	const char *argv[48] = {
-	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
-	char path[256];
-	size_t n = 6;
-	int status, fd;
-	pid_t pid;
-
-	while (*args != NULL && n < 46)
-		argv[n++] = *args++;
-	media_path(path, sizeof(path), out);
-	argv[n++] = path;
-	argv[n] = NULL;
-	if ((pid = fork()) == 0) {
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execvp("ffmpeg", (char *const *)argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return false;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-static void
-gen(const char *out, const char *const args[])
-{
-	if (!ffmpeg(out, args))
-		ck_abort_msg("ffmpeg could not make %s", out);
-}
-
 /* An aevalsrc signal of LEN seconds. */
 static void
 gen_eval(const char *out, const char *expr, const char *rate)
@@ -85,7 +42,7 @@ gen_eval(const char *out, const char *expr, const char *rate)
 	const char *args[] = {"-f", "lavfi", "-i", src, NULL};
 
 	snprintf(src, sizeof(src), "aevalsrc='%s':s=%s:d=" LEN, expr, rate);
-	gen(out, args);
+	media_gen(out, args);
 }
 
 /* Keeps the first half of a file. */
@@ -162,7 +119,7 @@ gen_drums(const char *out)
 	    "[0][s][h][3]amix=inputs=4:normalize=0",
 	    NULL};
 
-	gen(out, args);
+	media_gen(out, args);
 }
 
 static void
@@ -187,7 +144,7 @@ gen_music(void)
 	    "44100");
 	gen_drums("drums80.wav");
 	media_path(wav, sizeof(wav), "click120.wav");
-	gen("click120.mp4", mp4);
+	media_gen("click120.mp4", mp4);
 }
 
 static void
@@ -211,11 +168,11 @@ gen_other(void)
 	FILE *f;
 	char path[256];
 
-	gen("silence.wav", silence);
+	media_gen("silence.wav", silence);
 	gen_eval("sine.wav", "0.25*sin(2*PI*440*t)", "44100");
-	gen("pink.wav", pink);
+	media_gen("pink.wav", pink);
 	gen_speech("speech.wav");
-	gen("video.mp4", video);
+	media_gen("video.mp4", video);
 	truncate_half("click120.mp4", "trunc.mp4");
 	truncate_half("click120.wav", "trunc.wav");
 	media_path(path, sizeof(path), "notes.mp4");
@@ -229,8 +186,7 @@ setup_media(void)
 {
 	/* The failures below are expected; libav need not describe them. */
 	av_log_set_level(AV_LOG_QUIET);
-	snprintf(dir, sizeof(dir), "/tmp/check_wrk_audio.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	media_setup("check_wrk_audio");
 	gen_music();
 	gen_levels();
 	gen_other();
@@ -239,7 +195,7 @@ setup_media(void)
 static void
 teardown_media(void)
 {
-	remove_tree(dir);
+	media_teardown();
 }
 
 static void
@@ -248,7 +204,7 @@ ctx_init(struct stage_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->job_id = "job_0123456789ab";
 	ctx->stage = "audio_analysis";
-	ctx->job_dir = dir;
+	ctx->job_dir = media_dir();
 }
 
 static void

@@ -32,6 +32,7 @@
 #include <libavutil/log.h>
 
 #include "check_main.h"
+#include "media.h"
 #include "motion.h"
 #include "motion_analysis.h"
 #include "util.h"
@@ -43,42 +44,6 @@
 	    "yuv420p"
 #define LOOP "loop=loop=-1:size=1,fps=25,"
 #define DEG (M_PI / 180.0)
-
-static char dir[64];
-
-static void
-media_path(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", dir, name);
-}
-
-/* Runs ffmpeg with args, then the output path; aborts the test if it fails. */
-static void
-gen(const char *out, const char *const args[])
-{
-	const char *argv[40] = {
-	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
-	char path[256];
-	size_t n = 6;
-	int status, fd;
-	pid_t pid;
-
-	while (*args != NULL && n < 38)
-		argv[n++] = *args++;
-	media_path(path, sizeof(path), out);
-	argv[n++] = path;
-	argv[n] = NULL;
-	if ((pid = fork()) == 0) {
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
-			dup2(fd, STDOUT_FILENO);
-		execvp("ffmpeg", (char *const *)argv);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "ffmpeg could not make %s", out);
-}
 
 static bool
 exists(const char *name)
@@ -103,7 +68,7 @@ make_texture(void)
 	    "-frames:v", "1", NULL};
 
 	if (!exists("tex.pgm"))
-		gen("tex.pgm", args);
+		media_gen("tex.pgm", args);
 }
 
 /* A clip of seconds s from the texture through filter vf. */
@@ -117,7 +82,7 @@ make_clip(const char *name, const char *vf, const char *seconds)
 		return;
 	make_texture();
 	media_path(tex, sizeof(tex), "tex.pgm");
-	gen(name, args);
+	media_gen(name, args);
 }
 
 static void
@@ -127,7 +92,7 @@ make_mandelbrot(void)
 	    ENC, "-t", "3", NULL};
 
 	if (!exists("mandel.mp4"))
-		gen("mandel.mp4", args);
+		media_gen("mandel.mp4", args);
 }
 
 /* The named clip of section 6.4, made on first use. */
@@ -176,14 +141,13 @@ media(const char *name)
 static void
 setup_dir(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/check_wrk_motion.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	media_setup("check_wrk_motion");
 }
 
 static void
 teardown_dir(void)
 {
-	remove_tree(dir);
+	media_teardown();
 }
 
 static void
@@ -925,8 +889,8 @@ truncate_copy(const char *src, const char *dst, double keep)
 	media_path(in, sizeof(in), src);
 	media_path(out, sizeof(out), dst);
 	ck_assert_int_eq(stat(in, &sb), 0);
-	gen(dst, (const char *const[]){
-		     "-i", in, "-c", "copy", "-movflags", "+faststart", NULL});
+	media_gen(dst, (const char *const[]){"-i", in, "-c", "copy",
+			   "-movflags", "+faststart", NULL});
 	ck_assert_int_eq(stat(out, &sb), 0);
 	ck_assert_int_eq(truncate(out, (off_t)(keep * (double)sb.st_size)), 0);
 }

@@ -20,6 +20,7 @@
 #include <libavutil/log.h>
 
 #include "check_main.h"
+#include "media.h"
 #include "util.h"
 #include "worker.h"
 
@@ -28,52 +29,9 @@
 #define X264 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"
 #define SUPPORTED "supported: mp4, mov, avi, mkv, webm"
 
-static char dir[64];
 /* Optional encoders: NULL or "" when this ffmpeg lacks them. */
 static const char *webm_codec;
 static bool have_hevc;
-
-static void
-media_path(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", dir, name);
-}
-
-/* Runs ffmpeg with args, then the output name; true on success. */
-static bool
-ffmpeg(const char *out, const char *const args[])
-{
-	const char *argv[48] = {
-	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
-	char path[256];
-	size_t n = 6;
-	int status, fd;
-	pid_t pid;
-
-	while (*args != NULL && n < 46)
-		argv[n++] = *args++;
-	media_path(path, sizeof(path), out);
-	argv[n++] = path;
-	argv[n] = NULL;
-	if ((pid = fork()) == 0) {
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execvp("ffmpeg", (char *const *)argv);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return false;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-static void
-gen(const char *out, const char *const args[])
-{
-	if (!ffmpeg(out, args))
-		ck_abort_msg("ffmpeg could not make %s", out);
-}
 
 static uint8_t *
 slurp(const char *name, size_t *len)
@@ -145,16 +103,16 @@ make_webm(void)
 	    "-i", NULL, "-c", "copy", "-live", "1", "-f", "webm", NULL};
 	char src[256];
 
-	if (ffmpeg("a.webm", vp9))
+	if (media_ffmpeg("a.webm", vp9))
 		webm_codec = "vp9";
-	else if (ffmpeg("a.webm", vp8))
+	else if (media_ffmpeg("a.webm", vp8))
 		webm_codec = "vp8";
 	else
 		return;
 	/* As a browser's MediaRecorder writes it: no duration, no cues. */
 	media_path(src, sizeof(src), "a.webm");
 	live[1] = src;
-	gen("live.webm", live);
+	media_gen("live.webm", live);
 }
 
 static void
@@ -169,7 +127,7 @@ make_derived(void)
 
 	media_path(src, sizeof(src), "a.mp4");
 	rot[1] = src;
-	gen("rot.mp4", rot);
+	media_gen("rot.mp4", rot);
 	buf = slurp("a.mp4", &len);
 	ck_assert_uint_gt(len, 3072);
 	spill("trunc.mp4", buf, 3072);
@@ -201,18 +159,17 @@ setup_media(void)
 	const char *hevc[] = {VIDEO_IN, "-c:v", "libx265", "-preset",
 	    "ultrafast", "-x265-params", "log-level=none", NULL};
 
-	snprintf(dir, sizeof(dir), "/tmp/check_wrk_probe.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	gen("a.mp4", mp4);
-	gen("a.mov", mp4);
-	gen("a.mkv", mp4);
-	gen("a.avi", avi);
-	gen("silent.mp4", silent);
-	gen("fast.mp4", fast);
-	gen("a.flv", flv);
-	gen("a.3gp", tgp);
-	gen("audio.mp4", audio);
-	have_hevc = ffmpeg("hevc.mp4", hevc);
+	media_setup("check_wrk_probe");
+	media_gen("a.mp4", mp4);
+	media_gen("a.mov", mp4);
+	media_gen("a.mkv", mp4);
+	media_gen("a.avi", avi);
+	media_gen("silent.mp4", silent);
+	media_gen("fast.mp4", fast);
+	media_gen("a.flv", flv);
+	media_gen("a.3gp", tgp);
+	media_gen("audio.mp4", audio);
+	have_hevc = media_ffmpeg("hevc.mp4", hevc);
 	make_webm();
 	make_derived();
 }
@@ -220,7 +177,7 @@ setup_media(void)
 static void
 teardown_media(void)
 {
-	remove_tree(dir);
+	media_teardown();
 }
 
 static enum stage_result
@@ -234,7 +191,7 @@ probe(const char *name, struct stage_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->job_id = "vid_0123456789ab";
 	ctx->stage = "probe";
-	ctx->job_dir = dir;
+	ctx->job_dir = media_dir();
 	if (name != NULL) {
 		media_path(path, sizeof(path), name);
 		ctx->source = path;

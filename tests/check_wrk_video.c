@@ -25,6 +25,7 @@
 
 #include "av_video.h"
 #include "check_main.h"
+#include "media.h"
 #include "colour.h"
 #include "util.h"
 #include "video_analysis.h"
@@ -33,42 +34,6 @@
 #define ENC "-c:v", "libx264", "-preset", "veryfast", "-crf", "18"
 /* Two frames at 25 fps, the tolerance for gradual transitions. */
 #define TWO_FRAMES 0.081
-
-static char dir[64];
-
-static void
-media_path(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", dir, name);
-}
-
-/* Runs ffmpeg with args, then the output path; aborts the test if it fails. */
-static void
-gen(const char *out, const char *const args[])
-{
-	const char *argv[40] = {
-	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
-	char path[256];
-	size_t n = 6;
-	int status, fd;
-	pid_t pid;
-
-	while (*args != NULL && n < 38)
-		argv[n++] = *args++;
-	media_path(path, sizeof(path), out);
-	argv[n++] = path;
-	argv[n] = NULL;
-	if ((pid = fork()) == 0) {
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
-			dup2(fd, STDOUT_FILENO);
-		execvp("ffmpeg", (char *const *)argv);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "ffmpeg could not make %s", out);
-}
 
 /*
  * Copies src to dst damaged: cut at fraction keep of its length, or, when
@@ -174,14 +139,13 @@ shot_count(const json_t *o)
 static void
 setup_dir(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/check_wrk_video.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	media_setup("check_wrk_video");
 }
 
 static void
 teardown_dir(void)
 {
-	remove_tree(dir);
+	media_teardown();
 }
 
 static void
@@ -233,7 +197,7 @@ make_cuts(void)
 	}
 	snprintf(part, sizeof(part), "concat=n=%zu:v=1:a=0[v]", NSEG);
 	strcat(graph, part);
-	gen("cuts.mp4", args);
+	media_gen("cuts.mp4", args);
 }
 
 START_TEST(test_cuts_precision_recall)
@@ -283,7 +247,7 @@ START_TEST(test_flash_is_not_a_cut)
 	    "-map", "[v]", ENC, NULL};
 	json_t *o;
 
-	gen("flash.mp4", args);
+	media_gen("flash.mp4", args);
 	o = analyse_ok("flash.mp4");
 	ck_assert_uint_eq(shot_count(o), 1);
 	ck_assert_int_eq((int)num(o, "frame_count"), 150);
@@ -301,9 +265,9 @@ START_TEST(test_fast_pan_is_not_a_cut)
 	    "4", ENC, NULL};
 	json_t *o;
 
-	gen("tex.png", tex);
+	media_gen("tex.png", tex);
 	media_path(png, sizeof(png), "tex.png");
-	gen("pan.mp4", args);
+	media_gen("pan.mp4", args);
 	o = analyse_ok("pan.mp4");
 	ck_assert_uint_eq(shot_count(o), 1);
 	json_decref(o);
@@ -320,7 +284,7 @@ START_TEST(test_fade_through_black)
 	    "-map", "[v]", ENC, NULL};
 	json_t *o, *t;
 
-	gen("fade.mp4", args);
+	media_gen("fade.mp4", args);
 	o = analyse_ok("fade.mp4");
 	ck_assert_uint_eq(shot_count(o), 2);
 	t = transition_in(o, 1);
@@ -346,7 +310,7 @@ START_TEST(test_dissolve_and_fade_black)
 	    "-map", "[v]", ENC, NULL};
 	json_t *o, *t;
 
-	gen("dissolve.mp4", args);
+	media_gen("dissolve.mp4", args);
 	o = analyse_ok("dissolve.mp4");
 	ck_assert_uint_eq(shot_count(o), 3);
 	t = transition_in(o, 1);
@@ -371,7 +335,7 @@ START_TEST(test_short_dissolve)
 	    "-map", "[v]", ENC, NULL};
 	json_t *o, *t;
 
-	gen("short.mp4", args);
+	media_gen("short.mp4", args);
 	o = analyse_ok("short.mp4");
 	ck_assert_uint_eq(shot_count(o), 2);
 	t = transition_in(o, 1);
@@ -392,7 +356,7 @@ make_flat(const char *out, const char *colour, const char *vf,
 	    "-f", "lavfi", "-i", src, "-vf", vf, ENC, extra1, extra2, NULL};
 
 	snprintf(src, sizeof(src), "color=c=%s:s=" S320 ":r=25:d=1", colour);
-	gen(out, args);
+	media_gen(out, args);
 }
 
 static void
@@ -484,9 +448,9 @@ make_rotated(const char *out, const char *size)
 	    "color=c=red:s=%dx%d:r=25[l];color=c=blue:s=%dx%d:r=25[r];"
 	    "[l][r]hstack,format=yuv420p",
 	    w / 2, h, w / 2, h);
-	gen("plain.mp4", enc);
+	media_gen("plain.mp4", enc);
 	media_path(in, sizeof(in), "plain.mp4");
-	gen(out, tag);
+	media_gen(out, tag);
 }
 
 START_TEST(test_rotation_gives_portrait)
@@ -537,7 +501,7 @@ START_TEST(test_anamorphic_sar)
 	    ENC, NULL};
 	json_t *o, *proxy;
 
-	gen("ana.mp4", args);
+	media_gen("ana.mp4", args);
 	o = analyse_ok("ana.mp4");
 	ck_assert_str_eq(str(o, "sar"), "4:3");
 	ck_assert_int_eq((int)num(o, "display_width"), 640);
@@ -560,7 +524,7 @@ START_TEST(test_variable_frame_rate)
 	    "-fps_mode", "vfr", ENC, NULL};
 	json_t *o;
 
-	gen("vfr.mp4", args);
+	media_gen("vfr.mp4", args);
 	o = analyse_ok("vfr.mp4");
 	ck_assert_int_eq((int)num(o, "frame_count"), 80);
 	ck_assert_double_eq_tol(num(o, "fps"), 25.0, 0.05);
@@ -594,9 +558,9 @@ START_TEST(test_truncated_and_damaged)
 	    "-f", "lavfi", "-i", "testsrc2=s=" S320 ":r=25:d=4", ENC, NULL};
 	json_t *o;
 
-	gen("fast.mp4", fast);
-	gen("whole.mkv", mkv);
-	gen("moovend.mp4", mkv);
+	media_gen("fast.mp4", fast);
+	media_gen("whole.mkv", mkv);
+	media_gen("moovend.mp4", mkv);
 	o = analyse_ok("whole.mkv");
 	json_decref(o);
 	damage("fast.mp4", "fasttrunc.mp4", 0.5, 0.0);
@@ -632,7 +596,7 @@ START_TEST(test_progress_moves_forward)
 	char path[256];
 	json_t *o = NULL;
 
-	gen("prog.mp4", args);
+	media_gen("prog.mp4", args);
 	media_path(path, sizeof(path), "prog.mp4");
 	memset(&ctx, 0, sizeof(ctx));
 	ck_assert_int_eq(
@@ -656,7 +620,7 @@ run_stage(struct stage_ctx *ctx, const char *tpl, const char *src,
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->job_id = "job_000000000001";
 	ctx->stage = "video_analysis";
-	ctx->job_dir = dir;
+	ctx->job_dir = media_dir();
 	ctx->template_path = tpl != NULL ? tp : NULL;
 	ctx->source = src != NULL ? sp : NULL;
 	ck_assert_int_eq(stage_video_analysis_ops.run(ctx), want);
@@ -679,7 +643,7 @@ START_TEST(test_stage_writes_artifact)
 	struct stat sb;
 
 	ck_assert_str_eq(stage_video_analysis_ops.name, "video_analysis");
-	gen("one.mp4", args);
+	media_gen("one.mp4", args);
 	/* The same file as template and source: analysed once, both set. */
 	doc = run_stage(&ctx, "one.mp4", "one.mp4", STAGE_OK);
 	tpl = json_object_get(doc, "template");
@@ -692,7 +656,7 @@ START_TEST(test_stage_writes_artifact)
 	    (int)num(json_object_get(ctx.result, "template"), "width"), 320);
 	json_decref(ctx.result);
 	json_decref(doc);
-	snprintf(tmp, sizeof(tmp), "%s/%s.%ld.tmp", dir, VA_ARTIFACT,
+	snprintf(tmp, sizeof(tmp), "%s/%s.%ld.tmp", media_dir(), VA_ARTIFACT,
 	    (long)getpid());
 	ck_assert_int_eq(stat(tmp, &sb), -1);
 	/* Template only: source is null. */
@@ -721,7 +685,7 @@ START_TEST(test_gray_proxy_full_range)
 	char path[256];
 	int n = 0;
 
-	gen("bw.mp4", args);
+	media_gen("bw.mp4", args);
 	media_path(path, sizeof(path), "bw.mp4");
 	memset(&ctx, 0, sizeof(ctx));
 	ck_assert_int_eq(

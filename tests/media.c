@@ -1,0 +1,74 @@
+/* Test media: see media.h. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "media.h"
+#include "util.h"
+
+#define MEDIA_MAX_ARGS 64
+
+static char dir[96];
+
+void
+media_setup(const char *suite)
+{
+	snprintf(dir, sizeof(dir), "/tmp/%s.XXXXXX", suite);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+void
+media_teardown(void)
+{
+	remove_tree(dir);
+}
+
+const char *
+media_dir(void)
+{
+	return dir;
+}
+
+void
+media_path(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", dir, name);
+}
+
+bool
+media_ffmpeg(const char *out, const char *const args[])
+{
+	const char *argv[MEDIA_MAX_ARGS] = {
+	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
+	char path[256];
+	size_t n = 6;
+	int status, fd;
+	pid_t pid;
+
+	while (*args != NULL && n < MEDIA_MAX_ARGS - 2)
+		argv[n++] = *args++;
+	media_path(path, sizeof(path), out);
+	argv[n++] = path;
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execvp("ffmpeg", (char *const *)argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void
+media_gen(const char *out, const char *const args[])
+{
+	ck_assert_msg(media_ffmpeg(out, args), "ffmpeg could not make %s", out);
+}

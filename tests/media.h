@@ -1,0 +1,23 @@
+/*
+ * Test media for the Check suites: a temporary directory per test and
+ * clips made by the ffmpeg program from lavfi sources, so every test has
+ * media with known truth and leaves nothing behind.
+ */
+#ifndef REEL_TEST_MEDIA_H
+#define REEL_TEST_MEDIA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Creates /tmp/<suite>.XXXXXX (a checked fixture's setup). */
+void media_setup(const char *suite);
+/* Removes it and everything in it. */
+void media_teardown(void);
+const char *media_dir(void);
+void media_path(char *buf, size_t size, const char *name);
+/* Runs ffmpeg quietly with args, then the output path; true on success. */
+bool media_ffmpeg(const char *out, const char *const args[]);
+/* Same, but a failure aborts the test. */
+void media_gen(const char *out, const char *const args[]);
+
+#endif
