@@ -712,39 +712,6 @@ aa_result_json(const struct aa_result *r)
 	return o;
 }
 
-/* Writes the artifact beside its final name, then renames it over. */
-static enum stage_result
-aa_write(struct stage_ctx *ctx, const json_t *root)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, err = 0;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ctx->job_dir,
-		AA_ARTIFACT) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", ctx->job_dir,
-		AA_ARTIFACT) >= sizeof(tmp))
-		return stage_fail(
-		    ctx, STAGE_E_SOFTWARE, "job directory path too long");
-	if ((fd = mkstemp(tmp)) < 0)
-		return stage_fail(ctx, STAGE_E_IO, "cannot create %s: %s", tmp,
-		    strerror(errno));
-	if (fchmod(fd, 0644) < 0 ||
-	    json_dumpfd(root, fd, JSON_INDENT(1) | JSON_REAL_PRECISION(12)) <
-		0 ||
-	    fsync(fd) < 0)
-		err = errno != 0 ? errno : EIO;
-	if (close(fd) < 0 && err == 0)
-		err = errno;
-	if (err == 0 && rename(tmp, path) < 0)
-		err = errno;
-	if (err != 0) {
-		unlink(tmp);
-		return stage_fail(ctx, STAGE_E_IO, "cannot write %s: %s", path,
-		    strerror(err));
-	}
-	return STAGE_OK;
-}
-
 struct aa_inputs {
 	const char *key[2];
 	const char *path[2];
@@ -829,7 +796,7 @@ audio_analysis_run(struct stage_ctx *ctx)
 		return stage_fail(ctx, STAGE_E_NOINPUT,
 		    "the job has neither a template nor a source");
 	if (in.path[0] != NULL && in.path[1] != NULL &&
-	    strcmp(in.path[0], in.path[1]) == 0) {
+	    stage_same_file(in.path[0], in.path[1])) {
 		in.same = true;
 		in.path[1] = NULL;
 	}
@@ -839,7 +806,7 @@ audio_analysis_run(struct stage_ctx *ctx)
 	if (rc == STAGE_OK)
 		rc = aa_run_inputs(ctx, &in, root);
 	if (rc == STAGE_OK)
-		rc = aa_write(ctx, root);
+		rc = stage_write_json(ctx, AA_ARTIFACT, root);
 	if (rc == STAGE_OK)
 		stage_progress(ctx, 1.0);
 	ava_close(in.s[0]);

@@ -469,64 +469,6 @@ ma_analyse(struct stage_ctx *ctx, const char *path, const json_t *va,
 	return rc;
 }
 
-static bool
-ma_same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (stat(a, &sa) == -1 || stat(b, &sb) == -1)
-		return strcmp(a, b) == 0;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* Makes the rename durable; failure costs durability, not correctness. */
-static void
-ma_sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd == -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
-static enum stage_result
-ma_write(struct stage_ctx *ctx, const json_t *doc)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, err, n1, n2;
-
-	n1 = snprintf(path, sizeof(path), "%s/%s", ctx->job_dir, MA_ARTIFACT);
-	n2 = snprintf(
-	    tmp, sizeof(tmp), "%s/.%s.XXXXXX", ctx->job_dir, MA_ARTIFACT);
-	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(path) ||
-	    (size_t)n2 >= sizeof(tmp))
-		return stage_fail(
-		    ctx, STAGE_E_SOFTWARE, "job directory path too long");
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		return stage_fail(ctx, STAGE_E_IO, "cannot create %s: %s", tmp,
-		    strerror(errno));
-	if (fchmod(fd, 0644) == -1 ||
-	    json_dumpfd(doc, fd, JSON_INDENT(1) | JSON_REAL_PRECISION(9)) ==
-		-1 ||
-	    fsync(fd) == -1) {
-		err = errno;
-		close(fd);
-		unlink(tmp);
-		return stage_fail(
-		    ctx, STAGE_E_IO, "cannot write %s: %s", tmp, strerror(err));
-	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		err = errno;
-		unlink(tmp);
-		return stage_fail(ctx, STAGE_E_IO, "cannot write %s: %s", path,
-		    strerror(err));
-	}
-	ma_sync_dir(ctx->job_dir);
-	return STAGE_OK;
-}
-
 /* What reeld is told: the Style DNA figures per input. */
 static json_t *
 ma_summary_of(const json_t *r)
@@ -544,7 +486,7 @@ ma_run_inputs(struct stage_ctx *ctx, const json_t *va, const char *va_note,
     json_t **jt, json_t **js)
 {
 	const char *tpl = ctx->template_path, *src = ctx->source;
-	bool same = tpl != NULL && src != NULL && ma_same_file(tpl, src);
+	bool same = tpl != NULL && src != NULL && stage_same_file(tpl, src);
 	double w = tpl != NULL && src != NULL && !same ? 0.5 : 1.0;
 	struct ma_progress pt = {ctx, 0.0, w}, ps = {ctx, 1.0 - w, w};
 	enum stage_result rc = STAGE_OK;
@@ -582,7 +524,7 @@ motion_analysis_run(struct stage_ctx *ctx)
 	    js != NULL ? js : json_null());
 	if (doc == NULL)
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
-	rc = ma_write(ctx, doc);
+	rc = stage_write_json(ctx, MA_ARTIFACT, doc);
 	if (rc == STAGE_OK)
 		ctx->result = json_pack("{s:o, s:o}", "template",
 		    ma_summary_of(jt), "source", ma_summary_of(js));

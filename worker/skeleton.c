@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,6 +121,61 @@ stage_fail(struct stage_ctx *ctx, enum stage_result code, const char *fmt, ...)
 	vsnprintf(ctx->error, sizeof(ctx->error), fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+static void
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	/* Costs durability, never correctness: the rename is done. */
+	if (fd < 0)
+		return;
+	(void)fsync(fd);
+	close(fd);
+}
+
+enum stage_result
+stage_write_json(struct stage_ctx *ctx, const char *name, const json_t *doc)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fd, err = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", ctx->job_dir, name) >=
+		sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", ctx->job_dir,
+		name) >= sizeof(tmp))
+		return stage_fail(
+		    ctx, STAGE_E_IO, "job directory path too long");
+	if ((fd = mkstemp(tmp)) < 0)
+		return stage_fail(ctx, STAGE_E_IO, "cannot create %s: %s", tmp,
+		    strerror(errno));
+	if (fchmod(fd, 0644) < 0 ||
+	    json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) <
+		0 ||
+	    fsync(fd) < 0)
+		err = errno != 0 ? errno : EIO;
+	if (close(fd) < 0 && err == 0)
+		err = errno;
+	if (err == 0 && rename(tmp, path) < 0)
+		err = errno;
+	if (err != 0) {
+		unlink(tmp);
+		return stage_fail(ctx, STAGE_E_IO, "cannot write %s: %s", path,
+		    strerror(err));
+	}
+	sync_dir(ctx->job_dir);
+	return STAGE_OK;
+}
+
+bool
+stage_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+		return strcmp(a, b) == 0;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 int

@@ -61,6 +61,16 @@ const char *stage_config(const struct stage_ctx *ctx, const char *key);
 /* Sets ctx->error from a format and returns code, for one-line failures. */
 enum stage_result stage_fail(struct stage_ctx *ctx, enum stage_result code,
     const char *fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
+/*
+ * Writes doc as <job_dir>/<name> atomically: a temporary file beside it,
+ * synced, renamed over the old one, and the directory synced, so a reader
+ * sees the old artifact or the whole new one. STAGE_E_IO with ctx->error
+ * on failure, leaving no temporary file behind.
+ */
+enum stage_result stage_write_json(
+    struct stage_ctx *ctx, const char *name, const json_t *doc);
+/* Whether two paths name the same file (template used as its own source). */
+bool stage_same_file(const char *a, const char *b);
 /* Looks a stage up in the table; NULL when unknown. */
 const struct stage_ops *stage_find(const char *name);
 

@@ -129,9 +129,6 @@ static json_t *va_report(const struct va_state *s, const struct avv_info *in,
 static enum stage_result va_finish(
     struct va_state *s, const struct avv_info *in, json_t **out);
 static void va_progress_cb(void *arg, double fraction);
-static bool va_same_file(const char *a, const char *b);
-static void va_sync_dir(const char *dir);
-static enum stage_result va_write(struct stage_ctx *ctx, const json_t *doc);
 static json_t *va_summary_of(const json_t *report);
 static json_t *va_summary(const json_t *tpl, const json_t *src);
 static enum stage_result va_analyse(struct stage_ctx *ctx, const char *path,
@@ -1008,62 +1005,6 @@ va_progress_cb(void *arg, double fraction)
 	stage_progress(p->ctx, p->base + p->weight * fraction);
 }
 
-static bool
-va_same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (stat(a, &sa) == -1 || stat(b, &sb) == -1)
-		return strcmp(a, b) == 0;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* Makes the rename durable; failure costs durability, not correctness. */
-static void
-va_sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd == -1)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
-static enum stage_result
-va_write(struct stage_ctx *ctx, const json_t *doc)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int fd, n1, n2, err;
-
-	n1 = snprintf(path, sizeof(path), "%s/%s", ctx->job_dir, VA_ARTIFACT);
-	n2 = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-	if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof(tmp))
-		return stage_fail(
-		    ctx, STAGE_E_SOFTWARE, "job directory path too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1)
-		return stage_fail(ctx, STAGE_E_IO, "cannot create %s: %s", tmp,
-		    strerror(errno));
-	if (json_dumpfd(doc, fd, JSON_INDENT(1) | JSON_REAL_PRECISION(9)) ==
-		-1 ||
-	    fsync(fd) == -1) {
-		err = errno;
-		close(fd);
-		unlink(tmp);
-		return stage_fail(
-		    ctx, STAGE_E_IO, "cannot write %s: %s", tmp, strerror(err));
-	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		err = errno;
-		unlink(tmp);
-		return stage_fail(ctx, STAGE_E_IO, "cannot write %s: %s", path,
-		    strerror(err));
-	}
-	va_sync_dir(ctx->job_dir);
-	return STAGE_OK;
-}
-
 /* The seed API's VideoMetadata fields, plus the shot count. */
 static json_t *
 va_summary_of(const json_t *r)
@@ -1103,7 +1044,7 @@ video_analysis_run(struct stage_ctx *ctx)
 	const char *tpl = ctx->template_path, *src = ctx->source;
 	json_t *jt = NULL, *js = NULL, *doc;
 	enum stage_result rc = STAGE_OK;
-	bool same = tpl != NULL && src != NULL && va_same_file(tpl, src);
+	bool same = tpl != NULL && src != NULL && stage_same_file(tpl, src);
 	double w = tpl != NULL && src != NULL && !same ? 0.5 : 1.0;
 
 	if (tpl == NULL && src == NULL)
@@ -1124,7 +1065,7 @@ video_analysis_run(struct stage_ctx *ctx)
 	    js != NULL ? js : json_null());
 	if (doc == NULL)
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
-	rc = va_write(ctx, doc);
+	rc = stage_write_json(ctx, VA_ARTIFACT, doc);
 	if (rc == STAGE_OK) {
 		ctx->result = va_summary(jt, js);
 		stage_progress(ctx, 1.0);
