@@ -9,6 +9,7 @@
 
 #include "audio_analysis.h"
 #include "motion_analysis.h"
+#include "rendering.h"
 #include "video_analysis.h"
 #include "worker.h"
 
@@ -19,7 +20,7 @@ static const struct stage_ops stages_table[] = {
     {"motion_analysis", motion_analysis_run},
     {"style_extraction", NULL},
     {"style_application", NULL},
-    {"rendering", NULL},
+    {"rendering", rendering_run},
 };
 
 const struct stage_ops *

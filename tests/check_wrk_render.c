@@ -1,0 +1,1039 @@
+/*
+ * Tests for the rendering stage (worker/rendering.c, render_*.c,
+ * encode.c, limiter.c, contact.c), run as the skeleton runs it but without
+ * a socket. Each test writes a plan.json and a grade.cube by hand in its
+ * own job directory and renders media made once per run by the ffmpeg
+ * program: testsrc2 with a steady 440 Hz tone (-20 dBFS, 44.1 kHz, so the
+ * audio is resampled), a red-then-blue clip whose tone starts with the
+ * blue half (transitions and A/V sync), and a clip without audio. The
+ * output is then measured through libavformat, av_video.h (mean colour of
+ * each frame) and av_audio.h + libebur128 (loudness, true peak, level per
+ * 10 ms), and the file layout is read box by box (faststart).
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ebur128.h>
+#include <jansson.h>
+#include <libavformat/avformat.h>
+#include <libavutil/log.h>
+
+#include "av_audio.h"
+#include "av_video.h"
+#include "check_main.h"
+#include "contact.h"
+#include "limiter.h"
+#include "render_plan.h"
+#include "rendering.h"
+#include "util.h"
+
+#define X264 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"
+#define GOP "-g", "25"
+#define TONE(amp, gate)                                       \
+	"aevalsrc=exprs=" amp "*sin(2*PI*440*t)" gate "|" amp \
+	"*sin(2*PI*440*t)" gate ":s=44100:d=8"
+#define MAX_FRAMES 600
+#define MAX_WINDOWS 2000
+
+static char dir[64];
+static char src_mp4[128], rb_mp4[128], silent_mp4[128], noise_mp4[128];
+
+struct seg {
+	double s0, s1, out;
+	const char *type;
+	double d;
+};
+
+struct rgb {
+	double r, g, b, t;
+};
+
+struct loud {
+	ebur128_state *st;
+	double rms[MAX_WINDOWS]; /* per 10 ms, mean over channels */
+	size_t nwin;
+	double acc;
+	int in_win, win, channels;
+	int64_t frames;
+};
+
+struct probe {
+	int vcodec, acodec; /* AVCodecID, 0 when absent */
+	int width, height;
+	AVRational fps, sar;
+	double vdur, adur;
+	int color_space, arate, achannels;
+};
+
+static void
+path_in(char *buf, size_t size, const char *job, const char *name)
+{
+	snprintf(buf, size, "%s/%s/%s", dir, job, name);
+}
+
+static void
+run_ffmpeg(const char *const args[], const char *out)
+{
+	const char *argv[48] = {
+	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
+	size_t n = 6;
+	int status, fd;
+	pid_t pid;
+
+	while (*args != NULL && n < 46)
+		argv[n++] = *args++;
+	argv[n++] = out;
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(fd, STDOUT_FILENO);
+		execvp("ffmpeg", (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "ffmpeg could not make %s", out);
+}
+
+/*
+ * Copies the first fraction keep of src to dst, with the bytes from
+ * fraction garble to keep replaced by pseudo-random ones.
+ */
+static void
+damage_copy(const char *src, const char *dst, double garble, double keep)
+{
+	uint32_t x = 2463534242u;
+	size_t i;
+	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	size_t len, cut;
+	char *buf;
+
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(out);
+	fseek(in, 0, SEEK_END);
+	len = (size_t)ftell(in);
+	rewind(in);
+	buf = xcalloc(1, len);
+	ck_assert_uint_eq(fread(buf, 1, len, in), len);
+	cut = (size_t)(keep * (double)len);
+	for (i = (size_t)(garble * (double)len); i < cut; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (char)x;
+	}
+	cut = garble < keep ? len : cut;
+	ck_assert_uint_eq(fwrite(buf, 1, cut, out), cut);
+	free(buf);
+	fclose(in);
+	fclose(out);
+}
+
+static void
+setup_media(void)
+{
+	const char *src[] = {"-f", "lavfi", "-i",
+	    "testsrc2=size=320x180:rate=25:duration=8", "-f", "lavfi", "-i",
+	    TONE("0.1", ""), X264, GOP, "-c:a", "aac", "-b:a", "192k", NULL};
+	const char *rb[] = {"-f", "lavfi", "-i",
+	    "color=c=red:s=320x180:r=25:d=4[a];"
+	    "color=c=blue:s=320x180:r=25:d=4[b];[a][b]concat=n=2:v=1:a=0",
+	    "-f", "lavfi", "-i", TONE("0.2", "*gte(t\\,4)"), X264, GOP, "-c:a",
+	    "aac", NULL};
+	const char *silent[] = {"-f", "lavfi", "-i",
+	    "testsrc2=size=320x180:rate=25:duration=6", X264, NULL};
+	const char *noise[] = {"-f", "lavfi", "-i",
+	    "testsrc2=size=160x90:rate=25:duration=4", "-f", "lavfi", "-i",
+	    "anoisesrc=d=4:c=pink:r=48000:a=0.3", X264, "-c:a", "aac", "-b:a",
+	    "256k", "-ac", "2", NULL};
+	char fast[128], in[128];
+	const char *faststart[] = {
+	    "-i", in, "-c", "copy", "-movflags", "+faststart", NULL};
+
+	av_log_set_level(AV_LOG_QUIET);
+	snprintf(dir, sizeof(dir), "/tmp/check_wrk_render.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(src_mp4, sizeof(src_mp4), "%s/src.mp4", dir);
+	snprintf(rb_mp4, sizeof(rb_mp4), "%s/rb.mp4", dir);
+	snprintf(silent_mp4, sizeof(silent_mp4), "%s/silent.mp4", dir);
+	snprintf(noise_mp4, sizeof(noise_mp4), "%s/noise.mp4", dir);
+	run_ffmpeg(src, src_mp4);
+	run_ffmpeg(rb, rb_mp4);
+	run_ffmpeg(silent, silent_mp4);
+	run_ffmpeg(noise, noise_mp4);
+	snprintf(in, sizeof(in), "%s", src_mp4);
+	snprintf(fast, sizeof(fast), "%s/fast.mp4", dir);
+	run_ffmpeg(faststart, fast);
+	snprintf(in, sizeof(in), "%s/trunc_fast.mp4", dir);
+	damage_copy(fast, in, 1.0, 0.5);
+	snprintf(in, sizeof(in), "%s/trunc_end.mp4", dir);
+	damage_copy(src_mp4, in, 1.0, 0.5);
+	snprintf(in, sizeof(in), "%s/garbled.mp4", dir);
+	damage_copy(src_mp4, in, 0.3, 0.6);
+}
+
+static void
+teardown_media(void)
+{
+	remove_tree(dir);
+}
+
+static void
+quiet(void)
+{
+	av_log_set_level(AV_LOG_QUIET);
+}
+
+/* Identity, red and blue swapped, or red raised by 0.2. */
+enum cube { CUBE_IDENTITY, CUBE_SWAP_RB, CUBE_RED_UP };
+
+static void
+write_cube(const char *job, enum cube kind, int n)
+{
+	char path[256];
+	double r, g, b;
+	int i, j, k;
+	FILE *f;
+
+	path_in(path, sizeof(path), job, "grade.cube");
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "# test grade\nTITLE \"test\"\nLUT_3D_SIZE %d\n", n);
+	for (k = 0; k < n; k++)
+		for (j = 0; j < n; j++)
+			for (i = 0; i < n; i++) {
+				r = i / (n - 1.0), g = j / (n - 1.0);
+				b = k / (n - 1.0);
+				if (kind == CUBE_SWAP_RB)
+					fprintf(f, "%.6f %.6f %.6f\n", b, g, r);
+				else if (kind == CUBE_RED_UP)
+					fprintf(f, "%.6f %.6f %.6f\n",
+					    fmin(1.0, r + 0.2), g, b);
+				else
+					fprintf(f, "%.6f %.6f %.6f\n", r, g, b);
+			}
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+struct plan_opts {
+	const char *source;
+	int width, height, fps;
+	const char *mode; /* conform */
+	int cx, cy, cw, ch;
+	bool audio;
+	double gain;
+	const char *quality;
+	int audio_bitrate;
+};
+
+static const struct plan_opts plan_default = {
+    NULL, 320, 180, 30, "none", 0, 0, 320, 180, true, 0.0, "low", 192000};
+
+static double
+plan_duration(const struct seg *segs, int n)
+{
+	return segs[n - 1].out + (segs[n - 1].s1 - segs[n - 1].s0);
+}
+
+static json_t *
+plan_segments(const struct seg *segs, int n)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(
+		    a, json_pack("{s:f, s:f, s:f, s:{s:s, s:f}}", "src_start_s",
+			   segs[i].s0, "src_end_s", segs[i].s1, "out_start_s",
+			   segs[i].out, "transition_in", "type", segs[i].type,
+			   "duration_s", segs[i].d));
+	return a;
+}
+
+/* Makes job dir job with a plan and (unless cube < 0) a 33^3 grade. */
+static void
+write_job(const char *job, const struct plan_opts *o, const struct seg *segs,
+    int n, int cube)
+{
+	char path[256];
+	json_t *plan;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, job);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	plan = json_pack("{s:i, s:{s:s, s:f, s:b, s:i, s:i}, s:{s:s, s:f}, "
+			 "s:{s:i, s:i, s:{s:i, s:i}, s:{s:s, s:i, s:i, s:i, "
+			 "s:i}, s:f}, s:{s:s}, s:{s:o}, s:{s:b, s:f, s:f}, "
+			 "s:{s:s, s:i, s:i}}",
+	    "version", 1, "source", "path", o->source, "duration_s", 8.0,
+	    "has_audio", o->audio, "display_width", 320, "display_height", 180,
+	    "template", "path", src_mp4, "duration_s", 8.0, "output", "width",
+	    o->width, "height", o->height, "frame_rate", "num", o->fps, "den",
+	    1, "conform", "mode", o->mode, "x", o->cx, "y", o->cy, "w", o->cw,
+	    "h", o->ch, "duration_s", plan_duration(segs, n), "grade",
+	    "lut_file", "grade.cube", "edit", "segments",
+	    plan_segments(segs, n), "audio", "present", o->audio, "gain_db",
+	    o->gain, "true_peak_limit_dbtp", -1.0, "encode", "quality",
+	    o->quality, "audio_bitrate", 192000, "audio_rate", 48000);
+	ck_assert_ptr_nonnull(plan);
+	path_in(path, sizeof(path), job, "plan.json");
+	ck_assert_int_eq(json_dump_file(plan, path, JSON_INDENT(2)), 0);
+	json_decref(plan);
+	if (cube >= 0)
+		write_cube(job, (enum cube)cube, 33);
+}
+
+static enum stage_result
+run_stage(const char *job, const char *source, struct stage_ctx *ctx)
+{
+	static char jd[256];
+
+	snprintf(jd, sizeof(jd), "%s/%s", dir, job);
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->job_id = job;
+	ctx->stage = "rendering";
+	ctx->job_dir = jd;
+	ctx->source = source;
+	return stage_rendering_ops.run(ctx);
+}
+
+/* Renders and checks success; prints the speed. */
+static void
+render_ok(const char *job, const char *source)
+{
+	struct stage_ctx ctx;
+	enum stage_result rc = run_stage(job, source, &ctx);
+
+	ck_assert_msg(rc == STAGE_OK, "%s: %d %s", job, rc, ctx.error);
+	ck_assert_ptr_nonnull(ctx.result);
+	printf("render %-10s %4lld frames in %.2f s: %.1f frames/s, %lld "
+	       "seeks\n",
+	    job,
+	    (long long)json_integer_value(
+		json_object_get(ctx.result, "frames")),
+	    json_real_value(json_object_get(ctx.result, "render_s")),
+	    json_real_value(json_object_get(ctx.result, "frames_per_s")),
+	    (long long)json_integer_value(
+		json_object_get(ctx.result, "seeks")));
+	json_decref(ctx.result);
+}
+
+static void
+probe_file(const char *path, struct probe *p)
+{
+	AVFormatContext *fmt = NULL;
+	unsigned i;
+
+	memset(p, 0, sizeof(*p));
+	ck_assert_int_eq(avformat_open_input(&fmt, path, NULL, NULL), 0);
+	ck_assert_int_ge(avformat_find_stream_info(fmt, NULL), 0);
+	for (i = 0; i < fmt->nb_streams; i++) {
+		const AVStream *st = fmt->streams[i];
+		const AVCodecParameters *cp = st->codecpar;
+		double d = st->duration * av_q2d(st->time_base);
+
+		if (cp->codec_type == AVMEDIA_TYPE_VIDEO) {
+			p->vcodec = cp->codec_id;
+			p->width = cp->width;
+			p->height = cp->height;
+			p->fps = st->r_frame_rate;
+			p->sar = cp->sample_aspect_ratio;
+			p->color_space = cp->color_space;
+			p->vdur = d;
+		} else if (cp->codec_type == AVMEDIA_TYPE_AUDIO) {
+			p->acodec = cp->codec_id;
+			p->arate = cp->sample_rate;
+			p->achannels = cp->ch_layout.nb_channels;
+			p->adur = d;
+		}
+	}
+	avformat_close_input(&fmt);
+}
+
+/* Offsets of the top-level moov and mdat boxes (-1 when absent). */
+static void
+box_order(const char *path, long *moov, long *mdat)
+{
+	unsigned char h[16];
+	uint64_t size;
+	long at = 0;
+	FILE *f = fopen(path, "rb");
+
+	ck_assert_ptr_nonnull(f);
+	*moov = *mdat = -1;
+	while (fseek(f, at, SEEK_SET) == 0 && fread(h, 1, 8, f) == 8) {
+		size = (uint64_t)h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+		if (size == 1 && fread(h + 8, 1, 8, f) == 8) {
+			size = 0;
+			for (int i = 8; i < 16; i++)
+				size = size << 8 | h[i];
+		}
+		if (memcmp(h + 4, "moov", 4) == 0)
+			*moov = at;
+		if (memcmp(h + 4, "mdat", 4) == 0)
+			*mdat = at;
+		if (size < 8)
+			break;
+		at += (long)size;
+	}
+	fclose(f);
+}
+
+/* Mean colour of rows [y0, y1) (fractions of the height) of every frame. */
+static int
+frame_means(const char *path, double y0, double y1, struct rgb *out)
+{
+	struct stage_ctx ctx;
+	struct avv_frame f;
+	struct avv *v;
+	int n = 0, x, y, rows, r;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ck_assert_int_eq(avv_open(&ctx, path, 640, AV_PIX_FMT_RGB24, &v), 0);
+	while ((r = avv_next(v, &f)) == 1 && n < MAX_FRAMES) {
+		double s[3] = {0, 0, 0};
+		int ya = (int)(y0 * f.height), yb = (int)(y1 * f.height);
+
+		for (y = ya; y < yb; y++)
+			for (x = 0; x < f.width; x++) {
+				const uint8_t *p =
+				    f.data[0] + y * f.linesize[0] + 3 * x;
+
+				s[0] += p[0], s[1] += p[1], s[2] += p[2];
+			}
+		rows = (yb - ya) * f.width;
+		out[n++] =
+		    (struct rgb){s[0] / rows, s[1] / rows, s[2] / rows, f.t};
+	}
+	ck_assert_msg(r == 0, "decoding %s: %s", path, ctx.error);
+	avv_close(v);
+	return n;
+}
+
+static enum stage_result
+loud_chunk(void *arg, const float *x, int n)
+{
+	struct loud *l = arg;
+	int i, c;
+
+	ck_assert_int_eq(ebur128_add_frames_float(l->st, x, (size_t)n), 0);
+	for (i = 0; i < n; i++) {
+		for (c = 0; c < l->channels; c++)
+			l->acc += (double)x[i * l->channels + c] *
+				  x[i * l->channels + c];
+		if (++l->in_win == l->win) {
+			if (l->nwin < MAX_WINDOWS)
+				l->rms[l->nwin++] =
+				    sqrt(l->acc / (l->win * l->channels));
+			l->acc = 0.0;
+			l->in_win = 0;
+		}
+	}
+	l->frames += n;
+	return STAGE_OK;
+}
+
+/* Decodes the audio of path into loudness, true peak and 10 ms levels. */
+static void
+measure_audio(const char *path, struct loud *l, double *lufs, double *tp_db)
+{
+	struct stage_ctx ctx;
+	struct ava_stream *s;
+	struct ava_output out = {0, false, loud_chunk, l};
+	double tp, peak = 0.0;
+	int c;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(l, 0, sizeof(*l));
+	ck_assert_int_eq(ava_open(&ctx, path, &s), STAGE_OK);
+	ck_assert_ptr_nonnull(s);
+	l->channels = ava_info(s)->channels;
+	l->win = ava_info(s)->rate / 100;
+	l->st = ebur128_init((unsigned)l->channels,
+	    (unsigned long)ava_info(s)->rate,
+	    EBUR128_MODE_I | EBUR128_MODE_TRUE_PEAK);
+	ck_assert_ptr_nonnull(l->st);
+	ck_assert_int_eq(ava_run(&ctx, s, &out, 1), STAGE_OK);
+	ck_assert_int_eq(ebur128_loudness_global(l->st, lufs), 0);
+	for (c = 0; c < l->channels; c++) {
+		ck_assert_int_eq(ebur128_true_peak(l->st, (unsigned)c, &tp), 0);
+		peak = fmax(peak, tp);
+	}
+	*tp_db = 20.0 * log10(peak);
+	ebur128_destroy(&l->st);
+	ava_close(s);
+}
+
+static void
+contact_dims(const char *job, int *w, int *h)
+{
+	char path[256];
+	struct probe p;
+
+	path_in(path, sizeof(path), job, RENDERING_CONTACT);
+	probe_file(path, &p);
+	*w = p.width;
+	*h = p.height;
+}
+
+/* The job directory holds exactly the given names (NULL-terminated). */
+static void
+dir_holds(const char *job, const char *const names[])
+{
+	char path[256];
+	struct dirent *e;
+	int found = 0, want = 0, i;
+	DIR *d;
+
+	while (names[want] != NULL)
+		want++;
+	snprintf(path, sizeof(path), "%s/%s", dir, job);
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while ((e = readdir(d)) != NULL) {
+		bool known = false;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		for (i = 0; i < want; i++)
+			known = known || strcmp(names[i], e->d_name) == 0;
+		ck_assert_msg(known, "%s: unexpected file %s", job, e->d_name);
+		found++;
+	}
+	closedir(d);
+	ck_assert_int_eq(found, want);
+}
+
+static const char *const job_ok_files[] = {
+    "plan.json", "grade.cube", RENDERING_OUTPUT, RENDERING_CONTACT, NULL};
+static const char *const job_failed_files[] = {"plan.json", "grade.cube", NULL};
+
+START_TEST(test_basic_output)
+{
+	const struct seg segs[] = {{0.0, 2.0, 0.0, "none", 0.0},
+	    {2.5, 4.5, 2.0, "cut", 0.0}, {5.0, 7.0, 4.0, "fade", 0.4}};
+	struct plan_opts o = plan_default;
+	char out[256];
+	struct probe p;
+	long moov, mdat;
+	int w, h;
+
+	o.source = src_mp4;
+	write_job("basic", &o, segs, 3, CUBE_IDENTITY);
+	render_ok("basic", src_mp4);
+	dir_holds("basic", job_ok_files);
+	path_in(out, sizeof(out), "basic", RENDERING_OUTPUT);
+	probe_file(out, &p);
+	ck_assert_int_eq(p.vcodec, AV_CODEC_ID_H264);
+	ck_assert_int_eq(p.acodec, AV_CODEC_ID_AAC);
+	ck_assert_int_eq(p.width, 320);
+	ck_assert_int_eq(p.height, 180);
+	ck_assert_int_eq(p.fps.num, 30);
+	ck_assert_int_eq(p.fps.den, 1);
+	ck_assert_int_eq(p.color_space, AVCOL_SPC_BT709);
+	ck_assert_int_eq(p.arate, 48000);
+	ck_assert_int_eq(p.achannels, 2);
+	ck_assert_double_eq_tol(p.vdur, 6.0, 1.0 / 30);
+	ck_assert_double_eq_tol(p.adur, p.vdur, 1.0 / 30);
+	box_order(out, &moov, &mdat);
+	ck_assert_int_ge(moov, 0);
+	ck_assert_int_gt(mdat, moov);
+	contact_dims("basic", &w, &h);
+	ck_assert_int_eq(w, CONTACT_COLS * CONTACT_TILE_W);
+	ck_assert_int_eq(h, 3 * (CONTACT_BAR_H + 180));
+}
+END_TEST
+
+/* 16:9 at 25 fps becomes 9:16 at 30 fps by cropping the middle. */
+START_TEST(test_conform_crop)
+{
+	const struct seg segs[] = {{0.0, 3.0, 0.0, "none", 0.0}};
+	struct plan_opts o = plan_default;
+	struct rgb m[MAX_FRAMES];
+	char out[256];
+	struct probe p;
+	int w, h, n;
+
+	o.source = src_mp4;
+	o.width = 180, o.height = 320, o.mode = "crop";
+	o.cx = 109, o.cy = 0, o.cw = 102, o.ch = 180;
+	write_job("crop", &o, segs, 1, CUBE_IDENTITY);
+	render_ok("crop", src_mp4);
+	path_in(out, sizeof(out), "crop", RENDERING_OUTPUT);
+	probe_file(out, &p);
+	ck_assert_int_eq(p.width, 180);
+	ck_assert_int_eq(p.height, 320);
+	ck_assert_int_eq(p.fps.num, 30);
+	ck_assert_int_eq(p.fps.den, 1);
+	ck_assert(p.sar.num == 0 || p.sar.num == p.sar.den);
+	n = frame_means(out, 0.0, 1.0, m);
+	ck_assert_int_eq(n, 90);
+	ck_assert_double_eq_tol(m[n - 1].t, 89.0 / 30, 1e-3);
+	contact_dims("crop", &w, &h);
+	ck_assert_int_eq(h, 2 * (CONTACT_BAR_H + 180) + CONTACT_BAR_H + 568);
+}
+END_TEST
+
+/* The whole 16:9 picture in a 9:16 frame: black above and below. */
+START_TEST(test_conform_pad)
+{
+	const struct seg segs[] = {{0.0, 2.0, 0.0, "none", 0.0}};
+	struct plan_opts o = plan_default;
+	struct rgb top[MAX_FRAMES], mid[MAX_FRAMES];
+	char out[256];
+	int n, i;
+
+	o.source = src_mp4;
+	o.width = 180, o.height = 320, o.mode = "pad";
+	o.cx = 0, o.cy = 109, o.cw = 180, o.ch = 102;
+	write_job("pad", &o, segs, 1, CUBE_IDENTITY);
+	render_ok("pad", src_mp4);
+	path_in(out, sizeof(out), "pad", RENDERING_OUTPUT);
+	n = frame_means(out, 0.0, 0.3, top);
+	ck_assert_int_eq(frame_means(out, 0.4, 0.6, mid), n);
+	for (i = 0; i < n; i++) {
+		ck_assert_double_lt(top[i].r + top[i].g + top[i].b, 10.0);
+		ck_assert_double_gt(mid[i].r + mid[i].g + mid[i].b, 150.0);
+	}
+}
+END_TEST
+
+/* Swapping red and blue swaps the mean red and blue of every frame. */
+START_TEST(test_lut_applied)
+{
+	const struct seg segs[] = {{1.0, 3.0, 0.0, "none", 0.0}};
+	struct plan_opts o = plan_default;
+	struct rgb id[MAX_FRAMES], sw[MAX_FRAMES], up[MAX_FRAMES];
+	char out[256];
+	int n, i;
+
+	o.source = src_mp4;
+	o.fps = 25;
+	o.quality = "high";
+	write_job("lut_id", &o, segs, 1, CUBE_IDENTITY);
+	write_job("lut_swap", &o, segs, 1, CUBE_SWAP_RB);
+	write_job("lut_red", &o, segs, 1, CUBE_RED_UP);
+	render_ok("lut_id", src_mp4);
+	render_ok("lut_swap", src_mp4);
+	render_ok("lut_red", src_mp4);
+	path_in(out, sizeof(out), "lut_id", RENDERING_OUTPUT);
+	n = frame_means(out, 0.0, 1.0, id);
+	path_in(out, sizeof(out), "lut_swap", RENDERING_OUTPUT);
+	ck_assert_int_eq(frame_means(out, 0.0, 1.0, sw), n);
+	path_in(out, sizeof(out), "lut_red", RENDERING_OUTPUT);
+	ck_assert_int_eq(frame_means(out, 0.0, 1.0, up), n);
+	ck_assert_int_eq(n, 50);
+	for (i = 0; i < n; i++) {
+		ck_assert_double_eq_tol(sw[i].r, id[i].b, 4.0);
+		ck_assert_double_eq_tol(sw[i].b, id[i].r, 4.0);
+		ck_assert_double_eq_tol(sw[i].g, id[i].g, 3.0);
+		ck_assert_double_gt(up[i].r, id[i].r + 15.0);
+		ck_assert_double_eq_tol(up[i].b, id[i].b, 4.0);
+	}
+}
+END_TEST
+
+/* Index of the first frame that is more blue than red. */
+static int
+first_blue(const struct rgb *m, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (m[i].b > m[i].r)
+			return i;
+	}
+	return -1;
+}
+
+/* Time of the first 10 ms window over half the level at ref_s. */
+static double
+onset_s(const struct loud *l, double ref_s)
+{
+	double half = 0.5 * l->rms[(size_t)(ref_s * 100)];
+	size_t i;
+
+	for (i = 0; i < l->nwin; i++) {
+		if (l->rms[i] > half)
+			return i / 100.0;
+	}
+	return -1.0;
+}
+
+/*
+ * Red then blue, joined by a cut across a 3.5 s gap that the stage seeks
+ * over: the first blue frame and the tone (which starts with the blue
+ * half of the source) both start at 1.0 s in the output.
+ */
+START_TEST(test_cut_sync_and_seek)
+{
+	const struct seg segs[] = {
+	    {0.5, 1.5, 0.0, "none", 0.0}, {5.0, 7.0, 1.0, "cut", 0.0}};
+	struct plan_opts o = plan_default;
+	struct rgb m[MAX_FRAMES];
+	struct stage_ctx ctx;
+	struct loud l;
+	char out[256];
+	double lufs, tp;
+	struct probe p;
+	int n;
+
+	o.source = rb_mp4;
+	write_job("sync", &o, segs, 2, CUBE_IDENTITY);
+	ck_assert_int_eq(run_stage("sync", rb_mp4, &ctx), STAGE_OK);
+	ck_assert_int_ge(
+	    json_integer_value(json_object_get(ctx.result, "seeks")), 1);
+	json_decref(ctx.result);
+	path_in(out, sizeof(out), "sync", RENDERING_OUTPUT);
+	n = frame_means(out, 0.0, 1.0, m);
+	ck_assert_int_eq(n, 90);
+	ck_assert_int_eq(first_blue(m, n), 30);
+	ck_assert_double_gt(m[29].r, 200.0);
+	ck_assert_double_gt(m[30].b, 200.0);
+	measure_audio(out, &l, &lufs, &tp);
+	printf("sync: first blue frame at %.3f s, tone at %.3f s\n",
+	    m[first_blue(m, n)].t, onset_s(&l, 2.0));
+	ck_assert_double_eq_tol(onset_s(&l, 2.0), 1.0, 1.0 / 30);
+	ck_assert_double_lt(l.rms[50], 1e-3);
+	probe_file(out, &p);
+	ck_assert_double_eq_tol(p.adur, p.vdur, 1.0 / 30);
+	ck_assert_double_eq_tol((double)l.frames / 48000, 3.0, 1.0 / 30);
+}
+END_TEST
+
+/* Through black: the frames at the cut are black, sound dips to nothing. */
+START_TEST(test_fade_through_black)
+{
+	const struct seg segs[] = {
+	    {0.5, 3.0, 0.0, "none", 0.0}, {4.5, 7.0, 2.5, "fade", 0.6}};
+	struct plan_opts o = plan_default;
+	struct rgb m[MAX_FRAMES];
+	struct loud l;
+	char out[256];
+	double lufs, tp;
+	int n;
+
+	o.source = rb_mp4;
+	write_job("fade", &o, segs, 2, CUBE_IDENTITY);
+	render_ok("fade", rb_mp4);
+	path_in(out, sizeof(out), "fade", RENDERING_OUTPUT);
+	n = frame_means(out, 0.0, 1.0, m);
+	ck_assert_int_eq(n, 150);
+	/* 0.3 s (9 frames) out of red into black, then into blue. */
+	ck_assert_double_lt(m[74].r + m[74].g + m[74].b, 12.0);
+	ck_assert_double_lt(m[75].r + m[75].g + m[75].b, 12.0);
+	ck_assert_double_gt(m[70].r, 40.0);
+	ck_assert_double_lt(m[70].r, 200.0);
+	ck_assert_double_gt(m[66].r, 200.0);
+	ck_assert_double_gt(m[84].b, 200.0);
+	measure_audio(out, &l, &lufs, &tp);
+	/* The tone fades in over 0.3 s from 2.5 s. */
+	ck_assert_double_lt(l.rms[251], 0.2 * l.rms[400]);
+	ck_assert_double_gt(l.rms[400], 0.05);
+}
+END_TEST
+
+/* A 0.8 s dissolve: halfway, half red and half blue; sound cross-fades. */
+START_TEST(test_dissolve_blends)
+{
+	const struct seg segs[] = {
+	    {0.5, 3.0, 0.0, "none", 0.0}, {4.5, 7.0, 1.7, "dissolve", 0.8}};
+	struct plan_opts o = plan_default;
+	struct rgb m[MAX_FRAMES];
+	struct loud l;
+	char out[256];
+	double lufs, tp;
+	struct probe p;
+	int n;
+
+	o.source = rb_mp4;
+	write_job("dissolve", &o, segs, 2, CUBE_IDENTITY);
+	render_ok("dissolve", rb_mp4);
+	path_in(out, sizeof(out), "dissolve", RENDERING_OUTPUT);
+	probe_file(out, &p);
+	ck_assert_double_eq_tol(p.vdur, 4.2, 1.0 / 30);
+	n = frame_means(out, 0.0, 1.0, m);
+	ck_assert_int_eq(n, 126);
+	/* Overlap: frames 51..74; 63 is in the middle. */
+	ck_assert_double_gt(m[50].r, 200.0);
+	ck_assert_double_lt(m[50].b, 30.0);
+	ck_assert_double_eq_tol(m[63].r, 128.0, 30.0);
+	ck_assert_double_eq_tol(m[63].b, 128.0, 30.0);
+	ck_assert_double_gt(m[56].r, m[56].b);
+	ck_assert_double_lt(m[70].r, m[70].b);
+	ck_assert_double_gt(m[75].b, 200.0);
+	measure_audio(out, &l, &lufs, &tp);
+	ck_assert_double_lt(l.rms[172], 0.25 * l.rms[300]);
+	ck_assert_double_eq_tol(
+	    l.rms[210], 0.5 * l.rms[300], 0.15 * l.rms[300]);
+	ck_assert_double_gt(l.rms[246], 0.8 * l.rms[300]);
+}
+END_TEST
+
+/* +6 dB moves the loudness by 6 dB; +20 dB stays under -1 dBTP. */
+START_TEST(test_gain_and_limiter)
+{
+	const struct seg segs[] = {{0.5, 5.5, 0.0, "none", 0.0}};
+	struct plan_opts o = plan_default;
+	double l0, l6, l20, tp0, tp6, tp20;
+	const char *jobs[] = {"gain0", "gain6", "gain20"};
+	const double gains[] = {0.0, 6.0, 20.0};
+	double *lu[] = {&l0, &l6, &l20}, *tp[] = {&tp0, &tp6, &tp20};
+	struct loud l;
+	char out[256];
+	int i;
+
+	o.source = src_mp4;
+	o.width = 160, o.height = 90;
+	for (i = 0; i < 3; i++) {
+		o.gain = gains[i];
+		write_job(jobs[i], &o, segs, 1, CUBE_IDENTITY);
+		render_ok(jobs[i], src_mp4);
+		path_in(out, sizeof(out), jobs[i], RENDERING_OUTPUT);
+		measure_audio(out, &l, lu[i], tp[i]);
+		printf("gain %+5.1f dB: %.2f LUFS, true peak %.2f dBTP\n",
+		    gains[i], *lu[i], *tp[i]);
+	}
+	ck_assert_double_eq_tol(l6 - l0, 6.0, 1.0);
+	ck_assert_double_eq_tol(tp6 - tp0, 6.0, 1.0);
+	ck_assert_double_le(tp20, -1.0);
+	ck_assert_double_gt(l20 - l0, 15.0);
+}
+END_TEST
+
+/*
+ * The worst case for AAC overshoot: pink noise driven 20 dB into the
+ * limiter, at 128 kbit/s, still decodes under -1 dBTP.
+ */
+START_TEST(test_limiter_noise)
+{
+	const struct seg segs[] = {{0.2, 3.8, 0.0, "none", 0.0}};
+	struct plan_opts o = plan_default;
+	double lufs, tp;
+	struct loud l;
+	char out[256];
+
+	o.source = noise_mp4;
+	o.width = 160, o.height = 90, o.gain = 20.0;
+	o.audio_bitrate = 128000;
+	write_job("noise20", &o, segs, 1, CUBE_IDENTITY);
+	render_ok("noise20", noise_mp4);
+	path_in(out, sizeof(out), "noise20", RENDERING_OUTPUT);
+	measure_audio(out, &l, &lufs, &tp);
+	printf("pink noise +20 dB: %.2f LUFS, true peak %.2f dBTP\n", lufs, tp);
+	ck_assert_double_le(tp, -1.0);
+	ck_assert_double_gt(lufs, -12.0);
+}
+END_TEST
+
+START_TEST(test_video_only)
+{
+	const struct seg segs[] = {
+	    {0.0, 2.0, 0.0, "none", 0.0}, {3.0, 5.0, 2.0, "cut", 0.0}};
+	struct plan_opts o = plan_default;
+	char out[256];
+	struct probe p;
+
+	o.source = silent_mp4;
+	o.audio = false;
+	write_job("silent", &o, segs, 2, CUBE_RED_UP);
+	render_ok("silent", silent_mp4);
+	path_in(out, sizeof(out), "silent", RENDERING_OUTPUT);
+	probe_file(out, &p);
+	ck_assert_int_eq(p.vcodec, AV_CODEC_ID_H264);
+	ck_assert_int_eq(p.acodec, 0);
+	ck_assert_double_eq_tol(p.vdur, 4.0, 1.0 / 30);
+}
+END_TEST
+
+/*
+ * Cut short (index in front or at the end) or garbled in the middle: no
+ * output at all.
+ */
+START_TEST(test_damaged_source)
+{
+	const struct seg segs[] = {
+	    {0.0, 2.0, 0.0, "none", 0.0}, {5.0, 7.5, 2.0, "cut", 0.0}};
+	const char *names[] = {
+	    "garbled.mp4", "trunc_fast.mp4", "trunc_end.mp4"};
+	const char *jobs[] = {"garbled", "trunc_fast", "trunc_end"};
+	struct plan_opts o = plan_default;
+	struct stage_ctx ctx;
+	char src[256];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(src, sizeof(src), "%s/%s", dir, names[i]);
+		o.source = src;
+		write_job(jobs[i], &o, segs, 2, CUBE_IDENTITY);
+		ck_assert_int_eq(run_stage(jobs[i], src, &ctx), STAGE_E_DATA);
+		ck_assert_str_ne(ctx.error, "");
+		printf("%s: %s\n", jobs[i], ctx.error);
+		ck_assert_ptr_nonnull(strstr(ctx.error, i == 0	 ? "damaged"
+							: i == 1 ? "truncated"
+								 : "mp4"));
+		dir_holds(jobs[i], job_failed_files);
+	}
+	ck_assert_ptr_nonnull(strstr(ctx.error, "trunc_end.mp4"));
+}
+END_TEST
+
+START_TEST(test_missing_inputs)
+{
+	const struct seg segs[] = {{0.0, 2.0, 0.0, "none", 0.0}};
+	const char *only_plan[] = {"plan.json", NULL};
+	struct plan_opts o = plan_default;
+	struct stage_ctx ctx;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	ck_assert_int_eq(run_stage("empty", src_mp4, &ctx), STAGE_E_NOINPUT);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "plan.json"));
+	o.source = src_mp4;
+	write_job("nograde", &o, segs, 1, -1);
+	ck_assert_int_eq(run_stage("nograde", src_mp4, &ctx), STAGE_E_NOINPUT);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "grade.cube"));
+	dir_holds("nograde", only_plan);
+	write_job("nosource", &o, segs, 1, CUBE_IDENTITY);
+	snprintf(path, sizeof(path), "%s/gone.mp4", dir);
+	ck_assert_int_eq(run_stage("nosource", path, &ctx), STAGE_E_NOINPUT);
+	dir_holds("nosource", job_failed_files);
+}
+END_TEST
+
+START_TEST(test_bad_plans)
+{
+	const struct seg overlap[] = {
+	    {0.0, 3.0, 0.0, "none", 0.0}, {2.0, 4.0, 3.0, "cut", 0.0}};
+	const struct seg long_dissolve[] = {
+	    {0.0, 3.0, 0.0, "none", 0.0}, {3.5, 7.0, 0.5, "dissolve", 2.5}};
+	const struct seg gap[] = {
+	    {0.0, 2.0, 0.0, "none", 0.0}, {3.0, 5.0, 2.5, "cut", 0.0}};
+	struct plan_opts o = plan_default;
+	struct stage_ctx ctx;
+
+	o.source = src_mp4;
+	write_job("overlap", &o, overlap, 2, CUBE_IDENTITY);
+	ck_assert_int_eq(run_stage("overlap", src_mp4, &ctx), STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "inside segment 0"));
+	write_job("longdiss", &o, long_dissolve, 2, CUBE_IDENTITY);
+	ck_assert_int_eq(run_stage("longdiss", src_mp4, &ctx), STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "dissolve"));
+	write_job("gap", &o, gap, 2, CUBE_IDENTITY);
+	ck_assert_int_eq(run_stage("gap", src_mp4, &ctx), STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "segment 1 starts"));
+	dir_holds("gap", job_failed_files);
+}
+END_TEST
+
+/* The documented quality table (docs/stages/rendering.md). */
+START_TEST(test_quality_table)
+{
+	const char *preset;
+	int crf;
+
+	ck_assert_int_eq(rplan_quality("low", &preset, &crf), 0);
+	ck_assert_str_eq(preset, "veryfast");
+	ck_assert_int_eq(crf, 28);
+	ck_assert_int_eq(rplan_quality("medium", &preset, &crf), 0);
+	ck_assert_str_eq(preset, "veryfast");
+	ck_assert_int_eq(crf, 23);
+	ck_assert_int_eq(rplan_quality("high", &preset, &crf), 0);
+	ck_assert_str_eq(preset, "faster");
+	ck_assert_int_eq(crf, 20);
+	ck_assert_int_eq(rplan_quality("ultra", &preset, &crf), -1);
+}
+END_TEST
+
+/*
+ * The limiter alone: noise 20 dB over a -3 dBTP ceiling comes out with no
+ * sample or 4x-interpolated peak above it; a quiet tone passes untouched,
+ * only delayed.
+ */
+START_TEST(test_limiter_exact)
+{
+	enum { RATE = 48000, N = RATE * 3 };
+	float *x = xcalloc(2 * N, sizeof(float)), *y = xcalloc(2 * N, 4);
+	struct lim *l = lim_new(RATE, 2, -3.0);
+	double b = 0.0, peak = 0.0, tp, tpmax = 0.0;
+	uint32_t seed = 12345u;
+	ebur128_state *st;
+	int i, lat, c;
+
+	ck_assert_ptr_nonnull(l);
+	lat = lim_latency(l);
+	for (i = 0; i < N; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		b = 0.97 * b + ((seed >> 8) / 16777216.0 - 0.5);
+		x[2 * i] = (float)(3.0 * b);
+		x[2 * i + 1] = (float)(-2.0 * b);
+	}
+	lim_process(l, x, N);
+	for (i = lat; i < N; i++)
+		peak = fmax(peak, fmax(fabs(x[2 * i]), fabs(x[2 * i + 1])));
+	ck_assert_double_le(20.0 * log10(peak), -3.0 + 1e-3);
+	st = ebur128_init(2, RATE, EBUR128_MODE_TRUE_PEAK);
+	ck_assert_int_eq(ebur128_add_frames_float(st, x + 2 * lat, N - lat), 0);
+	for (c = 0; c < 2; c++) {
+		ck_assert_int_eq(ebur128_true_peak(st, (unsigned)c, &tp), 0);
+		tpmax = fmax(tpmax, tp);
+	}
+	ebur128_destroy(&st);
+	ck_assert_double_le(20.0 * log10(tpmax), -3.0 + 0.05);
+	lim_free(l);
+	l = lim_new(RATE, 2, -3.0);
+	for (i = 0; i < N; i++)
+		y[2 * i] = y[2 * i + 1] =
+		    (float)(0.3 * sin(2 * M_PI * 440.0 * i / RATE));
+	memcpy(x, y, sizeof(float) * 2 * N);
+	lim_process(l, x, N);
+	for (i = lat; i < N; i++)
+		ck_assert_float_eq(x[2 * i], y[2 * (i - lat)]);
+	ck_assert_double_eq(lim_min_gain(l), 1.0);
+	lim_free(l);
+	free(x);
+	free(y);
+}
+END_TEST
+
+static Suite *
+wrk_render_suite(void)
+{
+	Suite *s = suite_create("wrk_render");
+	TCase *tc = tcase_create("units");
+
+	tcase_add_test(tc, test_quality_table);
+	tcase_add_test(tc, test_limiter_exact);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("render");
+
+	tcase_add_unchecked_fixture(tc, setup_media, teardown_media);
+	tcase_add_checked_fixture(tc, quiet, NULL);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_basic_output);
+	tcase_add_test(tc, test_conform_crop);
+	tcase_add_test(tc, test_conform_pad);
+	tcase_add_test(tc, test_lut_applied);
+	tcase_add_test(tc, test_cut_sync_and_seek);
+	tcase_add_test(tc, test_fade_through_black);
+	tcase_add_test(tc, test_dissolve_blends);
+	tcase_add_test(tc, test_gain_and_limiter);
+	tcase_add_test(tc, test_limiter_noise);
+	tcase_add_test(tc, test_video_only);
+	tcase_add_test(tc, test_damaged_source);
+	tcase_add_test(tc, test_missing_inputs);
+	tcase_add_test(tc, test_bad_plans);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(wrk_render_suite)

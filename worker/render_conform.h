@@ -1,0 +1,63 @@
+/*
+ * From a decoded source frame to one output picture: grade, crop or pad,
+ * scale and turn upright, as plan.md's conform rules say.
+ *
+ * Order: the crop region (given on the upright, square-pixel frame) is
+ * mapped back onto the coded frame and cut there first; cropping commutes
+ * with a per-pixel LUT, so only kept pixels are graded. Then the grade
+ * (render_lut.h: full-range RGB of the source's own matrix, before any
+ * scaling), then one swscale pass to the target size, then the turn to
+ * upright and the placement in the black frame for pad. Crop edges are
+ * rounded to even pixels (4:2:0 chroma), and so are pad offsets.
+ *
+ * Output frames are yuv420p, BT.709, limited range, square pixels,
+ * reference-counted and never written again after rconf_render() returns,
+ * so callers may keep them (dissolves) and hand them on (encoder).
+ * Prefix rconf_.
+ */
+#ifndef REEL_RENDER_CONFORM_H
+#define REEL_RENDER_CONFORM_H
+
+#include <stdbool.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+
+#include "render_lut.h"
+#include "render_plan.h"
+#include "stage.h"
+
+/* A frame's YUV matrix as luma weights and swscale's constant. */
+struct rconf_matrix {
+	double kr, kb;
+	int sws_cs;
+	bool full; /* full range */
+};
+
+struct rconf;
+
+/*
+ * Clockwise degrees that turn a stream's frames upright (its display
+ * matrix), 0, 90, 180 or 270.
+ */
+int rconf_rotation(const AVStream *st);
+/*
+ * The matrix a frame was coded with: its tag, else BT.709 from 1280 wide
+ * or over 576 high and BT.601 below (the usual convention for untagged
+ * video), and its range.
+ */
+struct rconf_matrix rconf_frame_matrix(const AVFrame *f);
+
+/*
+ * Sets up conform for a source stream whose frames have sample aspect
+ * ratio sar. Fails as STAGE_E_DATA when the plan's crop region lies
+ * outside the source picture.
+ */
+enum stage_result rconf_new(struct stage_ctx *ctx, const struct rplan *p,
+    struct rlut *lut, const AVStream *st, AVRational sar, struct rconf **out);
+/* Renders in into *out, a new frame of the plan's output size. */
+enum stage_result rconf_render(
+    struct rconf *c, const AVFrame *in, AVFrame **out);
+void rconf_free(struct rconf *c);
+
+#endif
