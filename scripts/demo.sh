@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make demo: the main job end to end on generated media. Starts a private
 # reeld (runtime and state dirs under demo-out/), uploads a template and a
-# source, extracts the template's style (a template-only job), then runs the
-# full job, and shows where each job ended and what it wrote. reeld is
+# source, extracts the template's style (a template-only job), then renders
+# the source in that style, and fetches the results into demo-out/:
+# styled.mp4, style.json, grade.cube, plan.json and contact.png (template,
+# before and after). Exits non-zero if a job does not complete. reeld is
 # stopped on exit whatever happens.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,7 @@ echo "template $tpl, source $src"
 
 show_end() {
 	local job=$1 st
+	echo
 	st=$(ctl --json status "$job")
 	echo "$job: $(jq -r '.data.status + " at " + (.data.progress_percent|tostring) + "%"' <<<"$st")"
 	if [ "$(jq -r .data.status <<<"$st")" = failed ]; then
@@ -38,19 +41,18 @@ show_end() {
 
 echo "== template-only job: style extraction"
 job=$(ctl submit --video "$tpl" --template-only) || exit 1
-ctl wait "$job"
+ctl wait "$job" || { show_end "$job"; exit 1; }
 show_end "$job"
-if ctl result "$job" --style "$OUT/style.json" >/dev/null 2>&1; then
-	echo "  style.json written to $OUT/style.json"
-fi
 
 echo "== full job: $src in the style of $tpl"
 job=$(ctl submit --video "$src" --template "$tpl" --config quality=medium) || exit 1
 ctl wait "$job"
 show_end "$job"
-if ctl result "$job" --output "$OUT/styled.mp4" >/dev/null 2>&1; then
-	echo "  output written to $OUT/styled.mp4"
-fi
+ctl result "$job" --output "$OUT/styled.mp4" --style "$OUT/style.json" \
+	--cube "$OUT/grade.cube" --plan "$OUT/plan.json" \
+	--contact "$OUT/contact.png" >/dev/null || exit 1
 echo "== job table (reelstat)"
 "$BIN/reelstat" --runtime-dir "$OUT/run"
-echo "artifacts of the last job: $(ls "$OUT/state/jobs/$job" | tr '\n' ' ')"
+echo "== results in $OUT/"
+ls -l "$OUT"/styled.mp4 "$OUT"/style.json "$OUT"/grade.cube "$OUT"/plan.json "$OUT"/contact.png
+jq -c '{color_grade, cut_frequency, tempo_bpm, primary_transition, extraction_confidence}' "$OUT/style.json"

@@ -10,6 +10,8 @@
 #include "audio_analysis.h"
 #include "motion_analysis.h"
 #include "rendering.h"
+#include "style_application.h"
+#include "style_extraction.h"
 #include "video_analysis.h"
 #include "worker.h"
 
@@ -18,8 +20,8 @@ static const struct stage_ops stages_table[] = {
     {"video_analysis", video_analysis_run},
     {"audio_analysis", audio_analysis_run},
     {"motion_analysis", motion_analysis_run},
-    {"style_extraction", NULL},
-    {"style_application", NULL},
+    {"style_extraction", style_extraction_run},
+    {"style_application", style_application_run},
     {"rendering", rendering_run},
 };
 

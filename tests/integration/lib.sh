@@ -25,6 +25,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 
 fail() {
 	echo "FAIL: $*" >&2

@@ -29,16 +29,17 @@ ff -f lavfi -i "testsrc2=s=640x360:r=30:d=3" -f lavfi -i "smptebars=s=640x360:r=
 eq=contrast=1.2:saturation=1.5,colorbalance=rs=0.2:gs=0.05:bs=-0.2:rm=0.15:bm=-0.15,format=yuv420p[v]" \
 	-map "[v]" -map 4:a -c:v libx264 -preset veryfast -crf 20 -c:a aac -b:a 128k \
 	"$MEDIA/template.mp4" || fail "template"
-# Source: 20 s at 25 fps, four 5 s shots of moving content, cool and
-# desaturated, quiet audio.
-ff -f lavfi -i "mandelbrot=s=640x360:r=25" -f lavfi -i "life=s=640x360:r=25:ratio=0.4:mold=5" \
-	-f lavfi -i "testsrc2=s=640x360:r=25:d=5" -f lavfi -i "cellauto=s=640x360:r=25:rule=110" \
-	-f lavfi -i "aevalsrc='0.08*sin(2*PI*330*t)*exp(-5*mod(t,0.6))+0.03*sin(2*PI*220*t)':s=48000:d=20" \
-	-filter_complex "[0:v]trim=duration=5,setpts=PTS-STARTPTS,format=yuv420p[a];\
-[1:v]trim=duration=5,setpts=PTS-STARTPTS,format=yuv420p[b];[2:v]format=yuv420p[c];\
-[3:v]trim=duration=5,setpts=PTS-STARTPTS,format=yuv420p[d];\
-[a][b][c][d]concat=n=4:v=1:a=0,eq=saturation=0.6,colorbalance=bs=0.15:rs=-0.1,format=yuv420p[v]" \
-	-map "[v]" -map 4:a -c:v libx264 -preset veryfast -crf 20 -c:a aac -b:a 128k \
+# Source: 22 s at 25 fps, as a camera would film it: a 14 s pan across a
+# strip of four pictures, then an 8 s zoom; cool, desaturated, quiet.
+ff -filter_complex "mandelbrot=s=960x360:start_scale=2[a];testsrc2=s=960x360[b];\
+smptehdbars=s=960x360[c];mandelbrot=s=960x360:start_scale=0.4,hue=h=120[d];\
+[a][b][c][d]hstack=4[v]" -map "[v]" -frames:v 1 "$MEDIA/strip.png" || fail "strip"
+ff -filter_complex "movie=$MEDIA/strip.png,loop=-1:1:0,fps=25,crop=640:360:x='t*200':y=0,\
+trim=duration=14,setpts=PTS-STARTPTS,format=yuv420p[p];\
+mandelbrot=s=640x360:r=25,trim=duration=8,setpts=PTS-STARTPTS,format=yuv420p[m];\
+[p][m]concat=n=2:v=1:a=0,eq=saturation=0.6,colorbalance=bs=0.15:rs=-0.1,format=yuv420p[v];\
+aevalsrc='0.08*sin(2*PI*330*t)*exp(-5*mod(t,0.6))+0.03*sin(2*PI*220*t)':s=48000:d=22[a]" \
+	-map "[v]" -map "[a]" -c:v libx264 -preset veryfast -crf 20 -c:a aac -b:a 128k \
 	"$MEDIA/source.mp4" || fail "source"
 
 start_reeld --worker-path "$BIN/reel-worker" --slots 1
@@ -69,8 +70,8 @@ read -r ol oa ob <<<"$(labmean "$T/out.mp4")"
 colour=$(awk -v tl="$tl" -v ta="$ta" -v tb="$tb" -v sl="$sl" -v sa="$sa" -v sb="$sb" \
 	-v ol="$ol" -v oa="$oa" -v ob="$ob" 'BEGIN {
 	ds = sqrt((sl-tl)^2 + (sa-ta)^2 + (sb-tb)^2);
-	do = sqrt((ol-tl)^2 + (oa-ta)^2 + (ob-tb)^2);
-	printf "%.2f %.2f %.1f", ds, do, 100 * (1 - do / ds) }')
+	dout = sqrt((ol-tl)^2 + (oa-ta)^2 + (ob-tb)^2);
+	printf "%.2f %.2f %.1f", ds, dout, 100 * (1 - dout / ds) }')
 read -r dsrc dout fall <<<"$colour"
 echo "mean Lab: template $tl $ta $tb, source $sl $sa $sb, output $ol $oa $ob"
 echo "CIE76 to template: source $dsrc, output $dout: fell by $fall%"

@@ -1,0 +1,1876 @@
+/*
+ * Tests for style_extraction, style_application and their pure modules
+ * (grade.c, recut.c).
+ *
+ * Pure tests: the colour transfer is the identity for equal statistics
+ * and moves a synthetic image's mean CIELAB to the template's; the .cube
+ * file parses back with 33^3 rows, red fastest; color_grade signs follow
+ * the measurements; the re-cut reaches the template's cut frequency, keeps
+ * source order, never overlaps, keeps jumps visible, snaps to beats within
+ * a period, and lays out dissolves as plan.md says; the output geometry
+ * keeps the source's resolution class.
+ *
+ * Stage tests run both stages on hand-written analysis artifacts in the
+ * real formats and check every StyleJSON field and every plan.md rule.
+ * One end-to-end test makes media with the ffmpeg program, runs all five
+ * stages, applies the LUT and the edit with ffmpeg, and measures: the mean
+ * CIELAB distance to the template must fall by 70% or more, and the cut
+ * frequency seen by ffmpeg's scene score must be within 20% of the
+ * template's.
+ */
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libavutil/log.h>
+
+#include "audio_analysis.h"
+#include "check_main.h"
+#include "colour.h"
+#include "grade.h"
+#include "motion_analysis.h"
+#include "msg.h"
+#include "recut.h"
+#include "style_application.h"
+#include "style_extraction.h"
+#include "util.h"
+#include "video_analysis.h"
+#include "worker.h"
+
+#define N33 (GRADE_LUT_SIZE * GRADE_LUT_SIZE * GRADE_LUT_SIZE)
+
+static char dir[64];
+
+static void
+setup_dir(void)
+{
+	str_copy(dir, "/tmp/check_wrk_style.XXXXXX", sizeof(dir));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown_dir(void)
+{
+	remove_tree(dir);
+}
+
+/* Each stage test starts from an empty job directory. */
+static void
+empty_dir(void)
+{
+	remove_tree(dir);
+	ck_assert_int_eq(mkdir_p(dir, 0700), 0);
+}
+
+static void
+quiet(void)
+{
+	av_log_set_level(AV_LOG_QUIET);
+}
+
+static double
+dist3(const double a[3], const double b[3])
+{
+	return sqrt(
+	    pow(a[0] - b[0], 2) + pow(a[1] - b[1], 2) + pow(a[2] - b[2], 2));
+}
+
+/* ---- colour helpers ---- */
+
+/* Statistics of a packed RGB24 image, measured as video_analysis does. */
+static void
+stats_of(const uint8_t *rgb, int w, int h, struct grade_stats *s)
+{
+	struct colour_frame f;
+	struct colour_acc acc;
+	int i;
+
+	ck_assert_int_eq(colour_frame_measure(rgb, w, h, w * 3, 1, &f), 0);
+	colour_acc_init(&acc);
+	colour_acc_add(&acc, &f);
+	memset(s, 0, sizeof(*s));
+	colour_acc_mean(&acc, s->mean);
+	colour_acc_std(&acc, s->std);
+	for (i = 0; i < GRADE_PCT_N; i++)
+		s->pct[i] = colour_acc_percentile(&acc, grade_pct_levels[i]);
+	s->chroma = colour_acc_chroma(&acc);
+	s->saturation = colour_acc_saturation(&acc);
+	s->nhist = 64;
+	ck_assert_int_eq(colour_acc_hist(&acc, s->hist, 64), 0);
+}
+
+/*
+ * A test picture: smooth gradients with saturated patches, so it has
+ * both natural-looking ramps and colours on the gamut surface. gain and
+ * lift grade it (per channel multiply, then add).
+ */
+static uint8_t *
+picture(int w, int h, const double gain[3], const double lift[3], int seed)
+{
+	uint8_t *p = xcalloc((size_t)w * h, 3);
+	double v[3];
+	int x, y, c;
+
+	for (y = 0; y < h; y++) {
+		for (x = 0; x < w; x++) {
+			v[0] = 0.5 + 0.45 * sin(0.05 * x + seed);
+			v[1] = (double)y / h;
+			v[2] = 0.5 + 0.45 * cos(0.07 * (x + y) + 2 * seed);
+			if ((x / 20 + y / 15 + seed) % 5 == 0) {
+				v[0] = (x / 20) % 2;
+				v[1] = (y / 15) % 2;
+				v[2] = 1.0 - v[0];
+			}
+			for (c = 0; c < 3; c++) {
+				v[c] = v[c] * gain[c] + lift[c];
+				v[c] = v[c] < 0 ? 0 : v[c] > 1 ? 1 : v[c];
+				p[((size_t)y * w + x) * 3 + c] =
+				    (uint8_t)lround(v[c] * 255.0);
+			}
+		}
+	}
+	return p;
+}
+
+/* Trilinear lookup in a LUT laid out red fastest. */
+static void
+lut_apply(const float *lut, int n, const double in[3], double out[3])
+{
+	double f[3], w;
+	int i0[3], c, k, d, idx;
+
+	for (c = 0; c < 3; c++) {
+		f[c] = in[c] * (n - 1);
+		i0[c] = (int)f[c] >= n - 1 ? n - 2 : (int)f[c];
+		f[c] -= i0[c];
+	}
+	out[0] = out[1] = out[2] = 0.0;
+	for (k = 0; k < 8; k++) {
+		w = 1.0;
+		idx = 0;
+		for (d = 2; d >= 0; d--) {
+			int bit = (k >> d) & 1;
+
+			w *= bit ? f[d] : 1.0 - f[d];
+			idx = idx * n + i0[d] + bit;
+		}
+		for (c = 0; c < 3; c++)
+			out[c] += w * lut[idx * 3 + c];
+	}
+}
+
+/* The picture graded through the LUT, 8-bit like a decoded frame. */
+static uint8_t *
+graded(const uint8_t *rgb, int w, int h, const float *lut)
+{
+	uint8_t *p = xcalloc((size_t)w * h, 3);
+	double in[3], out[3];
+	size_t i;
+	int c;
+
+	for (i = 0; i < (size_t)w * h; i++) {
+		for (c = 0; c < 3; c++)
+			in[c] = rgb[i * 3 + c] / 255.0;
+		lut_apply(lut, GRADE_LUT_SIZE, in, out);
+		for (c = 0; c < 3; c++)
+			p[i * 3 + c] = (uint8_t)lround(out[c] * 255.0);
+	}
+	return p;
+}
+
+/*
+ * Parses a .cube file back: TITLE, LUT_3D_SIZE 33, DOMAIN_MIN 0 0 0,
+ * DOMAIN_MAX 1 1 1 and then exactly 33^3 rows of three values in 0..1.
+ */
+static float *
+cube_parse(const char *path)
+{
+	char line[256];
+	float *lut = xcalloc(N33, 3 * sizeof(float)), r, g, b;
+	int size = 0, rows = 0, title = 0, dmin = 0, dmax = 0;
+	FILE *f = fopen(path, "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "TITLE \"", 7) == 0)
+			title++;
+		else if (sscanf(line, "LUT_3D_SIZE %d", &size) == 1)
+			continue;
+		else if (strcmp(line, "DOMAIN_MIN 0.0 0.0 0.0\n") == 0)
+			dmin++;
+		else if (strcmp(line, "DOMAIN_MAX 1.0 1.0 1.0\n") == 0)
+			dmax++;
+		else {
+			ck_assert_int_eq(
+			    sscanf(line, "%f %f %f", &r, &g, &b), 3);
+			ck_assert_int_lt(rows, N33);
+			ck_assert(r >= 0 && r <= 1 && g >= 0 && g <= 1 &&
+				  b >= 0 && b <= 1);
+			lut[rows * 3] = r;
+			lut[rows * 3 + 1] = g;
+			lut[rows * 3 + 2] = b;
+			rows++;
+		}
+	}
+	fclose(f);
+	ck_assert_int_eq(title, 1);
+	ck_assert_int_eq(size, GRADE_LUT_SIZE);
+	ck_assert_int_eq(dmin, 1);
+	ck_assert_int_eq(dmax, 1);
+	ck_assert_int_eq(rows, N33);
+	return lut;
+}
+
+/* ---- grade ---- */
+
+START_TEST(test_lut_identity_for_equal_stats)
+{
+	const double one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+	uint8_t *img = picture(160, 90, one, zero, 1);
+	struct grade_stats s;
+	struct grade_transfer t;
+	float *lut;
+	double dev = 0.0;
+	int i;
+
+	stats_of(img, 160, 90, &s);
+	grade_transfer_init(&t, &s, &s, 1.0);
+	lut = grade_lut_build(&t, GRADE_LUT_SIZE);
+	ck_assert_ptr_nonnull(lut);
+	for (i = 0; i < N33 * 3; i++) {
+		double want = (double)((i / 3) / (int)pow(33, i % 3) % 33) / 32;
+
+		dev = fmax(dev, fabs(lut[i] - want));
+	}
+	printf("identity LUT: max deviation %.2e\n", dev);
+	ck_assert_double_lt(dev, 1e-3);
+	free(lut);
+	free(img);
+}
+END_TEST
+
+START_TEST(test_transfer_moves_mean_lab)
+{
+	const double one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+	const double warm[3] = {1.1, 0.92, 0.7}, lift[3] = {0.06, 0.03, 0.0};
+	const double cool[3] = {0.8, 0.95, 1.1}, dim[3] = {0, 0, 0.02};
+	const double *gains[2] = {warm, cool}, *lifts[2] = {lift, dim};
+	uint8_t *src = picture(160, 90, one, zero, 1), *tpl, *out;
+	struct grade_stats ss, ts, os;
+	struct grade_transfer t;
+	double before, after;
+	float *lut;
+	int k;
+
+	stats_of(src, 160, 90, &ss);
+	for (k = 0; k < 2; k++) {
+		/* Other content, another grade. */
+		tpl = picture(160, 90, gains[k], lifts[k], 3);
+		stats_of(tpl, 160, 90, &ts);
+		grade_transfer_init(&t, &ss, &ts, 1.0);
+		lut = grade_lut_build(&t, GRADE_LUT_SIZE);
+		out = graded(src, 160, 90, lut);
+		stats_of(out, 160, 90, &os);
+		before = dist3(ss.mean, ts.mean);
+		after = dist3(os.mean, ts.mean);
+		printf("transfer %d: CIE76 to template %.2f -> %.2f (%.0f%%)\n",
+		    k, before, after, 100.0 * (1.0 - after / before));
+		ck_assert_double_gt(before, 5.0);
+		ck_assert_double_le(after, 0.3 * before);
+		ck_assert_double_lt(after, 2.0);
+		free(lut);
+		free(out);
+		free(tpl);
+	}
+	free(src);
+}
+END_TEST
+
+START_TEST(test_transfer_strength_blends)
+{
+	const double one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+	const double warm[3] = {1.1, 0.92, 0.7};
+	uint8_t *src = picture(80, 45, one, zero, 1);
+	uint8_t *tpl = picture(80, 45, warm, zero, 2);
+	struct grade_stats ss, ts;
+	struct grade_transfer t;
+	const double grey[3] = {0.5, 0.5, 0.5};
+	double full[3], half[3], none[3];
+	int c;
+
+	stats_of(src, 80, 45, &ss);
+	stats_of(tpl, 80, 45, &ts);
+	grade_transfer_init(&t, &ss, &ts, 1.0);
+	grade_transfer_rgb(&t, grey, full);
+	t.strength = 0.5;
+	grade_transfer_rgb(&t, grey, half);
+	t.strength = 0.0;
+	grade_transfer_rgb(&t, grey, none);
+	for (c = 0; c < 3; c++) {
+		ck_assert_double_eq_tol(none[c], 0.5, 1e-12);
+		ck_assert_double_eq_tol(half[c], (full[c] + 0.5) / 2, 1e-9);
+	}
+	/* A warm template turns grey warm: red over blue. */
+	ck_assert_double_gt(full[0], full[2]);
+	free(src);
+	free(tpl);
+}
+END_TEST
+
+START_TEST(test_cube_file_parses_back)
+{
+	char path[128];
+	struct grade_stats s;
+	struct grade_transfer t;
+	float *lut, *back;
+	FILE *f;
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	s.mean[0] = 50;
+	s.std[0] = s.std[1] = s.std[2] = 20;
+	for (i = 0; i < GRADE_PCT_N; i++)
+		s.pct[i] = 10 + 20 * i;
+	grade_transfer_init(&t, &s, &s, 1.0);
+	lut = grade_lut_build(&t, GRADE_LUT_SIZE);
+	snprintf(path, sizeof(path), "%s/t.cube", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(grade_cube_print(f, "test", lut, GRADE_LUT_SIZE), 0);
+	fclose(f);
+	back = cube_parse(path);
+	/* Red fastest: row 1 is (1/32, 0, 0), row 33 is (0, 1/32, 0). */
+	ck_assert_double_eq_tol(back[3], 1.0 / 32, 1e-5);
+	ck_assert_double_eq_tol(back[4], 0.0, 1e-5);
+	ck_assert_double_eq_tol(back[33 * 3 + 1], 1.0 / 32, 1e-5);
+	ck_assert_double_eq_tol(back[33 * 33 * 3 + 2], 1.0 / 32, 1e-5);
+	for (i = 0; i < N33 * 3; i++)
+		ck_assert_double_eq_tol(back[i], lut[i], 1e-6);
+	free(lut);
+	free(back);
+}
+END_TEST
+
+static void
+look_of(double l, double a, double b, double sl, double chroma, double p5,
+    double p95, struct grade_look *g)
+{
+	struct grade_stats s;
+
+	memset(&s, 0, sizeof(s));
+	s.mean[0] = l;
+	s.mean[1] = a;
+	s.mean[2] = b;
+	s.std[0] = sl;
+	s.chroma = chroma;
+	s.pct[0] = p5;
+	s.pct[4] = p95;
+	grade_look_measure(&s, g);
+}
+
+START_TEST(test_colour_grade_signs)
+{
+	const double neutral[3] = {50, 0, 0};
+	struct grade_look g;
+
+	ck_assert_double_eq_tol(grade_cct(neutral), 6504, 10);
+	/* The references read 0. */
+	look_of(50, 0, 0, 20, 25, 15, 85, &g);
+	ck_assert_double_eq_tol(g.temperature, 0, 0.5);
+	ck_assert_double_eq_tol(g.tint, 0, 1e-9);
+	ck_assert_double_eq_tol(g.saturation, 0, 1e-9);
+	ck_assert_double_eq_tol(g.contrast, 0, 1e-9);
+	ck_assert_double_eq_tol(g.highlights, 0, 1e-9);
+	ck_assert_double_eq_tol(g.shadows, 0, 1e-9);
+	/* Warm (yellow-orange) and cool (blue) casts. */
+	look_of(50, 5, 20, 20, 25, 15, 85, &g);
+	ck_assert_double_gt(g.temperature, 10);
+	look_of(50, -2, -20, 20, 25, 15, 85, &g);
+	ck_assert_double_lt(g.temperature, -10);
+	/* Green and magenta. */
+	look_of(50, -8, 0, 20, 25, 15, 85, &g);
+	ck_assert_double_lt(g.tint, 0);
+	look_of(50, 8, 0, 20, 25, 15, 85, &g);
+	ck_assert_double_gt(g.tint, 0);
+	/* Desaturated, grey, vivid. */
+	look_of(50, 0, 0, 20, 8, 15, 85, &g);
+	ck_assert_double_lt(g.saturation, 0);
+	look_of(50, 0, 0, 20, 0, 15, 85, &g);
+	ck_assert_double_eq_tol(g.saturation, -100, 1e-9);
+	look_of(50, 0, 0, 20, 45, 15, 85, &g);
+	ck_assert_double_gt(g.saturation, 0);
+	/* Flat and punchy; crushed and lifted; dull and bright. */
+	look_of(50, 0, 0, 10, 25, 15, 85, &g);
+	ck_assert_double_lt(g.contrast, 0);
+	look_of(50, 0, 0, 30, 25, 2, 98, &g);
+	ck_assert_double_gt(g.contrast, 0);
+	ck_assert_double_lt(g.shadows, 0);
+	ck_assert_double_gt(g.highlights, 0);
+	look_of(50, 0, 0, 20, 25, 25, 70, &g);
+	ck_assert_double_gt(g.shadows, 0);
+	ck_assert_double_lt(g.highlights, 0);
+	/* Everything stays in range. */
+	look_of(100, 120, 120, 80, 200, 100, 100, &g);
+	ck_assert(fabs(g.temperature) <= 100 && fabs(g.tint) <= 100 &&
+		  g.saturation <= 100 && g.contrast <= 100 &&
+		  g.highlights <= 100 && g.shadows <= 100);
+}
+END_TEST
+
+/* ---- recut ---- */
+
+/* The plan.md and recut.h rules, for any plan. */
+static void
+check_segments(const struct recut_plan *pl, const struct recut_shot *sh,
+    size_t nsh, double fps)
+{
+	size_t i, k, shot_prev = SIZE_MAX;
+	double out = 0.0, len;
+
+	ck_assert_uint_gt(pl->n, 0);
+	ck_assert_int_eq(pl->seg[0].in.kind, RECUT_NONE);
+	for (i = 0; i < pl->n; i++) {
+		const struct recut_segment *s = &pl->seg[i];
+
+		len = s->src_end_s - s->src_start_s;
+		ck_assert_double_ge(len, 2.0 / fps - 1e-9);
+		ck_assert_double_ge(len, pl->min_len_s - 1e-9);
+		for (k = 0; k < nsh; k++) {
+			if (s->src_start_s >= sh[k].start_s - 1e-9 &&
+			    s->src_end_s <= sh[k].end_s + 1e-9)
+				break;
+		}
+		ck_assert_msg(k < nsh, "segment %zu spans a source cut", i);
+		if (i > 0) {
+			const struct recut_segment *p = &pl->seg[i - 1];
+
+			ck_assert_double_gt(s->src_start_s, p->src_start_s);
+			ck_assert_double_ge(
+			    s->src_start_s, p->src_end_s - 1e-9);
+			if (k == shot_prev)
+				ck_assert_double_ge(
+				    s->src_start_s - p->src_end_s,
+				    sh[k].min_gap_s - 1e-9);
+			ck_assert_int_ne(s->in.kind, RECUT_NONE);
+			out += p->src_end_s - p->src_start_s;
+			if (s->in.kind == RECUT_DISSOLVE)
+				out -= s->in.duration_s;
+		}
+		ck_assert_double_eq_tol(s->out_start_s, out, 1e-9);
+		shot_prev = k;
+	}
+	ck_assert_double_eq_tol(pl->duration_s,
+	    out + pl->seg[pl->n - 1].src_end_s - pl->seg[pl->n - 1].src_start_s,
+	    1e-9);
+}
+
+START_TEST(test_recut_six_second_shots)
+{
+	double pattern[10];
+	struct recut_shot sh = {0.0, 60.0, 2.0};
+	struct recut_params p;
+	struct recut_plan pl;
+	double cf = 60.0 * 9 / 60.0;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		pattern[i] = 6.0;
+	memset(&p, 0, sizeof(p));
+	p.pattern = pattern;
+	p.npattern = 10;
+	p.cut_frequency = cf;
+	p.frame_rate = 25.0;
+	ck_assert_int_eq(recut_plan_build(&sh, 1, &p, &pl), 0);
+	printf("6 s shots on 60 s: %zu segments, %.2f s, %.2f cuts/min "
+	       "(template %.2f)\n",
+	    pl.n, pl.duration_s, pl.cut_frequency, cf);
+	ck_assert_uint_ge(pl.n, 7);
+	ck_assert_uint_le(pl.n, 11);
+	ck_assert_double_eq_tol(pl.cut_frequency, cf, 0.1 * cf);
+	ck_assert(!pl.beat_snapped);
+	check_segments(&pl, &sh, 1, 25.0);
+	recut_plan_free(&pl);
+}
+END_TEST
+
+START_TEST(test_recut_follows_varied_rhythm)
+{
+	/* 12 s template: 1, 3, 1, 3, 1, 3 s shots; source: three shots. */
+	const double pattern[6] = {1, 3, 1, 3, 1, 3};
+	struct recut_shot sh[3] = {
+	    {0.0, 20.0, 1.0}, {20.0, 24.0, 1.0}, {24.0, 45.0, 1.5}};
+	struct recut_params p;
+	struct recut_plan pl;
+	double cf = 60.0 * 5 / 12.0, shortest = 1e9, longest = 0.0, len;
+	size_t i;
+
+	memset(&p, 0, sizeof(p));
+	p.pattern = pattern;
+	p.npattern = 6;
+	p.cut_frequency = cf;
+	p.frame_rate = 30.0;
+	ck_assert_int_eq(recut_plan_build(sh, 3, &p, &pl), 0);
+	check_segments(&pl, sh, 3, 30.0);
+	for (i = 0; i < pl.n; i++) {
+		len = pl.seg[i].src_end_s - pl.seg[i].src_start_s;
+		shortest = fmin(shortest, len);
+		longest = fmax(longest, len);
+	}
+	printf("varied rhythm: %zu segments, %.2f cuts/min (template %.2f), "
+	       "lengths %.2f..%.2f\n",
+	    pl.n, pl.cut_frequency, cf, shortest, longest);
+	ck_assert_double_eq_tol(pl.cut_frequency, cf, 0.1 * cf);
+	/* Short and long shots alternate as in the template. */
+	ck_assert_double_gt(longest / shortest, 2.0);
+	recut_plan_free(&pl);
+}
+END_TEST
+
+START_TEST(test_recut_fast_source_drops_short_shots)
+{
+	/* Source cut every 1 s except two 6 s shots; template 4 s shots. */
+	struct recut_shot sh[30];
+	const double pattern[5] = {4, 4, 4, 4, 4};
+	struct recut_params p;
+	struct recut_plan pl;
+	double t = 0.0, own;
+	size_t i, n = 0;
+
+	for (i = 0; i < 30; i++) {
+		double len = i == 10 || i == 20 ? 6.0 : 1.0;
+
+		sh[n].start_s = t;
+		sh[n].end_s = t + len;
+		sh[n++].min_gap_s = 1.0;
+		t += len;
+	}
+	own = 60.0 * 29 / t;
+	memset(&p, 0, sizeof(p));
+	p.pattern = pattern;
+	p.npattern = 5;
+	p.cut_frequency = 60.0 * 4 / 20.0;
+	p.frame_rate = 25.0;
+	ck_assert_int_eq(recut_plan_build(sh, n, &p, &pl), 0);
+	check_segments(&pl, sh, n, 25.0);
+	printf("fast source: own %.1f cuts/min, output %.1f, template %.1f\n",
+	    own, pl.cut_frequency, p.cut_frequency);
+	ck_assert_double_lt(pl.cut_frequency, own / 2);
+	recut_plan_free(&pl);
+}
+END_TEST
+
+START_TEST(test_recut_snaps_to_beats)
+{
+	const double pattern[4] = {2.2, 2.2, 2.2, 2.2};
+	struct recut_shot sh[2] = {{0.0, 17.3, 1.0}, {17.3, 40.0, 1.0}};
+	struct recut_params p;
+	struct recut_plan free_cut, snapped;
+	double beats[100], period = 0.5;
+	size_t i, n = 0, on = 0;
+
+	for (i = 0; i < 80; i++)
+		beats[n++] = 0.13 + i * period;
+	memset(&p, 0, sizeof(p));
+	p.pattern = pattern;
+	p.npattern = 4;
+	p.cut_frequency = 60.0 * 3 / 8.8;
+	p.frame_rate = 25.0;
+	ck_assert_int_eq(recut_plan_build(sh, 2, &p, &free_cut), 0);
+	p.beats = beats;
+	p.nbeats = n;
+	ck_assert_int_eq(recut_plan_build(sh, 2, &p, &snapped), 0);
+	ck_assert(snapped.beat_snapped);
+	check_segments(&snapped, sh, 2, 25.0);
+	ck_assert_uint_eq(free_cut.n, snapped.n);
+	for (i = 0; i < snapped.n; i++) {
+		const struct recut_segment *a = &free_cut.seg[i];
+		const struct recut_segment *b = &snapped.seg[i];
+		double s = recut_snap(b->src_start_s, beats, n, -1, 1e9, 1e-9);
+		double e = recut_snap(b->src_end_s, beats, n, -1, 1e9, 1e-9);
+
+		ck_assert_double_le(
+		    fabs(a->src_start_s - b->src_start_s), period);
+		ck_assert_double_le(fabs(a->src_end_s - b->src_end_s), period);
+		on += (s == b->src_start_s) + (e == b->src_end_s);
+	}
+	printf(
+	    "beat snap: %zu of %zu cut points on a beat\n", on, 2 * snapped.n);
+	ck_assert_uint_ge(on, 2 * snapped.n - 2);
+	recut_plan_free(&free_cut);
+	recut_plan_free(&snapped);
+}
+END_TEST
+
+START_TEST(test_recut_snap_and_period)
+{
+	const double beats[5] = {1.0, 1.5, 2.0, 2.5, 3.1};
+
+	ck_assert_double_eq(recut_snap(1.6, beats, 5, 0, 10, 0.25), 1.5);
+	ck_assert_double_eq(recut_snap(1.6, beats, 5, 1.7, 10, 0.5), 2.0);
+	ck_assert_double_eq(recut_snap(1.6, beats, 5, 0, 10, 0.05), 1.6);
+	ck_assert_double_eq(recut_snap(9.0, beats, 5, 0, 10, 1.0), 9.0);
+	ck_assert_double_eq(recut_beat_period(beats, 5), 0.5);
+	ck_assert_double_eq(recut_beat_period(beats, 1), 0.0);
+}
+END_TEST
+
+START_TEST(test_dissolve_overlap_arithmetic)
+{
+	struct recut_segment s[4] = {
+	    {0.0, 2.5, 0, {RECUT_NONE, 0}},
+	    {3.1, 5.0, 0, {RECUT_CUT, 0}},
+	    {6.0, 9.0, 0, {RECUT_DISSOLVE, 0.25}},
+	    {9.5, 11.0, 0, {RECUT_FADE, 0.5}},
+	};
+	double d = recut_timeline(s, 4);
+
+	/* plan.md's example, then a fade: no overlap. */
+	ck_assert_double_eq_tol(s[0].out_start_s, 0.0, 1e-12);
+	ck_assert_double_eq_tol(s[1].out_start_s, 2.5, 1e-12);
+	ck_assert_double_eq_tol(s[2].out_start_s, 4.15, 1e-12);
+	ck_assert_double_eq_tol(s[3].out_start_s, 7.15, 1e-12);
+	ck_assert_double_eq_tol(d, 8.65, 1e-12);
+	ck_assert_double_eq_tol(
+	    recut_cut_frequency(4, d), 60.0 * 3 / 8.65, 1e-12);
+}
+END_TEST
+
+START_TEST(test_recut_transitions_follow_template)
+{
+	const double pattern[4] = {3, 3, 3, 3};
+	const struct recut_transition tr[3] = {
+	    {RECUT_DISSOLVE, 0.5}, {RECUT_CUT, 0}, {RECUT_FADE, 0.4}};
+	struct recut_shot sh = {0.0, 60.0, 1.0};
+	struct recut_params p;
+	struct recut_plan pl;
+	size_t i, count[4] = {0, 0, 0, 0};
+
+	memset(&p, 0, sizeof(p));
+	p.pattern = pattern;
+	p.npattern = 4;
+	p.transitions = tr;
+	p.ntransitions = 3;
+	p.cut_frequency = 60.0 * 3 / 12.0;
+	p.frame_rate = 30.0;
+	ck_assert_int_eq(recut_plan_build(&sh, 1, &p, &pl), 0);
+	check_segments(&pl, &sh, 1, 30.0);
+	for (i = 1; i < pl.n; i++) {
+		ck_assert_int_eq(pl.seg[i].in.kind, tr[(i - 1) % 3].kind);
+		ck_assert_double_eq_tol(
+		    pl.seg[i].in.duration_s, tr[(i - 1) % 3].duration_s, 1e-9);
+		count[pl.seg[i].in.kind]++;
+	}
+	/* Dissolves need room on both sides. */
+	ck_assert_double_ge(pl.min_len_s, 2 * 0.5);
+	ck_assert_uint_ge(count[RECUT_DISSOLVE], 2);
+	ck_assert_uint_ge(count[RECUT_FADE], 2);
+	recut_plan_free(&pl);
+}
+END_TEST
+
+START_TEST(test_recut_refuses_nothing_usable)
+{
+	const double pattern[1] = {2};
+	struct recut_shot sh = {0.0, 0.05, 1.0};
+	struct recut_params p;
+	struct recut_plan pl;
+
+	memset(&p, 0, sizeof(p));
+	p.pattern = pattern;
+	p.npattern = 1;
+	p.cut_frequency = 10;
+	p.frame_rate = 25;
+	ck_assert_int_eq(recut_plan_build(&sh, 1, &p, &pl), -1);
+	ck_assert_uint_eq(pl.n, 0);
+}
+END_TEST
+
+START_TEST(test_geometry_and_gaps)
+{
+	struct sa_geometry g;
+
+	/* media-algorithms.md 8.6: 9:16 template on a 1920x1080 source. */
+	ck_assert_int_eq(
+	    sa_geometry(1920, 1080, 9, 16, SA_CONFORM_CROP, &g), 0);
+	ck_assert_int_eq(g.width, 1080);
+	ck_assert_int_eq(g.height, 1920);
+	ck_assert_int_eq(g.h, 1080);
+	ck_assert_int_eq(g.w, 608);
+	ck_assert_int_eq(g.x, 656);
+	ck_assert_int_eq(g.y, 0);
+	ck_assert_int_eq(sa_geometry(1920, 1080, 9, 16, SA_CONFORM_PAD, &g), 0);
+	ck_assert_int_eq(g.w, 1080);
+	ck_assert_int_eq(g.h, 608);
+	ck_assert_int_eq(g.x, 0);
+	ck_assert_int_eq(g.y, 656);
+	ck_assert_int_eq(sa_geometry(640, 360, 16, 9, SA_CONFORM_CROP, &g), 0);
+	ck_assert(g.width == 640 && g.height == 360 && g.x == 0 && g.y == 0 &&
+		  g.w == 640 && g.h == 360);
+	ck_assert_int_eq(sa_geometry(1080, 1920, 1, 1, SA_CONFORM_CROP, &g), 0);
+	ck_assert(g.width == 1080 && g.height == 1080 && g.w == 1080 &&
+		  g.h == 1080 && g.y == 420);
+	ck_assert_int_eq(sa_geometry(321, 181, 4, 3, SA_CONFORM_NONE, &g), 0);
+	ck_assert(g.width % 2 == 0 && g.height % 2 == 0 && g.w == g.width);
+	ck_assert_int_eq(sa_geometry(0, 180, 16, 9, SA_CONFORM_CROP, &g), -1);
+	ck_assert_double_eq(sa_jump_gap(NAN), SA_GAP_UNKNOWN_S);
+	ck_assert_double_eq(sa_jump_gap(0.0), SA_GAP_MAX_S);
+	ck_assert_double_eq(sa_jump_gap(10.0), SA_GAP_MIN_S);
+	ck_assert_double_eq_tol(
+	    sa_jump_gap(0.2), SA_VISIBLE_SHIFT / 0.2, 1e-12);
+}
+END_TEST
+
+/* ---- hand-written artifacts ---- */
+
+struct t_side {
+	int w, h;
+	double fps, dur;
+	size_t nshots;
+	const double *starts;
+	const char *const *types; /* NULL: all cuts */
+	const double *tr_ms;
+	double lab[3], std[3], chroma, sat;
+	/* audio */
+	bool has_audio, music, speech;
+	double lufs, bpm;
+	/* motion */
+	const char *camera;
+	double speed;
+};
+
+static json_t *
+t_colour(const struct t_side *s, double dl, bool hist)
+{
+	static const double z[5] = {-1.645, -0.674, 0, 0.674, 1.645};
+	double p[5], v[64], sum = 0.0, x;
+	json_t *o, *vals;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		p[i] = fmin(100, fmax(0, s->lab[0] + dl + z[i] * s->std[0]));
+	o = json_pack("{s:[fff], s:[fff], s:{s:f, s:f, s:f, s:f, s:f}, "
+		      "s:f, s:f}",
+	    "lab_mean", s->lab[0] + dl, s->lab[1], s->lab[2], "lab_std",
+	    s->std[0], s->std[1], s->std[2], "luma_percentiles", "p5", p[0],
+	    "p25", p[1], "p50", p[2], "p75", p[3], "p95", p[4], "saturation",
+	    s->sat, "chroma", s->chroma);
+	if (!hist)
+		return o;
+	for (i = 0; i < 64; i++) {
+		x = ((i + 0.5) * 100.0 / 64 - s->lab[0]) / s->std[0];
+		v[i] = exp(-0.5 * x * x);
+		sum += v[i];
+	}
+	vals = json_array();
+	for (i = 0; i < 64; i++)
+		json_array_append_new(vals, json_real(v[i] / sum));
+	json_object_set_new(o, "luma_histogram",
+	    json_pack("{s:i, s:[ii], s:o}", "bins", 64, "range", 0, 100,
+		"values", vals));
+	return o;
+}
+
+static json_t *
+t_transition(const struct t_side *s, size_t i)
+{
+	const char *type = s->types != NULL ? s->types[i] : "cut";
+	double ms = s->tr_ms != NULL ? s->tr_ms[i] : 0.0, t = s->starts[i];
+	json_t *o;
+
+	if (i == 0)
+		return json_pack(
+		    "{s:s, s:i}", "type", "none", "duration_ms", 0);
+	o = json_pack("{s:s, s:I, s:f, s:f, s:f}", "type", type, "duration_ms",
+	    (json_int_t)ms, "start_s", t - ms / 2000.0, "end_s",
+	    t + ms / 2000.0, "strength", 40.0);
+	if (strcmp(type, "cut") != 0)
+		json_object_set_new(o, "easing", json_string("linear"));
+	return o;
+}
+
+/* A video_analysis object in the stage's format. */
+static json_t *
+t_video(const struct t_side *s)
+{
+	json_t *shots = json_array(), *o;
+	double end;
+	size_t i;
+
+	for (i = 0; i < s->nshots; i++) {
+		end = i + 1 < s->nshots ? s->starts[i + 1] : s->dur;
+		json_array_append_new(shots,
+		    json_pack("{s:I, s:f, s:f, s:f, s:I, s:I, s:o, s:o, s:I}",
+			"index", (json_int_t)i, "start_s", s->starts[i],
+			"end_s", end, "duration_s", end - s->starts[i],
+			"start_frame", (json_int_t)(s->starts[i] * s->fps),
+			"frame_count",
+			(json_int_t)((end - s->starts[i]) * s->fps),
+			"transition_in", t_transition(s, i), "colour",
+			t_colour(s, (double)(i % 3) - 1.0, false),
+			"colour_samples", (json_int_t)10));
+	}
+	o = json_pack("{s:i, s:i, s:s, s:i, s:i, s:i, s:f, s:s, s:f, s:f, "
+		      "s:f, s:b, s:f, s:I, s:s, s:I, s:o, s:o}",
+	    "width", s->w, "height", s->h, "sar", "1:1", "rotation", 0,
+	    "display_width", s->w, "display_height", s->h, "display_aspect",
+	    (double)s->w / s->h, "aspect_ratio", "16:9", "fps", s->fps,
+	    "fps_mean", s->fps, "fps_declared", s->fps, "vfr", 0, "duration_s",
+	    s->dur, "frame_count", (json_int_t)(s->dur * s->fps), "codec",
+	    "h264", "shot_count", (json_int_t)s->nshots, "shots", shots,
+	    "global", t_colour(s, 0.0, true));
+	return o;
+}
+
+/* An audio_analysis object in the stage's format. */
+static json_t *
+t_audio(const struct t_side *s)
+{
+	json_t *beats = json_array(), *bands = json_array();
+	double t, period = s->music ? 60.0 / s->bpm : 0.0;
+
+	for (t = 0.0; s->music && t < s->dur; t += period) {
+		json_array_append_new(beats, json_real(t));
+		json_array_append_new(
+		    bands, json_pack("{s:f, s:s, s:f}", "t_s", t, "band",
+			       "bass", "confidence", 1.0));
+		json_array_append_new(
+		    bands, json_pack("{s:f, s:s, s:f}", "t_s", t, "band", "mid",
+			       "confidence", 0.6));
+	}
+	if (!s->has_audio)
+		return json_pack(
+		    "{s:b, s:n, s:i, s:n, s:n, s:n, s:n, s:n, s:n, "
+		    "s:b, s:n, s:n, s:o, s:o, s:b}",
+		    "has_audio", 0, "sample_rate", "channels", 0, "duration_s",
+		    "integrated_lufs", "loudness_range_lu", "true_peak_dbtp",
+		    "compression_ratio", "plr_db", "music", 0, "tempo_bpm",
+		    "tempo_confidence", "beats_s", beats, "band_beats", bands,
+		    "speech", 0);
+	return json_pack("{s:b, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, "
+			 "s:b, s:o, s:f, s:o, s:o, s:b}",
+	    "has_audio", 1, "sample_rate", 48000, "channels", 2, "duration_s",
+	    s->dur, "integrated_lufs", s->lufs, "loudness_range_lu", 4.0,
+	    "true_peak_dbtp", s->lufs + 14.0, "compression_ratio", 1.4,
+	    "plr_db", 14.0, "music", s->music, "tempo_bpm",
+	    s->music ? json_real(s->bpm) : json_null(), "tempo_confidence",
+	    s->music ? 0.9 : 0.05, "beats_s", beats, "band_beats", bands,
+	    "speech", s->speech);
+}
+
+/* A motion_analysis object in the stage's format. */
+static json_t *
+t_motion(const struct t_side *s)
+{
+	json_t *shots = json_array();
+	double end;
+	size_t i;
+
+	for (i = 0; i < s->nshots; i++) {
+		end = i + 1 < s->nshots ? s->starts[i + 1] : s->dur;
+		json_array_append_new(shots,
+		    json_pack("{s:f, s:f, s:s, s:f, s:f, s:f, s:f, s:f, s:f, "
+			      "s:f}",
+			"start_s", s->starts[i], "end_s", end, "camera",
+			s->camera, "tx_fw_per_s", s->speed, "ty_fh_per_s", 0.0,
+			"zoom_per_s", 0.0, "rotation_deg_per_s", 0.0, "shake",
+			0.001, "speed_fw_per_s", s->speed, "reliable_share",
+			0.9));
+	}
+	return json_pack("{s:I, s:f, s:f, s:{s:i, s:i}, s:I, s:I, s:f, s:f, "
+			 "s:f, s:s, s:o, s:[]}",
+	    "frames_analysed", (json_int_t)(s->dur * s->fps), "fps", s->fps,
+	    "duration_s", s->dur, "proxy", "width", 320, "height", 180,
+	    "pairs_reliable", (json_int_t)(s->dur * s->fps * 0.9),
+	    "pairs_unreliable", (json_int_t)(s->dur * s->fps * 0.1),
+	    "motion_intensity", 100 * fmin(1, s->speed / 0.5), "zoom_usage",
+	    strcmp(s->camera, "pan") == 0 ? 100.0 : 0.0, "mean_speed_fw_per_s",
+	    s->speed, "shots_from", "video_analysis", "shots", shots,
+	    "per_second");
+}
+
+static void
+t_write(const char *name, json_t *tpl, json_t *src)
+{
+	char path[256];
+	json_t *doc = json_pack("{s:i, s:o, s:o}", "version", 1, "template",
+	    tpl != NULL ? tpl : json_null(), "source",
+	    src != NULL ? src : json_null());
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+	json_decref(doc);
+}
+
+static void
+t_artifacts(const struct t_side *tpl, const struct t_side *src)
+{
+	t_write(STYLE_VA_ARTIFACT, tpl != NULL ? t_video(tpl) : NULL,
+	    src != NULL ? t_video(src) : NULL);
+	t_write(STYLE_AA_ARTIFACT, tpl != NULL ? t_audio(tpl) : NULL,
+	    src != NULL ? t_audio(src) : NULL);
+	t_write(STYLE_MA_ARTIFACT, tpl != NULL ? t_motion(tpl) : NULL,
+	    src != NULL ? t_motion(src) : NULL);
+}
+
+static const double tpl_starts[6] = {0, 2, 4.5, 6, 8.5, 10};
+static const char *const tpl_types[6] = {
+    "none", "cut", "dissolve", "cut", "fade", "cut"};
+static const double tpl_ms[6] = {0, 0, 400, 0, 600, 0};
+static const double src_starts[3] = {0, 14, 22};
+
+/* A warm, punchy 12 s template at 30 fps with 120 BPM music. */
+static void
+t_template(struct t_side *s)
+{
+	memset(s, 0, sizeof(*s));
+	*s = (struct t_side){
+	    1280,
+	    720,
+	    30.0,
+	    12.0,
+	    6,
+	    tpl_starts,
+	    tpl_types,
+	    tpl_ms,
+	    {55, 12, 25},
+	    {24, 18, 22},
+	    35,
+	    0.5,
+	    true,
+	    true,
+	    false,
+	    -14.0,
+	    120.0,
+	    "pan",
+	    0.2,
+	};
+}
+
+/* A neutral 30 s source at 25 fps, quieter, with 100 BPM music. */
+static void
+t_source(struct t_side *s)
+{
+	memset(s, 0, sizeof(*s));
+	*s = (struct t_side){
+	    1920,
+	    1080,
+	    25.0,
+	    30.0,
+	    3,
+	    src_starts,
+	    NULL,
+	    NULL,
+	    {50, 0, 2},
+	    {18, 10, 12},
+	    15,
+	    0.3,
+	    true,
+	    true,
+	    false,
+	    -24.0,
+	    100.0,
+	    "pan",
+	    0.25,
+	};
+}
+
+static enum stage_result
+run_stage(
+    const struct stage_ops *ops, const char *const *kv, struct stage_ctx *ctx)
+{
+	struct msg_config cfg;
+	enum stage_result rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (; kv != NULL && kv[0] != NULL; kv += 2, cfg.count++) {
+		str_copy(cfg.kv[cfg.count].key, kv[0], sizeof(cfg.kv[0].key));
+		str_copy(
+		    cfg.kv[cfg.count].value, kv[1], sizeof(cfg.kv[0].value));
+	}
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->job_id = "job_0123456789ab";
+	ctx->stage = ops->name;
+	ctx->job_dir = dir;
+	ctx->source = "/videos/src.mp4";
+	ctx->template_path = "/videos/tpl.mp4";
+	ctx->skeleton = worker_skel_new(-1, 0, &cfg);
+	rc = ops->run(ctx);
+	/* Neither style stage has a result for reeld. */
+	ck_assert_ptr_null(ctx->result);
+	worker_skel_free(ctx->skeleton);
+	ctx->skeleton = NULL;
+	return rc;
+}
+
+static json_t *
+t_load(const char *name)
+{
+	char path[256];
+	json_error_t err;
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	doc = json_load_file(path, 0, &err);
+	ck_assert_msg(doc != NULL, "%s: %s", name, err.text);
+	return doc;
+}
+
+/* No temporary file of an atomic write is left behind. */
+static void
+no_temp_files(void)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL) {
+		ck_assert_msg(e->d_name[0] != '.' ||
+				  strcmp(e->d_name, ".") == 0 ||
+				  strcmp(e->d_name, "..") == 0,
+		    "left behind: %s", e->d_name);
+	}
+	closedir(d);
+}
+
+static double
+num(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_number(v), "%s is not a number", key);
+	return json_number_value(v);
+}
+
+static void
+in_range(const json_t *o, const char *key, double lo, double hi)
+{
+	double v = num(o, key);
+
+	ck_assert_msg(
+	    v >= lo && v <= hi, "%s = %g not in %g..%g", key, v, lo, hi);
+}
+
+static void
+check_transition(const json_t *t)
+{
+	const char *type = json_string_value(json_object_get(t, "type"));
+
+	ck_assert_ptr_nonnull(type);
+	ck_assert(strcmp(type, "cut") == 0 || strcmp(type, "fade") == 0 ||
+		  strcmp(type, "dissolve") == 0);
+	ck_assert(json_is_integer(json_object_get(t, "duration_ms")));
+	ck_assert_int_ge(
+	    json_integer_value(json_object_get(t, "duration_ms")), 0);
+	ck_assert(json_is_string(json_object_get(t, "easing")));
+}
+
+/* Every documented StyleJSON field, with its type and range. */
+static void
+check_style(const json_t *s)
+{
+	static const char *const grade[6] = {"temperature", "tint",
+	    "saturation", "contrast", "highlights", "shadows"};
+	static const char *const aspects[] = {"16:9", "9:16", "1:1", "4:3",
+	    "3:4", "3:2", "2:3", "4:5", "5:4", "2:1", "1:2", "21:9", "9:21"};
+	const json_t *cg = json_object_get(s, "color_grade"), *a, *e;
+	const char *asp, *created;
+	size_t i, ok = 0;
+	int y, mo, d, h, mi, se;
+
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(s, "version")), "1.0");
+	for (i = 0; i < 6; i++)
+		in_range(cg, grade[i], -100, 100);
+	asp = json_string_value(json_object_get(s, "aspect_ratio"));
+	for (i = 0; asp != NULL && i < sizeof(aspects) / sizeof(*aspects); i++)
+		ok += strcmp(asp, aspects[i]) == 0;
+	ck_assert_uint_eq(ok, 1);
+	ck_assert(json_is_integer(json_object_get(s, "frame_rate")));
+	ck_assert_int_gt(
+	    json_integer_value(json_object_get(s, "frame_rate")), 0);
+	a = json_object_get(s, "audio_style");
+	in_range(a, "normalization_level", 0, 1);
+	in_range(a, "compression_ratio", 1, 100);
+	in_range(a, "bass_boost", 0, 100);
+	ck_assert(json_is_boolean(json_object_get(a, "enhance_speech")));
+	in_range(s, "cut_frequency", 0, 1e6);
+	in_range(s, "motion_intensity", 0, 100);
+	in_range(s, "zoom_usage", 0, 100);
+	check_transition(json_object_get(s, "primary_transition"));
+	e = json_object_get(s, "secondary_transition");
+	ck_assert(json_is_null(e) || json_is_object(e));
+	if (json_is_object(e))
+		check_transition(e);
+	ck_assert(json_is_false(json_object_get(s, "use_subtitles")));
+	ck_assert(json_is_array(json_object_get(s, "detected_beats")));
+	json_array_foreach(json_object_get(s, "detected_beats"), i, e)
+	{
+		const char *f =
+		    json_string_value(json_object_get(e, "frequency"));
+
+		in_range(e, "timestamp_ms", 0, 1e9);
+		in_range(e, "confidence", 0, 1);
+		ck_assert(f != NULL &&
+			  (strcmp(f, "bass") == 0 || strcmp(f, "mid") == 0 ||
+			      strcmp(f, "treble") == 0));
+	}
+	e = json_object_get(s, "tempo_bpm");
+	ck_assert(json_is_null(e) || json_number_value(e) > 0);
+	ck_assert(json_is_null(json_object_get(s, "music_genre")));
+	ck_assert(json_is_array(json_object_get(s, "text_overlays")));
+	ck_assert_uint_eq(
+	    json_array_size(json_object_get(s, "text_overlays")), 0);
+	created = json_string_value(json_object_get(s, "created_at"));
+	ck_assert_ptr_nonnull(created);
+	ck_assert_int_eq(sscanf(created, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d,
+			     &h, &mi, &se),
+	    6);
+	ck_assert(created[strlen(created) - 1] == 'Z');
+	in_range(s, "source_duration_seconds", 1e-3, 1e9);
+	in_range(s, "extraction_confidence", 0, 1);
+	ck_assert(json_is_object(json_object_get(s, "analysis")));
+}
+
+START_TEST(test_extraction_fields)
+{
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	json_t *s, *an;
+	enum stage_result rc;
+
+	t_template(&tpl);
+	t_source(&src);
+	t_artifacts(&tpl, &src);
+	rc = run_stage(&stage_style_extraction_ops, NULL, &ctx);
+	ck_assert_msg(rc == STAGE_OK, "%d %s", rc, ctx.error);
+	no_temp_files();
+	s = t_load(STYLE_ARTIFACT);
+	check_style(s);
+	/* The template's measurements, not the source's. */
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(s, "aspect_ratio")), "16:9");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(s, "frame_rate")), 30);
+	ck_assert_double_eq_tol(num(s, "cut_frequency"), 25.0, 1e-3);
+	ck_assert_double_eq_tol(num(s, "tempo_bpm"), 120.0, 1e-6);
+	ck_assert_double_eq_tol(num(s, "source_duration_seconds"), 12.0, 1e-6);
+	ck_assert_uint_eq(
+	    json_array_size(json_object_get(s, "detected_beats")), 48);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(s, "primary_transition"), "type")),
+	    "cut");
+	/* 3 cuts, 1 dissolve, 1 fade: the tie goes to fade (documented). */
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(s, "secondary_transition"), "type")),
+	    "fade");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_object_get(s, "secondary_transition"), "duration_ms")),
+	    600);
+	/* Warm and vivid template. */
+	ck_assert_double_gt(
+	    num(json_object_get(s, "color_grade"), "temperature"), 0);
+	ck_assert_double_gt(
+	    num(json_object_get(s, "color_grade"), "saturation"), 0);
+	ck_assert_double_gt(
+	    num(json_object_get(s, "audio_style"), "bass_boost"), 0);
+	an = json_object_get(s, "analysis");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(an, "role")), "template");
+	ck_assert_uint_eq(json_array_size(json_object_get(an, "shots")), 6);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(an, "shots"), 0), "camera")),
+	    "pan");
+	ck_assert_double_eq_tol(
+	    num(json_object_get(an, "audio"), "integrated_lufs"), -14.0, 1e-9);
+	ck_assert_double_eq_tol(
+	    num(json_object_get(an, "shot_lengths"), "mean_s"), 2.0, 1e-3);
+	ck_assert_uint_eq(json_array_size(json_object_get(
+			      json_object_get(json_object_get(an, "colour"),
+				  "luma_histogram"),
+			      "values")),
+	    64);
+	json_decref(s);
+}
+END_TEST
+
+START_TEST(test_extraction_without_music_or_audio)
+{
+	struct t_side tpl;
+	struct stage_ctx ctx;
+	json_t *s, *a;
+
+	/* Template-only job: no source anywhere; speech without music. */
+	t_template(&tpl);
+	tpl.music = false;
+	tpl.speech = true;
+	t_artifacts(&tpl, NULL);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	s = t_load(STYLE_ARTIFACT);
+	check_style(s);
+	ck_assert(json_is_null(json_object_get(s, "tempo_bpm")));
+	ck_assert_uint_eq(
+	    json_array_size(json_object_get(s, "detected_beats")), 0);
+	a = json_object_get(s, "audio_style");
+	ck_assert(json_is_true(json_object_get(a, "enhance_speech")));
+	ck_assert_double_eq(num(a, "bass_boost"), 0.0);
+	json_decref(s);
+	/* No audio stream at all. */
+	tpl.has_audio = false;
+	tpl.speech = false;
+	t_artifacts(&tpl, NULL);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	s = t_load(STYLE_ARTIFACT);
+	check_style(s);
+	a = json_object_get(s, "audio_style");
+	ck_assert_double_eq(num(a, "normalization_level"), 0.0);
+	ck_assert_double_eq(num(a, "compression_ratio"), 1.0);
+	ck_assert(json_is_false(json_object_get(a, "enhance_speech")));
+	ck_assert(json_is_null(json_object_get(
+	    json_object_get(json_object_get(s, "analysis"), "audio"),
+	    "integrated_lufs")));
+	json_decref(s);
+}
+END_TEST
+
+START_TEST(test_extraction_uses_source_without_template)
+{
+	struct t_side src;
+	struct stage_ctx ctx;
+	json_t *s;
+
+	t_source(&src);
+	t_artifacts(NULL, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	s = t_load(STYLE_ARTIFACT);
+	check_style(s);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(s, "analysis"), "role")),
+	    "source");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(s, "frame_rate")), 25);
+	json_decref(s);
+}
+END_TEST
+
+static void
+write_text(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+START_TEST(test_extraction_bad_inputs)
+{
+	struct t_side tpl;
+	struct stage_ctx ctx;
+	char path[256];
+
+	t_template(&tpl);
+	t_artifacts(&tpl, NULL);
+	snprintf(path, sizeof(path), "%s/%s", dir, STYLE_MA_ARTIFACT);
+	unlink(path);
+	ck_assert_int_eq(run_stage(&stage_style_extraction_ops, NULL, &ctx),
+	    STAGE_E_NOINPUT);
+	ck_assert_ptr_nonnull(strstr(ctx.error, STYLE_MA_ARTIFACT));
+	write_text(STYLE_MA_ARTIFACT, "{\"version\": 1, \"template\": ");
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "malformed"));
+	write_text(STYLE_MA_ARTIFACT, "{\"version\": 2, \"template\": {}}");
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "version"));
+	write_text(STYLE_MA_ARTIFACT,
+	    "{\"version\": 1, \"template\": {\"shots\": []}}");
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "motion_intensity"));
+	t_artifacts(&tpl, NULL);
+	write_text(STYLE_VA_ARTIFACT,
+	    "{\"version\": 1, \"template\": {\"display_width\": 640}}");
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_E_DATA);
+	write_text(STYLE_VA_ARTIFACT,
+	    "{\"version\": 1, \"template\": null, \"source\": null}");
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_E_DATA);
+	no_temp_files();
+}
+END_TEST
+
+/* Every rule of docs/stages/plan.md. */
+static void
+check_plan(const json_t *p, const char *quality)
+{
+	const json_t *src = json_object_get(p, "source");
+	const json_t *out = json_object_get(p, "output");
+	const json_t *fr = json_object_get(out, "frame_rate");
+	const json_t *cf = json_object_get(out, "conform");
+	const json_t *ed = json_object_get(p, "edit"), *e, *prev = NULL;
+	const json_t *au = json_object_get(p, "audio");
+	const json_t *en = json_object_get(p, "encode");
+	const char *mode = json_string_value(json_object_get(cf, "mode"));
+	double fps, end = 0.0, o, len, d, sw, sh;
+	int w, h;
+	size_t i;
+
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "version")), 1);
+	ck_assert(json_is_string(json_object_get(src, "path")));
+	in_range(src, "duration_s", 0.001, 1e9);
+	ck_assert(json_is_boolean(json_object_get(src, "has_audio")));
+	sw = num(src, "display_width");
+	sh = num(src, "display_height");
+	in_range(json_object_get(p, "template"), "duration_s", 0.001, 1e9);
+	w = (int)num(out, "width");
+	h = (int)num(out, "height");
+	ck_assert(w > 0 && h > 0 && w % 2 == 0 && h % 2 == 0);
+	fps = num(fr, "num") / num(fr, "den");
+	ck_assert_double_gt(fps, 0);
+	ck_assert(json_is_string(json_object_get(out, "aspect_ratio")));
+	ck_assert_ptr_nonnull(mode);
+	if (strcmp(mode, "crop") == 0) {
+		ck_assert_double_le(num(cf, "x") + num(cf, "w"), sw);
+		ck_assert_double_le(num(cf, "y") + num(cf, "h"), sh);
+	} else {
+		ck_assert(
+		    strcmp(mode, "pad") == 0 || strcmp(mode, "none") == 0);
+		ck_assert_double_le(num(cf, "x") + num(cf, "w"), w);
+		ck_assert_double_le(num(cf, "y") + num(cf, "h"), h);
+	}
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(p, "grade"), "lut_file")),
+	    "grade.cube");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+			     json_object_get(p, "grade"), "lut_size")),
+	    33);
+	in_range(json_object_get(p, "grade"), "strength", 0, 1);
+	in_range(ed, "target_cut_frequency", 0, 1e6);
+	ck_assert(json_is_boolean(json_object_get(ed, "beat_snapped")));
+	ck_assert_uint_gt(json_array_size(json_object_get(ed, "segments")), 0);
+	json_array_foreach(json_object_get(ed, "segments"), i, e)
+	{
+		const json_t *tr = json_object_get(e, "transition_in");
+		const char *type =
+		    json_string_value(json_object_get(tr, "type"));
+
+		len = num(e, "src_end_s") - num(e, "src_start_s");
+		ck_assert_double_ge(len, 2.0 / fps - 1e-6);
+		d = num(tr, "duration_s");
+		o = num(e, "out_start_s");
+		ck_assert_ptr_nonnull(type);
+		if (i == 0) {
+			ck_assert_str_eq(type, "none");
+			ck_assert_double_eq(o, 0.0);
+		} else {
+			ck_assert_double_gt(
+			    num(e, "src_start_s"), num(prev, "src_start_s"));
+			ck_assert_double_ge(
+			    num(e, "src_start_s"), num(prev, "src_end_s"));
+			ck_assert(strcmp(type, "cut") == 0 ||
+				  strcmp(type, "fade") == 0 ||
+				  strcmp(type, "dissolve") == 0);
+			ck_assert_double_eq_tol(o,
+			    end - (strcmp(type, "dissolve") == 0 ? d : 0.0),
+			    1e-6);
+		}
+		end = o + len;
+		prev = e;
+	}
+	ck_assert_double_eq_tol(num(out, "duration_s"), end, 1e-3);
+	ck_assert(json_is_boolean(json_object_get(au, "present")));
+	ck_assert(json_is_number(json_object_get(au, "gain_db")));
+	ck_assert_double_eq(num(au, "true_peak_limit_dbtp"), -1.0);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(en, "quality")), quality);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(en, "video_codec")), "libx264");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(en, "audio_codec")), "aac");
+	ck_assert(json_is_string(json_object_get(en, "preset")));
+	in_range(en, "crf", 0, 51);
+	in_range(en, "audio_bitrate", 32000, 512000);
+	in_range(en, "audio_rate", 8000, 192000);
+}
+
+START_TEST(test_application_plan)
+{
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	enum stage_result rc;
+	json_t *p, *out;
+	float *lut;
+	char path[256];
+
+	t_template(&tpl);
+	t_source(&src);
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	rc = run_stage(&stage_style_application_ops, NULL, &ctx);
+	ck_assert_msg(rc == STAGE_OK, "%d %s", rc, ctx.error);
+	no_temp_files();
+	p = t_load(SA_PLAN_ARTIFACT);
+	check_plan(p, "medium");
+	out = json_object_get(p, "output");
+	/* 1080p source, 16:9 template at 30 fps. */
+	ck_assert_int_eq(num(out, "width"), 1920);
+	ck_assert_int_eq(num(out, "height"), 1080);
+	ck_assert_int_eq(num(json_object_get(out, "frame_rate"), "num"), 30);
+	ck_assert_int_eq(num(json_object_get(out, "frame_rate"), "den"), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(out, "conform"), "mode")),
+	    "crop");
+	ck_assert_double_eq_tol(
+	    num(json_object_get(p, "audio"), "gain_db"), 10.0, 1e-9);
+	ck_assert_double_eq_tol(
+	    num(json_object_get(p, "audio"), "source_lufs"), -24.0, 1e-9);
+	ck_assert_double_eq_tol(
+	    num(json_object_get(p, "audio"), "target_lufs"), -14.0, 1e-9);
+	ck_assert(json_is_true(
+	    json_object_get(json_object_get(p, "edit"), "beat_snapped")));
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(p, "encode"), "preset")),
+	    "veryfast");
+	ck_assert_int_eq(num(json_object_get(p, "encode"), "crf"), 23);
+	snprintf(path, sizeof(path), "%s/%s", dir, SA_LUT_ARTIFACT);
+	lut = cube_parse(path);
+	/* A warmer template: mid grey comes out warmer. */
+	ck_assert_float_gt(lut[(16 * 33 * 33 + 16 * 33 + 16) * 3],
+	    lut[(16 * 33 * 33 + 16 * 33 + 16) * 3 + 2]);
+	free(lut);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(test_application_config)
+{
+	static const char *const kv[] = {
+	    "quality", "high", "conform", "pad", "grade_strength", "0.5", NULL};
+	static const char *const bad_conform[] = {"conform", "fit", NULL};
+	static const char *const bad_strength[] = {"grade_strength", "2", NULL};
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	json_t *p, *cf;
+
+	t_template(&tpl);
+	tpl.w = 1080;
+	tpl.h = 1920;
+	tpl.fps = 29.97003;
+	t_source(&src);
+	src.has_audio = false;
+	src.music = false;
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, kv, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	check_plan(p, "high");
+	cf = json_object_get(json_object_get(p, "output"), "conform");
+	/* 9:16 letterboxed: the whole 1920x1080 frame inside 1080x1920. */
+	ck_assert_int_eq(num(json_object_get(p, "output"), "width"), 1080);
+	ck_assert_int_eq(num(json_object_get(p, "output"), "height"), 1920);
+	ck_assert_str_eq(json_string_value(json_object_get(cf, "mode")), "pad");
+	ck_assert_int_eq(num(cf, "w"), 1080);
+	ck_assert_int_eq(num(cf, "h"), 608);
+	ck_assert_int_eq(
+	    num(json_object_get(json_object_get(p, "output"), "frame_rate"),
+		"num"),
+	    30000);
+	ck_assert_int_eq(
+	    num(json_object_get(json_object_get(p, "output"), "frame_rate"),
+		"den"),
+	    1001);
+	ck_assert_double_eq(num(json_object_get(p, "grade"), "strength"), 0.5);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(p, "encode"), "preset")),
+	    "faster");
+	ck_assert(json_is_false(
+	    json_object_get(json_object_get(p, "audio"), "present")));
+	ck_assert_double_eq(num(json_object_get(p, "audio"), "gain_db"), 0.0);
+	ck_assert(json_is_false(
+	    json_object_get(json_object_get(p, "edit"), "beat_snapped")));
+	json_decref(p);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, bad_conform, &ctx),
+	    STAGE_E_USAGE);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "conform"));
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, bad_strength, &ctx),
+	    STAGE_E_USAGE);
+}
+END_TEST
+
+START_TEST(test_application_caps_dissolves)
+{
+	static const char *const types[6] = {
+	    "none", "dissolve", "dissolve", "dissolve", "dissolve", "dissolve"};
+	static const double ms[6] = {0, 1500, 1500, 1500, 1500, 1500};
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	json_t *p, *e;
+	size_t i, n = 0;
+
+	t_template(&tpl);
+	tpl.types = types;
+	tpl.tr_ms = ms;
+	t_source(&src);
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	check_plan(p, "medium");
+	json_array_foreach(
+	    json_object_get(json_object_get(p, "edit"), "segments"), i, e)
+	{
+		const json_t *tr = json_object_get(e, "transition_in");
+
+		if (i == 0)
+			continue;
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(tr, "type")), "dissolve");
+		/* 30 frames at the template's 30 fps. */
+		ck_assert_double_le(num(tr, "duration_s"), 1.0 + 1e-9);
+		n++;
+	}
+	ck_assert_uint_gt(n, 0);
+	json_decref(p);
+}
+END_TEST
+
+START_TEST(test_application_needs_inputs)
+{
+	struct t_side tpl;
+	struct stage_ctx ctx;
+
+	t_template(&tpl);
+	t_artifacts(&tpl, NULL);
+	ck_assert_int_eq(run_stage(&stage_style_application_ops, NULL, &ctx),
+	    STAGE_E_NOINPUT);
+	ck_assert_ptr_nonnull(strstr(ctx.error, STYLE_ARTIFACT));
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(run_stage(&stage_style_application_ops, NULL, &ctx),
+	    STAGE_E_NOINPUT);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "no source"));
+	write_text(STYLE_ARTIFACT, "{\"version\": \"0.9\"}");
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_E_DATA);
+	no_temp_files();
+}
+END_TEST
+
+/* ---- end to end, with media ---- */
+
+/* Runs argv (NULL-terminated); the test fails unless it exits 0. */
+static void
+run_prog(const char *const argv[])
+{
+	int status, fd;
+	pid_t pid;
+
+	if ((pid = fork()) == 0) {
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "%s %s ... failed", argv[0], argv[1]);
+}
+
+static void
+ffmpeg_graph(const char *graph, const char *out)
+{
+	const char *argv[] = {"ffmpeg", "-nostdin", "-y", "-filter_complex",
+	    graph, "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset",
+	    "veryfast", "-crf", "18", "-c:a", "aac", out, NULL};
+
+	run_prog(argv);
+}
+
+/* Cuts per minute that ffmpeg's scene score (> 0.3) finds in path. */
+static double
+scene_rate(const char *path, double duration)
+{
+	char filter[512], log[256], line[256];
+	const char *argv[] = {"ffmpeg", "-nostdin", "-i", path, "-an", "-vf",
+	    filter, "-f", "null", "-", NULL};
+	int cuts = 0;
+	FILE *f;
+
+	snprintf(log, sizeof(log), "%s/scenes.txt", dir);
+	snprintf(filter, sizeof(filter),
+	    "select='gt(scene,0.3)',metadata=print:file=%s", log);
+	run_prog(argv);
+	ck_assert_ptr_nonnull(f = fopen(log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		cuts += strstr(line, "pts_time") != NULL;
+	fclose(f);
+	return 60.0 * cuts / duration;
+}
+
+/* Renders the plan's edit and LUT with ffmpeg (cuts only). */
+static void
+render_edit(const json_t *plan, const char *src, const char *out)
+{
+	const json_t *segs = json_object_get(
+			 json_object_get(plan, "edit"), "segments"),
+		     *e;
+	const json_t *o = json_object_get(plan, "output");
+	char *graph = xcalloc(1, 16384), part[512];
+	const char *argv[] = {"ffmpeg", "-nostdin", "-y", "-i", src,
+	    "-filter_complex", graph, "-map", "[v]", "-c:v", "libx264",
+	    "-preset", "veryfast", "-crf", "18", out, NULL};
+	size_t i, n = json_array_size(segs);
+
+	json_array_foreach(segs, i, e)
+	{
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(
+			json_object_get(e, "transition_in"), "type")),
+		    i == 0 ? "none" : "cut");
+		snprintf(part, sizeof(part),
+		    "[0:v]trim=%.3f:%.3f,setpts=PTS-STARTPTS,format=rgb24,"
+		    "lut3d=file=%s/grade.cube,scale=%d:%d,setsar=1,fps=%d/%d,"
+		    "format=yuv420p[s%zu];",
+		    num(e, "src_start_s"), num(e, "src_end_s"), dir,
+		    (int)num(o, "width"), (int)num(o, "height"),
+		    (int)num(json_object_get(o, "frame_rate"), "num"),
+		    (int)num(json_object_get(o, "frame_rate"), "den"), i);
+		strcat(graph, part);
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(part, sizeof(part), "[s%zu]", i);
+		strcat(graph, part);
+	}
+	snprintf(part, sizeof(part), "concat=n=%zu:v=1:a=0[v]", n);
+	strcat(graph, part);
+	run_prog(argv);
+	free(graph);
+}
+
+static void
+lab_mean_of(const char *path, double lab[3])
+{
+	struct stage_ctx ctx;
+	json_t *o;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.job_dir = dir;
+	ck_assert_int_eq(
+	    video_analysis_file(&ctx, path, NULL, NULL, &o), STAGE_OK);
+	ck_assert_int_eq(json_unpack(json_object_get(o, "global"), "{s:[FFF]}",
+			     "lab_mean", &lab[0], &lab[1], &lab[2]),
+	    0);
+	json_decref(o);
+}
+
+/* Template: six 2 s shots of different sources, graded warm, 120 BPM. */
+static void
+e2e_template(const char *tpl)
+{
+	ffmpeg_graph("testsrc2=s=320x180:r=30:d=2[a];"
+		     "smptehdbars=s=320x180:r=30:d=2[b];"
+		     "mandelbrot=s=320x180:r=30,trim=duration=2,"
+		     "setpts=PTS-STARTPTS[c];"
+		     "rgbtestsrc=s=320x180:r=30:d=2[d];"
+		     "testsrc2=s=320x180:r=30:d=2,hue=h=180,negate[e];"
+		     "cellauto=s=320x180:r=30:rule=110,trim=duration=2,"
+		     "setpts=PTS-STARTPTS[f];"
+		     "[a][b][c][d][e][f]concat=n=6:v=1:a=0,format=yuv420p,"
+		     "eq=saturation=1.3,colorbalance=rm=0.15:bm=-0.15,"
+		     "format=yuv420p[v];"
+		     "aevalsrc='0.5*exp(-40*mod(t,0.5))*sin(2*PI*150*t)':"
+		     "s=44100:d=12[a]",
+	    tpl);
+}
+
+/*
+ * Source: a 14 s pan across a strip of four pictures (as a camera sweeps
+ * a scene), then an 8 s zoom; desaturated, quieter, 100 BPM.
+ */
+static void
+e2e_source(const char *src)
+{
+	char tex[128], graph[1024];
+	const char *argv[] = {"ffmpeg", "-nostdin", "-y", "-filter_complex",
+	    "mandelbrot=s=480x180:start_scale=2[a];"
+	    "testsrc2=s=480x180[b];smptehdbars=s=480x180[c];"
+	    "mandelbrot=s=480x180:start_scale=0.4,hue=h=120[d];"
+	    "[a][b][c][d]hstack=4[v]",
+	    "-map", "[v]", "-frames:v", "1", tex, NULL};
+
+	snprintf(tex, sizeof(tex), "%s/tex.png", dir);
+	run_prog(argv);
+	snprintf(graph, sizeof(graph),
+	    "movie=%s,loop=-1:1:0,fps=25,crop=320:180:x='t*100':y=0,"
+	    "trim=duration=14,setpts=PTS-STARTPTS,format=yuv420p[p];"
+	    "mandelbrot=s=320x180:r=25,trim=duration=8,setpts=PTS-STARTPTS,"
+	    "format=yuv420p[m];[p][m]concat=n=2:v=1:a=0,eq=saturation=0.7,"
+	    "format=yuv420p[v];"
+	    "aevalsrc='0.1*exp(-40*mod(t,0.6))*sin(2*PI*120*t)':s=48000:"
+	    "d=22[a]",
+	    tex);
+	ffmpeg_graph(graph, src);
+}
+
+/* The five stages up to the plan, as reeld would run them. */
+static void
+e2e_stages(const char *tpl, const char *src)
+{
+	static const struct stage_ops *const ops[5] = {
+	    &stage_video_analysis_ops, &stage_audio_analysis_ops,
+	    &stage_motion_analysis_ops, &stage_style_extraction_ops,
+	    &stage_style_application_ops};
+	struct stage_ctx ctx;
+	enum stage_result rc;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.job_id = "job_0123456789ab";
+		ctx.stage = ops[i]->name;
+		ctx.job_dir = dir;
+		ctx.source = src;
+		ctx.template_path = tpl;
+		rc = ops[i]->run(&ctx);
+		json_decref(ctx.result);
+		ck_assert_msg(
+		    rc == STAGE_OK, "%s: %d %s", ops[i]->name, rc, ctx.error);
+	}
+}
+
+/* The LUT alone on the whole source moves its mean CIELAB 70% or more. */
+static void
+e2e_colour(const char *tpl, const char *src)
+{
+	char graph[256], graded_path[128];
+	double tl[3], sl[3], ol[3], before, after;
+	const char *argv[] = {"ffmpeg", "-nostdin", "-y", "-i", src, "-vf",
+	    graph, "-an", "-c:v", "libx264", "-crf", "16", graded_path, NULL};
+
+	snprintf(graph, sizeof(graph),
+	    "format=rgb24,lut3d=file=%s/grade.cube,format=yuv420p", dir);
+	snprintf(graded_path, sizeof(graded_path), "%s/graded.mp4", dir);
+	run_prog(argv);
+	lab_mean_of(tpl, tl);
+	lab_mean_of(src, sl);
+	lab_mean_of(graded_path, ol);
+	before = dist3(sl, tl);
+	after = dist3(ol, tl);
+	printf("end to end: mean Lab distance to template %.2f -> %.2f "
+	       "(%.0f%% less)\n",
+	    before, after, 100.0 * (1.0 - after / before));
+	ck_assert_double_gt(before, 5.0);
+	ck_assert_double_le(after, 0.3 * before);
+}
+
+/* The edit's cut frequency, as ffmpeg's scene score sees it, within 20%. */
+static void
+e2e_rhythm(const char *tpl, const char *src)
+{
+	char out[128];
+	double tpl_rate, out_rate, dur;
+	json_t *plan = t_load(SA_PLAN_ARTIFACT);
+
+	snprintf(out, sizeof(out), "%s/out.mp4", dir);
+	check_plan(plan, "medium");
+	render_edit(plan, src, out);
+	dur = num(json_object_get(plan, "output"), "duration_s");
+	tpl_rate = scene_rate(tpl, 12.0);
+	out_rate = scene_rate(out, dur);
+	printf("end to end: scene cuts %.1f/min in the template, %.1f/min in "
+	       "%.1f s of output (%zu segments)\n",
+	    tpl_rate, out_rate, dur,
+	    json_array_size(
+		json_object_get(json_object_get(plan, "edit"), "segments")));
+	ck_assert_double_gt(tpl_rate, 0);
+	ck_assert_double_le(fabs(out_rate - tpl_rate), 0.2 * tpl_rate);
+	json_decref(plan);
+}
+
+START_TEST(test_end_to_end_media)
+{
+	char tpl[128], src[128];
+
+	snprintf(tpl, sizeof(tpl), "%s/tpl.mp4", dir);
+	snprintf(src, sizeof(src), "%s/src.mp4", dir);
+	e2e_template(tpl);
+	e2e_source(src);
+	e2e_stages(tpl, src);
+	e2e_colour(tpl, src);
+	e2e_rhythm(tpl, src);
+}
+END_TEST
+
+static Suite *
+wrk_style_suite(void)
+{
+	Suite *s = suite_create("wrk_style");
+	TCase *tc;
+
+	tc = tcase_create("grade");
+	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);
+	tcase_add_test(tc, test_lut_identity_for_equal_stats);
+	tcase_add_test(tc, test_transfer_moves_mean_lab);
+	tcase_add_test(tc, test_transfer_strength_blends);
+	tcase_add_test(tc, test_cube_file_parses_back);
+	tcase_add_test(tc, test_colour_grade_signs);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("recut");
+	tcase_add_test(tc, test_recut_six_second_shots);
+	tcase_add_test(tc, test_recut_follows_varied_rhythm);
+	tcase_add_test(tc, test_recut_fast_source_drops_short_shots);
+	tcase_add_test(tc, test_recut_snaps_to_beats);
+	tcase_add_test(tc, test_recut_snap_and_period);
+	tcase_add_test(tc, test_dissolve_overlap_arithmetic);
+	tcase_add_test(tc, test_recut_transitions_follow_template);
+	tcase_add_test(tc, test_recut_refuses_nothing_usable);
+	tcase_add_test(tc, test_geometry_and_gaps);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("stages");
+	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);
+	tcase_add_checked_fixture(tc, empty_dir, NULL);
+	tcase_add_test(tc, test_extraction_fields);
+	tcase_add_test(tc, test_extraction_without_music_or_audio);
+	tcase_add_test(tc, test_extraction_uses_source_without_template);
+	tcase_add_test(tc, test_extraction_bad_inputs);
+	tcase_add_test(tc, test_application_plan);
+	tcase_add_test(tc, test_application_config);
+	tcase_add_test(tc, test_application_caps_dissolves);
+	tcase_add_test(tc, test_application_needs_inputs);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("media");
+	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);
+	tcase_add_checked_fixture(tc, quiet, NULL);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_end_to_end_media);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(wrk_style_suite)

@@ -1,0 +1,665 @@
+/*
+ * The style_application stage (style_application.h,
+ * docs/stages/style_application.md).
+ *
+ * The template side comes from style.json alone (its StyleJSON fields and
+ * its "analysis" object), so a style extracted once can be applied to any
+ * source; the source side comes from the three analysis artifacts.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "grade.h"
+#include "log.h"
+#include "recut.h"
+#include "style_application.h"
+#include "style_extraction.h"
+
+/* Encode settings per config quality (docs/stages/style_application.md). */
+static const struct {
+	const char *name;
+	const char *preset;
+	int crf;
+	int audio_bitrate;
+} sa_quality[] = {
+    {"low", "veryfast", 28, 96000},
+    {"medium", "veryfast", 23, 128000},
+    {"high", "faster", 20, 192000},
+};
+#define SA_QUALITY_DEFAULT 1
+#define SA_AUDIO_RATE 48000
+
+struct sa_config {
+	size_t quality;
+	enum sa_conform_mode conform;
+	double strength;
+};
+
+/* The template side, from style.json. */
+struct sa_style {
+	int rw, rh;
+	const char *aspect;
+	int fr_num, fr_den;
+	double cut_frequency, duration_s, lufs;
+	struct grade_stats colour;
+	double *pattern;
+	size_t npattern;
+	struct recut_transition *trans;
+	size_t ntrans;
+};
+
+struct sa_input {
+	json_t *style, *va, *aa, *ma;
+	struct sa_style t;
+	struct style_video v;
+	struct style_audio a;
+};
+
+const struct stage_ops stage_style_application_ops = {
+    "style_application", style_application_run};
+
+/* ---- pure pieces ---- */
+
+const char *
+sa_conform_name(enum sa_conform_mode mode)
+{
+	switch (mode) {
+	case SA_CONFORM_PAD:
+		return "pad";
+	case SA_CONFORM_NONE:
+		return "none";
+	case SA_CONFORM_CROP:
+		break;
+	}
+	return "crop";
+}
+
+/* Rounded to an even number, at least 2. */
+static int
+sa_even(double v)
+{
+	long n = lround(v / 2.0) * 2;
+
+	return n < 2 ? 2 : (int)n;
+}
+
+/* Even and at most limit (itself made even, downwards). */
+static int
+sa_even_within(double v, int limit)
+{
+	int n = sa_even(v), top = limit & ~1;
+
+	return n > top && top >= 2 ? top : n;
+}
+
+int
+sa_geometry(int sw, int sh, int rw, int rh, enum sa_conform_mode mode,
+    struct sa_geometry *g)
+{
+	double r, s;
+	int shortside;
+
+	if (sw < 2 || sh < 2 || rw < 1 || rh < 1)
+		return -1;
+	r = (double)rw / rh;
+	shortside = (sw < sh ? sw : sh) & ~1;
+	g->mode = mode;
+	g->width = r >= 1.0 ? sa_even(shortside * r) : shortside;
+	g->height = r >= 1.0 ? shortside : sa_even(shortside / r);
+	g->x = g->y = 0;
+	if (mode == SA_CONFORM_NONE) {
+		g->w = g->width;
+		g->h = g->height;
+	} else if (mode == SA_CONFORM_CROP) {
+		g->w =
+		    (double)sw / sh > r ? sa_even_within(sh * r, sw) : sw & ~1;
+		g->h =
+		    (double)sw / sh > r ? sh & ~1 : sa_even_within(sw / r, sh);
+		g->x = ((sw - g->w) / 2) & ~1;
+		g->y = ((sh - g->h) / 2) & ~1;
+	} else {
+		s = fmin((double)g->width / sw, (double)g->height / sh);
+		g->w = sa_even_within(sw * s, g->width);
+		g->h = sa_even_within(sh * s, g->height);
+		g->x = ((g->width - g->w) / 2) & ~1;
+		g->y = ((g->height - g->h) / 2) & ~1;
+	}
+	return 0;
+}
+
+double
+sa_jump_gap(double speed)
+{
+	if (!(speed > 0.0))
+		return isnan(speed) ? SA_GAP_UNKNOWN_S : SA_GAP_MAX_S;
+	return fmin(fmax(SA_VISIBLE_SHIFT / speed, SA_GAP_MIN_S), SA_GAP_MAX_S);
+}
+
+/* ---- config ---- */
+
+static enum stage_result
+sa_config_parse(struct stage_ctx *ctx, struct sa_config *c)
+{
+	const char *q = stage_config(ctx, "quality");
+	const char *m = stage_config(ctx, "conform");
+	const char *s = stage_config(ctx, "grade_strength");
+	char *end;
+	size_t i;
+
+	c->quality = SA_QUALITY_DEFAULT;
+	c->conform = SA_CONFORM_CROP;
+	c->strength = 1.0;
+	for (i = 0; q != NULL && i < sizeof(sa_quality) / sizeof(sa_quality[0]);
+	     i++) {
+		if (strcmp(q, sa_quality[i].name) == 0)
+			break;
+	}
+	if (q != NULL &&
+	    (c->quality = i) == sizeof(sa_quality) / sizeof(sa_quality[0]))
+		return stage_fail(ctx, STAGE_E_USAGE,
+		    "config quality=%s: expected low, medium or high", q);
+	if (m != NULL && strcmp(m, "pad") == 0)
+		c->conform = SA_CONFORM_PAD;
+	else if (m != NULL && strcmp(m, "none") == 0)
+		c->conform = SA_CONFORM_NONE;
+	else if (m != NULL && strcmp(m, "crop") != 0)
+		return stage_fail(ctx, STAGE_E_USAGE,
+		    "config conform=%s: expected crop, pad or none", m);
+	if (s != NULL) {
+		errno = 0;
+		c->strength = strtod(s, &end);
+		if (errno != 0 || end == s || *end != '\0' ||
+		    !(c->strength >= 0.0 && c->strength <= 1.0))
+			return stage_fail(ctx, STAGE_E_USAGE,
+			    "config grade_strength=%s: expected a number "
+			    "from 0 to 1",
+			    s);
+	}
+	return STAGE_OK;
+}
+
+/* ---- the template side, from style.json ---- */
+
+static int
+sa_ratio_parse(const char *s, int *w, int *h)
+{
+	char tail;
+
+	if (s == NULL || sscanf(s, "%d:%d%c", w, h, &tail) != 2 || *w < 1 ||
+	    *h < 1)
+		return -1;
+	return 0;
+}
+
+static int
+sa_frame_rate_parse(const json_t *style, const json_t *an, struct sa_style *t)
+{
+	const json_t *fr =
+	    json_object_get(json_object_get(an, "video"), "frame_rate");
+	double num, den, fps;
+
+	if (style_num(fr, "num", &num) && style_num(fr, "den", &den) &&
+	    num >= 1.0 && den >= 1.0 && num / den <= 1000.0) {
+		t->fr_num = (int)num;
+		t->fr_den = (int)den;
+		return 0;
+	}
+	if (!style_num(style, "frame_rate", &fps) || fps < 1.0 || fps > 1000.0)
+		return -1;
+	t->fr_num = (int)lround(fps);
+	t->fr_den = 1;
+	return 0;
+}
+
+/* Template shot lengths and the transitions between them, in order. */
+static int
+sa_pattern_parse(const json_t *shots, struct sa_style *t)
+{
+	size_t i, n = json_array_size(shots);
+	double a, b, ms;
+	const json_t *e, *tr;
+
+	if (n == 0 || (t->pattern = calloc(n, sizeof(*t->pattern))) == NULL ||
+	    (t->trans = calloc(n, sizeof(*t->trans))) == NULL)
+		return -1;
+	json_array_foreach(shots, i, e)
+	{
+		tr = json_object_get(e, "transition_in");
+		if (!style_num(e, "start_s", &a) ||
+		    !style_num(e, "end_s", &b) || !(b > a))
+			return -1;
+		t->pattern[t->npattern++] = b - a;
+		if (i == 0)
+			continue;
+		if (recut_kind_parse(
+			json_string_value(json_object_get(tr, "type")),
+			&t->trans[t->ntrans].kind) == -1 ||
+		    !style_num(tr, "duration_ms", &ms) || ms < 0.0)
+			return -1;
+		t->trans[t->ntrans++].duration_s = ms / 1000.0;
+	}
+	return 0;
+}
+
+static enum stage_result
+sa_style_parse(struct stage_ctx *ctx, const json_t *style, struct sa_style *t)
+{
+	const json_t *an = json_object_get(style, "analysis");
+	const char *ver = json_string_value(json_object_get(style, "version"));
+	const json_t *aver = json_object_get(an, "version");
+
+	if (ver == NULL || strcmp(ver, "1.0") != 0 || !json_is_integer(aver) ||
+	    json_integer_value(aver) != STYLE_ANALYSIS_VERSION)
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "%s is not StyleJSON 1.0 with analysis version %d",
+		    STYLE_ARTIFACT, STYLE_ANALYSIS_VERSION);
+	t->aspect = json_string_value(json_object_get(style, "aspect_ratio"));
+	if (sa_ratio_parse(t->aspect, &t->rw, &t->rh) == -1)
+		return stage_fail(
+		    ctx, STAGE_E_DATA, "%s: bad aspect_ratio", STYLE_ARTIFACT);
+	if (sa_frame_rate_parse(style, an, t) == -1)
+		return stage_fail(
+		    ctx, STAGE_E_DATA, "%s: bad frame_rate", STYLE_ARTIFACT);
+	if (!style_num(style, "cut_frequency", &t->cut_frequency) ||
+	    t->cut_frequency < 0.0 ||
+	    !style_num(style, "source_duration_seconds", &t->duration_s))
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "%s: bad cut_frequency or source_duration_seconds",
+		    STYLE_ARTIFACT);
+	if (style_stats_parse(json_object_get(an, "colour"), &t->colour) == -1)
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "%s: analysis.colour is malformed", STYLE_ARTIFACT);
+	if (sa_pattern_parse(json_object_get(an, "shots"), t) == -1)
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "%s: analysis.shots is malformed", STYLE_ARTIFACT);
+	if (!style_num(
+		json_object_get(an, "audio"), "integrated_lufs", &t->lufs))
+		t->lufs = NAN;
+	return STAGE_OK;
+}
+
+/* ---- the source side ---- */
+
+static enum stage_result
+sa_source_parse(struct stage_ctx *ctx, struct sa_input *in)
+{
+	const json_t *vo = style_role(in->va, "source");
+	const json_t *ao = style_role(in->aa, "source");
+	const json_t *mo = style_role(in->ma, "source");
+	char err[256];
+
+	if (vo == NULL || ao == NULL || mo == NULL)
+		return stage_fail(ctx, STAGE_E_NOINPUT,
+		    "%s has no source analysis (a template-only job ends at "
+		    "style_extraction)",
+		    vo == NULL	 ? STYLE_VA_ARTIFACT
+		    : ao == NULL ? STYLE_AA_ARTIFACT
+				 : STYLE_MA_ARTIFACT);
+	if (style_video_parse(vo, &in->v, err, sizeof(err)) == -1)
+		return stage_fail(ctx, STAGE_E_DATA, "%s, source: %s",
+		    STYLE_VA_ARTIFACT, err);
+	if (style_motion_parse(mo, &in->v, err, sizeof(err)) == -1)
+		return stage_fail(ctx, STAGE_E_DATA, "%s, source: %s",
+		    STYLE_MA_ARTIFACT, err);
+	if (style_audio_parse(ao, &in->a, err, sizeof(err)) == -1)
+		return stage_fail(ctx, STAGE_E_DATA, "%s, source: %s",
+		    STYLE_AA_ARTIFACT, err);
+	return STAGE_OK;
+}
+
+/* Dissolves no longer than rendering blends (style_application.h). */
+static void
+sa_cap_dissolves(struct sa_style *t)
+{
+	double cap = fmin(SA_DISSOLVE_MAX_S,
+	    SA_DISSOLVE_MAX_FRAMES * (double)t->fr_den / t->fr_num);
+	size_t i;
+
+	for (i = 0; i < t->ntrans; i++) {
+		if (t->trans[i].kind == RECUT_DISSOLVE)
+			t->trans[i].duration_s =
+			    fmin(t->trans[i].duration_s, cap);
+	}
+}
+
+static enum stage_result
+sa_load(struct stage_ctx *ctx, struct sa_input *in)
+{
+	enum stage_result rc;
+
+	if ((rc = style_load(ctx, STYLE_ARTIFACT, &in->style)) != STAGE_OK ||
+	    (rc = sa_style_parse(ctx, in->style, &in->t)) != STAGE_OK ||
+	    (rc = style_load_analysis(ctx, STYLE_VA_ARTIFACT, &in->va)) !=
+		STAGE_OK ||
+	    (rc = style_load_analysis(ctx, STYLE_AA_ARTIFACT, &in->aa)) !=
+		STAGE_OK ||
+	    (rc = style_load_analysis(ctx, STYLE_MA_ARTIFACT, &in->ma)) !=
+		STAGE_OK)
+		return rc;
+	sa_cap_dissolves(&in->t);
+	return sa_source_parse(ctx, in);
+}
+
+static void
+sa_input_free(struct sa_input *in)
+{
+	free(in->t.pattern);
+	free(in->t.trans);
+	style_video_free(&in->v);
+	style_audio_free(&in->a);
+	json_decref(in->style);
+	json_decref(in->va);
+	json_decref(in->aa);
+	json_decref(in->ma);
+}
+
+/* ---- colour ---- */
+
+static void
+sa_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1 || fsync(fd) == -1)
+		log_warn("cannot sync %s", dir);
+	if (fd != -1)
+		close(fd);
+}
+
+/*
+ * Writes <job_dir>/grade.cube as stage_write_json writes JSON: a
+ * temporary file beside it, synced, renamed over it, directory synced.
+ */
+static enum stage_result
+sa_write_cube(struct stage_ctx *ctx, const float *lut)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	FILE *f = NULL;
+	int fd, bad, err = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", ctx->job_dir,
+		SA_LUT_ARTIFACT) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", ctx->job_dir,
+		SA_LUT_ARTIFACT) >= (int)sizeof(tmp))
+		return stage_fail(
+		    ctx, STAGE_E_IO, "job directory path too long");
+	if ((fd = mkstemp(tmp)) == -1)
+		return stage_fail(ctx, STAGE_E_IO, "cannot create %s: %s", tmp,
+		    strerror(errno));
+	if ((bad = fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL)) {
+		err = errno;
+		close(fd);
+	} else {
+		bad = grade_cube_print(f, "reel grade", lut, GRADE_LUT_SIZE) ==
+			  -1 ||
+		      fflush(f) == EOF || fsync(fileno(f)) == -1;
+		err = errno;
+		if (fclose(f) == EOF && !bad) {
+			bad = 1;
+			err = errno;
+		}
+	}
+	if (!bad && rename(tmp, path) == -1) {
+		bad = 1;
+		err = errno;
+	}
+	if (bad) {
+		unlink(tmp);
+		return stage_fail(ctx, STAGE_E_IO, "cannot write %s: %s", path,
+		    strerror(err != 0 ? err : EIO));
+	}
+	sa_sync_dir(ctx->job_dir);
+	return STAGE_OK;
+}
+
+static enum stage_result
+sa_grade(struct stage_ctx *ctx, const struct sa_input *in, double strength)
+{
+	struct grade_transfer t;
+	enum stage_result rc;
+	float *lut;
+
+	grade_transfer_init(&t, &in->v.colour, &in->t.colour, strength);
+	if ((lut = grade_lut_build(&t, GRADE_LUT_SIZE)) == NULL)
+		return stage_fail(
+		    ctx, STAGE_E_TEMP, "out of memory building the LUT");
+	rc = sa_write_cube(ctx, lut);
+	free(lut);
+	return rc;
+}
+
+/* ---- edit ---- */
+
+/*
+ * The usable stretch of each source shot: a gradual transition of the
+ * source is a mixture of two shots, so it is left out on both sides.
+ */
+static struct recut_shot *
+sa_shots(const struct style_video *v)
+{
+	struct recut_shot *rs = calloc(v->nshots, sizeof(*rs));
+	size_t i;
+
+	for (i = 0; rs != NULL && i < v->nshots; i++) {
+		const struct style_shot *sh = &v->shots[i];
+
+		rs[i].start_s = sh->start_s;
+		rs[i].end_s = sh->end_s;
+		if (sh->kind == RECUT_FADE || sh->kind == RECUT_DISSOLVE)
+			rs[i].start_s = fmax(sh->start_s, sh->tr_end_s);
+		if (i + 1 < v->nshots &&
+		    (v->shots[i + 1].kind == RECUT_FADE ||
+			v->shots[i + 1].kind == RECUT_DISSOLVE))
+			rs[i].end_s =
+			    fmin(sh->end_s, v->shots[i + 1].tr_start_s);
+		rs[i].end_s = fmax(rs[i].end_s, rs[i].start_s);
+		rs[i].min_gap_s = sa_jump_gap(sh->speed);
+	}
+	return rs;
+}
+
+/*
+ * Times go to the plan in whole milliseconds; the timeline is computed
+ * again from the rounded values so that out_start_s adds up exactly.
+ */
+static void
+sa_quantise(struct recut_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		plan->seg[i].src_start_s =
+		    round(plan->seg[i].src_start_s * 1e3) / 1e3;
+		plan->seg[i].src_end_s =
+		    round(plan->seg[i].src_end_s * 1e3) / 1e3;
+		plan->seg[i].in.duration_s =
+		    round(plan->seg[i].in.duration_s * 1e3) / 1e3;
+	}
+	plan->duration_s = recut_timeline(plan->seg, plan->n);
+	plan->cut_frequency = recut_cut_frequency(plan->n, plan->duration_s);
+}
+
+static enum stage_result
+sa_edit(
+    struct stage_ctx *ctx, const struct sa_input *in, struct recut_plan *plan)
+{
+	struct recut_shot *rs = sa_shots(&in->v);
+	struct recut_params p;
+	int rc;
+
+	if (rs == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	memset(&p, 0, sizeof(p));
+	p.pattern = in->t.pattern;
+	p.npattern = in->t.npattern;
+	p.transitions = in->t.trans;
+	p.ntransitions = in->t.ntrans;
+	p.cut_frequency = in->t.cut_frequency;
+	if (in->a.music) {
+		p.beats = in->a.beats;
+		p.nbeats = in->a.nbeats;
+	}
+	p.frame_rate = (double)in->t.fr_num / in->t.fr_den;
+	rc = recut_plan_build(rs, in->v.nshots, &p, plan);
+	free(rs);
+	if (rc == -1 && errno == ENOMEM)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	if (rc == -1)
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "the source (%.3f s) has no shot long enough for one "
+		    "segment",
+		    in->v.duration_s);
+	sa_quantise(plan);
+	return STAGE_OK;
+}
+
+/* ---- plan.json ---- */
+
+static json_t *
+sa_real(double v, double unit)
+{
+	if (!isfinite(v))
+		return json_null();
+	return json_real(round(v / unit) * unit);
+}
+
+static json_t *
+sa_segments_json(const struct recut_plan *plan)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < plan->n; i++) {
+		const struct recut_segment *s = &plan->seg[i];
+
+		if (json_array_append_new(
+			arr, json_pack("{s:f, s:f, s:f, s:{s:s, s:f}}",
+				 "src_start_s", s->src_start_s, "src_end_s",
+				 s->src_end_s, "out_start_s", s->out_start_s,
+				 "transition_in", "type",
+				 recut_kind_name(s->in.kind), "duration_s",
+				 s->in.duration_s)) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static json_t *
+sa_audio_json(const struct sa_input *in)
+{
+	double src = in->a.has_audio ? in->a.lufs : NAN, tpl = in->t.lufs;
+	double gain = isfinite(src) && isfinite(tpl) ? tpl - src : 0.0;
+
+	return json_pack("{s:b, s:o, s:o, s:o, s:f}", "present",
+	    in->a.has_audio, "gain_db", sa_real(gain, 0.01), "source_lufs",
+	    sa_real(src, 0.01), "target_lufs", sa_real(tpl, 0.01),
+	    "true_peak_limit_dbtp", SA_TRUE_PEAK_DBTP);
+}
+
+static json_t *
+sa_output_json(const struct sa_input *in, const struct sa_geometry *g,
+    const struct recut_plan *plan)
+{
+	return json_pack("{s:i, s:i, s:{s:i, s:i}, s:s, s:{s:s, s:i, s:i, "
+			 "s:i, s:i}, s:o}",
+	    "width", g->width, "height", g->height, "frame_rate", "num",
+	    in->t.fr_num, "den", in->t.fr_den, "aspect_ratio", in->t.aspect,
+	    "conform", "mode", sa_conform_name(g->mode), "x", g->x, "y", g->y,
+	    "w", g->w, "h", g->h, "duration_s",
+	    sa_real(plan->duration_s, 1e-3));
+}
+
+static json_t *
+sa_plan_json(const struct stage_ctx *ctx, const struct sa_input *in,
+    const struct sa_config *c, const struct sa_geometry *g,
+    const struct recut_plan *plan)
+{
+	const char *tpath =
+	    ctx->template_path != NULL ? ctx->template_path : ctx->source;
+
+	return json_pack("{s:i, s:{s:o, s:o, s:b, s:i, s:i}, s:{s:o, s:o}, "
+			 "s:o, s:{s:s, s:i, s:s, s:o}, s:{s:o, s:b, s:o}, "
+			 "s:o, s:{s:s, s:s, s:s, s:i, s:s, s:i, s:i}}",
+	    "version", SA_PLAN_VERSION, "source", "path",
+	    ctx->source != NULL ? json_string(ctx->source) : json_null(),
+	    "duration_s", sa_real(in->v.duration_s, 1e-3), "has_audio",
+	    in->a.has_audio, "display_width", in->v.display_width,
+	    "display_height", in->v.display_height, "template", "path",
+	    tpath != NULL ? json_string(tpath) : json_null(), "duration_s",
+	    sa_real(in->t.duration_s, 1e-3), "output",
+	    sa_output_json(in, g, plan), "grade", "lut_file", SA_LUT_ARTIFACT,
+	    "lut_size", GRADE_LUT_SIZE, "method", "reinhard-lab+tone-curve",
+	    "strength", sa_real(c->strength, 1e-3), "edit",
+	    "target_cut_frequency", sa_real(in->t.cut_frequency, 1e-3),
+	    "beat_snapped", plan->beat_snapped, "segments",
+	    sa_segments_json(plan), "audio", sa_audio_json(in), "encode",
+	    "quality", sa_quality[c->quality].name, "video_codec", "libx264",
+	    "preset", sa_quality[c->quality].preset, "crf",
+	    sa_quality[c->quality].crf, "audio_codec", "aac", "audio_bitrate",
+	    sa_quality[c->quality].audio_bitrate, "audio_rate", SA_AUDIO_RATE);
+}
+
+/* ---- the stage ---- */
+
+static enum stage_result
+sa_plan(
+    struct stage_ctx *ctx, const struct sa_input *in, const struct sa_config *c)
+{
+	struct recut_plan plan;
+	struct sa_geometry g;
+	enum stage_result rc;
+	json_t *doc;
+
+	if (sa_geometry(in->v.display_width, in->v.display_height, in->t.rw,
+		in->t.rh, c->conform, &g) == -1)
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "cannot conform %dx%d to %s", in->v.display_width,
+		    in->v.display_height, in->t.aspect);
+	if ((rc = sa_edit(ctx, in, &plan)) != STAGE_OK)
+		return rc;
+	stage_progress(ctx, 0.8);
+	if ((doc = sa_plan_json(ctx, in, c, &g, &plan)) == NULL)
+		rc = stage_fail(
+		    ctx, STAGE_E_TEMP, "out of memory building the plan");
+	else
+		rc = stage_write_json(ctx, SA_PLAN_ARTIFACT, doc);
+	json_decref(doc);
+	recut_plan_free(&plan);
+	return rc;
+}
+
+enum stage_result
+style_application_run(struct stage_ctx *ctx)
+{
+	struct sa_input in;
+	struct sa_config c;
+	enum stage_result rc;
+
+	memset(&in, 0, sizeof(in));
+	stage_progress(ctx, 0.0);
+	if ((rc = sa_config_parse(ctx, &c)) != STAGE_OK)
+		return rc;
+	rc = sa_load(ctx, &in);
+	if (rc == STAGE_OK) {
+		stage_progress(ctx, 0.2);
+		rc = sa_grade(ctx, &in, c.strength);
+	}
+	if (rc == STAGE_OK) {
+		stage_progress(ctx, 0.6);
+		rc = sa_plan(ctx, &in, &c);
+	}
+	sa_input_free(&in);
+	if (rc == STAGE_OK)
+		stage_progress(ctx, 1.0);
+	return rc;
+}
