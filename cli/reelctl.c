@@ -504,22 +504,6 @@ save_fd(int fd, const char *path)
 	}
 }
 
-static void
-save_json(const json_t *value, const char *path)
-{
-	char tmp[4096];
-
-	if (value == NULL || json_is_null(value))
-		die(EXIT_ERROR, "the job has no style_json");
-	snprintf(tmp, sizeof(tmp), "%s.reelctl-tmp", path);
-	if (json_dump_file(
-		value, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) != 0 ||
-	    rename(tmp, path) != 0) {
-		unlink(tmp);
-		die(EXIT_LOCAL, "%s: cannot write", path);
-	}
-}
-
 /* RESULT for job_id; with artifact, its descriptor is saved to dest. */
 static void
 fetch_result(const char *job_id, const char *artifact, const char *dest,
@@ -561,22 +545,20 @@ cmd_result(int argc, char **argv)
 		int opt;
 		const char *artifact;
 	} files[] = {
+	    {'s', "style.json"},
 	    {'o', "output.mp4"},
 	    {'c', "contact.png"},
 	    {'g', "grade.cube"},
 	    {'p', "plan.json"},
 	};
 	const char *dest[sizeof(files) / sizeof(files[0])] = {NULL};
-	const char *style = NULL;
 	struct msg resp;
 	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		bool known = ch == 's';
+		bool known = false;
 
-		if (ch == 's')
-			style = optarg;
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			if (files[i].opt == ch) {
 				dest[i] = optarg;
@@ -595,9 +577,6 @@ cmd_result(int argc, char **argv)
 		msg_clear(&resp);
 	}
 	fetch_result(argv[optind], NULL, NULL, &resp);
-	if (style != NULL)
-		save_json(
-		    json_object_get(resp.u.response.data, "style_json"), style);
 	done_ok(&resp, plain_job);
 	return 0;
 }
@@ -637,10 +616,7 @@ cmd_run(int argc, char **argv)
 	if ((code = finish_wait(&resp)) != 0)
 		return code;
 	fetch_result(
-	    job_id, s->template_only ? NULL : "output.mp4", out, &resp);
-	if (out != NULL && s->template_only)
-		save_json(
-		    json_object_get(resp.u.response.data, "style_json"), out);
+	    job_id, s->template_only ? "style.json" : "output.mp4", out, &resp);
 	done_ok(&resp, plain_job);
 	return 0;
 }

@@ -39,12 +39,36 @@ static void client_on_msg(
     struct peer *p, struct msg *m, const char *error, void *arg);
 static void client_free(struct client *cl);
 
-/* Every response ends the request in flight, the upload included. */
+/*
+ * Every response ends the request in flight, the upload included. One that
+ * would not fit in a frame becomes an error the client can act on.
+ */
 static void
 client_send(struct client *cl, struct msg *m)
 {
-	if (peer_send(cl->cl_peer, m) != 0)
-		log_warn("%s: peer_send", __func__);
+	struct msg err;
+
+	if (peer_send(cl->cl_peer, m) != 0) {
+		if (errno != EMSGSIZE) {
+			log_warn("%s: peer_send", __func__);
+		} else {
+			msg_init(&err, MSG_RESPONSE);
+			str_copy(err.u.response.message,
+			    "The response is too large.",
+			    sizeof(err.u.response.message));
+			str_copy(err.u.response.error_code,
+			    ERR_RESPONSE_TOO_LARGE,
+			    sizeof(err.u.response.error_code));
+			snprintf(err.u.response.error_detail,
+			    sizeof(err.u.response.error_detail),
+			    "It would exceed the %d-byte frame limit; ask for "
+			    "a "
+			    "smaller page or fetch the artifact by descriptor.",
+			    FRAME_MAX);
+			if (peer_send(cl->cl_peer, &err) != 0)
+				log_warn("%s: peer_send", __func__);
+		}
+	}
 	cl->cl_uploading = false;
 }
 

@@ -45,6 +45,8 @@ struct job {
 };
 
 #define JOB_HASH_SIZE 4096
+/* Room for style_json in a response frame, leaving space for the rest. */
+#define STYLE_VIEW_MAX (FRAME_MAX / 2)
 
 static TAILQ_HEAD(jobhead, job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
 static TAILQ_HEAD(, job) queue = TAILQ_HEAD_INITIALIZER(queue);
@@ -709,6 +711,29 @@ job_has_artifact(const struct job *j, const char *name)
 	return access(path, R_OK) == 0;
 }
 
+/*
+ * style_json as sent in one response frame: whole when it fits; without
+ * the bulky "analysis" object when that is what makes it too large; else
+ * null. style.json itself is always whole, and reelctl fetches it by
+ * descriptor.
+ */
+static json_t *
+job_style_view(const struct job *j)
+{
+	json_t *copy;
+
+	if (j->j_style == NULL)
+		return json_null();
+	if (json_dumpb(j->j_style, NULL, 0, JSON_COMPACT) < STYLE_VIEW_MAX)
+		return json_incref(j->j_style);
+	copy = json_copy(j->j_style);
+	json_object_del(copy, "analysis");
+	if (json_dumpb(copy, NULL, 0, JSON_COMPACT) < STYLE_VIEW_MAX)
+		return copy;
+	json_decref(copy);
+	return json_null();
+}
+
 static void
 job_detail_json(const struct job *j, json_t *o)
 {
@@ -723,8 +748,7 @@ job_detail_json(const struct job *j, json_t *o)
 	} else {
 		json_object_set_new(o, "output_video_url", json_null());
 	}
-	json_object_set(
-	    o, "style_json", j->j_style != NULL ? j->j_style : json_null());
+	json_object_set_new(o, "style_json", job_style_view(j));
 	if (j->j_st.completed_ms != 0 && j->j_st.started_ms != 0)
 		json_object_set_new(o, "processing_time_seconds",
 		    json_real(

@@ -398,29 +398,6 @@ START_TEST(test_probe_done)
 }
 END_TEST
 
-/* The first stage of the table that has no implementation yet, if any. */
-START_TEST(test_not_implemented)
-{
-	static const char *const order[] = {"rendering", "style_application",
-	    "style_extraction", "motion_analysis", "audio_analysis",
-	    "video_analysis"};
-	char reason[64];
-	size_t i;
-
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if (stage_find(order[i])->run == NULL)
-			break;
-	}
-	if (i == sizeof(order) / sizeof(order[0])) {
-		fprintf(stderr, "check_wrk_skeleton: every stage is "
-				"implemented, nothing to test\n");
-		return;
-	}
-	snprintf(reason, sizeof(reason), "%s stage not implemented", order[i]);
-	run_fails(order[i], order[i], video, reason, STAGE_E_UNAVAILABLE);
-}
-END_TEST
-
 START_TEST(test_bad_media)
 {
 	run_fails("probe", "probe", text, "not a recognised media file",
@@ -530,7 +507,6 @@ wrk_skeleton_suite(void)
 	tcase_add_unchecked_fixture(bin, setup_media, teardown_media);
 	tcase_set_timeout(bin, 30);
 	tcase_add_test(bin, test_probe_done);
-	tcase_add_test(bin, test_not_implemented);
 	tcase_add_test(bin, test_bad_media);
 	tcase_add_test(bin, test_stage_mismatch);
 	tcase_add_test(bin, test_unknown_stage);

@@ -237,8 +237,6 @@ worker_code_text(enum stage_result code)
 		return "input media is corrupt or unsupported";
 	case STAGE_E_NOINPUT:
 		return "an input or an earlier artifact is missing";
-	case STAGE_E_UNAVAILABLE:
-		return "stage not implemented";
 	case STAGE_E_OS:
 		return "system error";
 	case STAGE_E_IO:
@@ -262,7 +260,6 @@ worker_code_valid(int code)
 	case STAGE_E_USAGE:
 	case STAGE_E_DATA:
 	case STAGE_E_NOINPUT:
-	case STAGE_E_UNAVAILABLE:
 	case STAGE_E_SOFTWARE:
 	case STAGE_E_OS:
 	case STAGE_E_IO:
@@ -331,9 +328,6 @@ worker_dispatch(struct stage_ctx *ctx, const char *stage)
 	if (ops == NULL)
 		return stage_fail(
 		    ctx, STAGE_E_USAGE, "unknown stage %s", stage);
-	if (ops->run == NULL)
-		return stage_fail(ctx, STAGE_E_UNAVAILABLE,
-		    "%s stage not implemented", stage);
 	code = ops->run(ctx);
 	if (!worker_code_valid(code))
 		return stage_fail(ctx, STAGE_E_SOFTWARE,

@@ -17,15 +17,14 @@
  */
 enum stage_result {
 	STAGE_OK = 0,
-	STAGE_E_USAGE = 64,	  /* bad command line */
-	STAGE_E_DATA = 65,	  /* input media is corrupt or unsupported */
-	STAGE_E_NOINPUT = 66,	  /* an input or earlier artifact is missing */
-	STAGE_E_UNAVAILABLE = 69, /* stage not implemented */
-	STAGE_E_SOFTWARE = 70,	  /* internal error */
-	STAGE_E_OS = 71,	  /* system error (fork, mmap, ...) */
-	STAGE_E_IO = 74,	  /* read or write error */
-	STAGE_E_TEMP = 75,	  /* temporary: out of memory, ... */
-	STAGE_E_PROTOCOL = 76,	  /* bad message from reeld */
+	STAGE_E_USAGE = 64,    /* bad command line */
+	STAGE_E_DATA = 65,     /* input media is corrupt or unsupported */
+	STAGE_E_NOINPUT = 66,  /* an input or earlier artifact is missing */
+	STAGE_E_SOFTWARE = 70, /* internal error */
+	STAGE_E_OS = 71,       /* system error (fork, mmap, ...) */
+	STAGE_E_IO = 74,       /* read or write error */
+	STAGE_E_TEMP = 75,     /* temporary: out of memory, ... */
+	STAGE_E_PROTOCOL = 76, /* bad message from reeld */
 };
 
 struct stage_ctx {

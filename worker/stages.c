@@ -1,8 +1,6 @@
 /*
  * The stage table: every name reel-worker accepts after --stage, and the
- * function that runs it. A name with no function yet is still known, so
- * the worker reports "not implemented" (EX_UNAVAILABLE) instead of a bad
- * command line; a name missing from the table is a usage error.
+ * function that runs it. A name missing from the table is a usage error.
  */
 #include <stddef.h>
 #include <string.h>

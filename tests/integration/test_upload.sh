@@ -2,7 +2,7 @@
 # Uploads with the real reel-worker probe: metadata from libavformat, a
 # corrupt file is UNSUPPORTED_FORMAT, a file over the limit FILE_TOO_LARGE,
 # nothing is left behind by a refused upload, stored videos survive a
-# restart, and a stage not built yet fails its job with a clear message.
+# restart, and a template-only job on the real stages yields a StyleJSON.
 . "$(dirname "$0")/lib.sh"
 start_reeld --worker-path "$BIN/reel-worker" --max-file-size-mb 1
 
@@ -38,14 +38,13 @@ expect_eq "$(jq -r .error.code <<<"$out")" FILE_TOO_LARGE "size limit"
 jq -r .error.detail <<<"$out" | grep -q "Maximum allowed is 1 MB" || fail "size detail: $out"
 expect_eq "$(ls "$STATE/videos" | wc -l)" 1 "only the good upload is stored"
 
-# A stage not built yet fails the job with a clear message, never a fake success.
+# A template-only job on the real stages extracts a StyleJSON.
 job=$(ctl submit --video "$vid" --template-only) || fail "submit"
 wait_terminal "$job"
-st=$(ctl --json status "$job")
-if [ "$(jq -r .data.status <<<"$st")" = failed ]; then
-	jq -r .data.error.message <<<"$st" | grep -q "stage not implemented\|$(jq -r .data.error.stage <<<"$st")" ||
-		fail "unclear failure: $st"
-fi
+res=$(ctl --json result "$job")
+expect_eq "$(jq -r .data.status <<<"$res")" completed "template-only status: $res"
+expect_eq "$(jq -r .data.style_json.version <<<"$res")" 1.0 "style_json"
+expect_eq "$(jq -r .data.output_video_url <<<"$res")" null "no output video"
 
 # Stored videos survive a restart.
 kill -TERM "$REELD_PID"; wait "$REELD_PID" 2>/dev/null
