@@ -155,10 +155,12 @@ deps:
 SAN_FLAVOUR := address,undefined
 CHECK_BINS := $(if $(SANITIZE),$(O),build build-$(subst $(comma),-,$(SAN_FLAVOUR)))
 
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 ifeq ($(SANITIZE),)
-	@$(MAKE) --no-print-directory SANITIZE=$(SAN_FLAVOUR) all
+	@$(MAKE) --no-print-directory -j$(NPROC) SANITIZE=$(SAN_FLAVOUR) all
 endif
 	@BINS="$(CHECK_BINS)" tests/run.sh
 
@@ -169,7 +171,7 @@ integration: all
 	@BINS=$(O) tests/run.sh integration
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BIN=$(O) scripts/demo.sh
 
 # libFuzzer targets (clang). FUZZ_SECONDS per target; new inputs go to a
