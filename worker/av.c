@@ -5,10 +5,12 @@
  * file is EX_NOINPUT, memory is temporary, anything else is I/O.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <libavutil/display.h>
 #include <libavutil/error.h>
 
 #include "av.h"
@@ -91,4 +93,21 @@ avh_open_decoder(struct stage_ctx *ctx, const AVFormatContext *fmt,
 	}
 	*out = dec;
 	return STAGE_OK;
+}
+
+int
+avh_rotation(const AVStream *st)
+{
+	const uint8_t *sd;
+	size_t size = 0;
+	double theta;
+
+	sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+	if (sd == NULL || size < 9 * sizeof(int32_t))
+		return 0;
+	theta = -av_display_rotation_get((const int32_t *)sd);
+	if (isnan(theta))
+		return 0;
+	theta = fmod(round(theta / 90.0) * 90.0, 360.0);
+	return (int)(theta < 0.0 ? theta + 360.0 : theta);
 }

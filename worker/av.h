@@ -29,4 +29,10 @@ enum stage_result avh_open_input(
 enum stage_result avh_open_decoder(struct stage_ctx *ctx,
     const AVFormatContext *fmt, int stream_index, AVCodecContext **out);
 
+/*
+ * Clockwise degrees (0, 90, 180 or 270) to turn a stream's frames upright,
+ * as the ffmpeg program does from the display matrix; 0 without one.
+ */
+int avh_rotation(const AVStream *st);
+
 #endif

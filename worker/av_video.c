@@ -68,7 +68,6 @@ static int avv_fail(struct avv *v, enum stage_result code, const char *fmt, ...)
     __attribute__((__format__(__printf__, 3, 4)));
 static int avv_fail_av(struct avv *v, int averr, const char *what);
 static bool avv_format_ok(enum AVPixelFormat f);
-static int avv_rotation(const AVStream *st);
 static double avv_tag_duration(const AVStream *st);
 static void avv_read_duration(struct avv *v, const AVStream *st);
 static void avv_read_info(struct avv *v, AVStream *st);
@@ -120,24 +119,6 @@ avv_format_ok(enum AVPixelFormat f)
 	       (d->flags & bad) == 0 && sws_isSupportedOutput(f) > 0;
 }
 
-/* Clockwise degrees to display upright, as the ffmpeg program turns it. */
-static int
-avv_rotation(const AVStream *st)
-{
-	const uint8_t *sd;
-	size_t size = 0;
-	double theta;
-
-	sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
-	if (sd == NULL || size < 9 * sizeof(int32_t))
-		return 0;
-	theta = -av_display_rotation_get((const int32_t *)sd);
-	if (isnan(theta))
-		return 0;
-	theta = fmod(round(theta / 90.0) * 90.0, 360.0);
-	return (int)(theta < 0.0 ? theta + 360.0 : theta);
-}
-
 /* Matroska keeps a stream's duration only as a "DURATION" tag. */
 static double
 avv_tag_duration(const AVStream *st)
@@ -185,7 +166,7 @@ avv_read_info(struct avv *v, AVStream *st)
 	in->sar = av_guess_sample_aspect_ratio(v->fmt, st, NULL);
 	if (in->sar.num <= 0 || in->sar.den <= 0)
 		in->sar = (AVRational){1, 1};
-	in->rotation = avv_rotation(st);
+	in->rotation = avh_rotation(st);
 	in->display_width = (int)lrint(in->width * av_q2d(in->sar));
 	in->display_height = in->height;
 	if (in->rotation == 90 || in->rotation == 270) {

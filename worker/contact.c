@@ -285,7 +285,7 @@ contact_fill(struct stage_ctx *ctx, struct contact *c, int row,
 		rc = contact_grab(ctx, s, t);
 		if (rc == STAGE_OK)
 			rc = contact_put(
-			    ctx, c, row, col, s->last, rconf_rotation(st), sar);
+			    ctx, c, row, col, s->last, avh_rotation(st), sar);
 	}
 	return rc;
 }

@@ -55,23 +55,6 @@ struct rconf {
 	AVFrame *scaled; /* the scaled picture, when it is turned or padded */
 };
 
-int
-rconf_rotation(const AVStream *st)
-{
-	const uint8_t *sd;
-	size_t size = 0;
-	double theta;
-
-	sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
-	if (sd == NULL || size < 9 * sizeof(int32_t))
-		return 0;
-	theta = -av_display_rotation_get((const int32_t *)sd);
-	if (isnan(theta))
-		return 0;
-	theta = fmod(round(theta / 90.0) * 90.0, 360.0);
-	return (int)(theta < 0.0 ? theta + 360.0 : theta);
-}
-
 struct rconf_matrix
 rconf_frame_matrix(const AVFrame *f)
 {
@@ -318,7 +301,7 @@ rconf_new(struct stage_ctx *ctx, const struct rplan *p, struct rlut *lut,
 	c->p = p;
 	c->lut = lut;
 	c->lut_identity = rlut_identity(lut);
-	c->rotation = rconf_rotation(st);
+	c->rotation = avh_rotation(st);
 	c->sar = sar.num > 0 && sar.den > 0 ? sar : (AVRational){1, 1};
 	c->threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
 	c->in_w = c->in_h = c->in_fmt = -1;

@@ -37,11 +37,6 @@ struct rconf_matrix {
 struct rconf;
 
 /*
- * Clockwise degrees that turn a stream's frames upright (its display
- * matrix), 0, 90, 180 or 270.
- */
-int rconf_rotation(const AVStream *st);
-/*
  * The matrix a frame was coded with: its tag, else BT.709 from 1280 wide
  * or over 576 high and BT.601 below (the usual convention for untagged
  * video), and its range.
