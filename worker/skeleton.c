@@ -135,8 +135,30 @@ sync_dir(const char *dir)
 	close(fd);
 }
 
+/* Runs emit on a stream over fd, then closes fd; 0, or -1 with errno. */
+static int
+emit_to_fd(int fd, int (*emit)(FILE *f, const void *arg), const void *arg)
+{
+	FILE *f = fdopen(fd, "w");
+	int rc, err;
+
+	if (f == NULL) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	rc = emit(f, arg) < 0 || fflush(f) == EOF || fsync(fd) < 0 ? -1 : 0;
+	err = errno;
+	if (fclose(f) == EOF && rc == 0)
+		return -1;
+	errno = err;
+	return rc;
+}
+
 enum stage_result
-stage_write_json(struct stage_ctx *ctx, const char *name, const json_t *doc)
+stage_write_file(struct stage_ctx *ctx, const char *name,
+    int (*emit)(FILE *f, const void *arg), const void *arg)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	int fd, err = 0;
@@ -150,13 +172,13 @@ stage_write_json(struct stage_ctx *ctx, const char *name, const json_t *doc)
 	if ((fd = mkstemp(tmp)) < 0)
 		return stage_fail(ctx, STAGE_E_IO, "cannot create %s: %s", tmp,
 		    strerror(errno));
-	if (fchmod(fd, 0644) < 0 ||
-	    json_dumpfd(doc, fd, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) <
-		0 ||
-	    fsync(fd) < 0)
-		err = errno != 0 ? errno : EIO;
-	if (close(fd) < 0 && err == 0)
+	errno = 0;
+	if (fchmod(fd, 0644) < 0) {
 		err = errno;
+		close(fd);
+	} else if (emit_to_fd(fd, emit, arg) < 0) {
+		err = errno != 0 ? errno : EIO;
+	}
 	if (err == 0 && rename(tmp, path) < 0)
 		err = errno;
 	if (err != 0) {
@@ -166,6 +188,18 @@ stage_write_json(struct stage_ctx *ctx, const char *name, const json_t *doc)
 	}
 	sync_dir(ctx->job_dir);
 	return STAGE_OK;
+}
+
+static int
+emit_json(FILE *f, const void *doc)
+{
+	return json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+}
+
+enum stage_result
+stage_write_json(struct stage_ctx *ctx, const char *name, const json_t *doc)
+{
+	return stage_write_file(ctx, name, emit_json, doc);
 }
 
 bool

@@ -8,6 +8,7 @@
 #define REEL_STAGE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -61,11 +62,15 @@ const char *stage_config(const struct stage_ctx *ctx, const char *key);
 enum stage_result stage_fail(struct stage_ctx *ctx, enum stage_result code,
     const char *fmt, ...) __attribute__((__format__(__printf__, 3, 4)));
 /*
- * Writes doc as <job_dir>/<name> atomically: a temporary file beside it,
- * synced, renamed over the old one, and the directory synced, so a reader
- * sees the old artifact or the whole new one. STAGE_E_IO with ctx->error
- * on failure, leaving no temporary file behind.
+ * Writes <job_dir>/<name> atomically with what emit prints (emit returns
+ * < 0 on failure): a temporary file beside it, synced, renamed over the
+ * old one, and the directory synced, so a reader sees the old artifact or
+ * the whole new one. STAGE_E_IO with ctx->error on failure, leaving no
+ * temporary file behind.
  */
+enum stage_result stage_write_file(struct stage_ctx *ctx, const char *name,
+    int (*emit)(FILE *f, const void *arg), const void *arg);
+/* stage_write_file for a JSON document, indented for people. */
 enum stage_result stage_write_json(
     struct stage_ctx *ctx, const char *name, const json_t *doc);
 /* Whether two paths name the same file (template used as its own source). */

@@ -363,61 +363,10 @@ sa_input_free(struct sa_input *in)
 
 /* ---- colour ---- */
 
-static void
-sa_sync_dir(const char *dir)
+static int
+sa_emit_cube(FILE *f, const void *lut)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd == -1 || fsync(fd) == -1)
-		log_warn("cannot sync %s", dir);
-	if (fd != -1)
-		close(fd);
-}
-
-/*
- * Writes <job_dir>/grade.cube as stage_write_json writes JSON: a
- * temporary file beside it, synced, renamed over it, directory synced.
- */
-static enum stage_result
-sa_write_cube(struct stage_ctx *ctx, const float *lut)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	FILE *f = NULL;
-	int fd, bad, err = 0;
-
-	if (snprintf(path, sizeof(path), "%s/%s", ctx->job_dir,
-		SA_LUT_ARTIFACT) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", ctx->job_dir,
-		SA_LUT_ARTIFACT) >= (int)sizeof(tmp))
-		return stage_fail(
-		    ctx, STAGE_E_IO, "job directory path too long");
-	if ((fd = mkstemp(tmp)) == -1)
-		return stage_fail(ctx, STAGE_E_IO, "cannot create %s: %s", tmp,
-		    strerror(errno));
-	if ((bad = fchmod(fd, 0644) == -1 || (f = fdopen(fd, "w")) == NULL)) {
-		err = errno;
-		close(fd);
-	} else {
-		bad = grade_cube_print(f, "reel grade", lut, GRADE_LUT_SIZE) ==
-			  -1 ||
-		      fflush(f) == EOF || fsync(fileno(f)) == -1;
-		err = errno;
-		if (fclose(f) == EOF && !bad) {
-			bad = 1;
-			err = errno;
-		}
-	}
-	if (!bad && rename(tmp, path) == -1) {
-		bad = 1;
-		err = errno;
-	}
-	if (bad) {
-		unlink(tmp);
-		return stage_fail(ctx, STAGE_E_IO, "cannot write %s: %s", path,
-		    strerror(err != 0 ? err : EIO));
-	}
-	sa_sync_dir(ctx->job_dir);
-	return STAGE_OK;
+	return grade_cube_print(f, "reel grade", lut, GRADE_LUT_SIZE);
 }
 
 static enum stage_result
@@ -431,7 +380,7 @@ sa_grade(struct stage_ctx *ctx, const struct sa_input *in, double strength)
 	if ((lut = grade_lut_build(&t, GRADE_LUT_SIZE)) == NULL)
 		return stage_fail(
 		    ctx, STAGE_E_TEMP, "out of memory building the LUT");
-	rc = sa_write_cube(ctx, lut);
+	rc = stage_write_file(ctx, SA_LUT_ARTIFACT, sa_emit_cube, lut);
 	free(lut);
 	return rc;
 }
