@@ -31,6 +31,7 @@
 #include "av_audio.h"
 #include "av_video.h"
 #include "check_main.h"
+#include "media.h"
 #include "contact.h"
 #include "limiter.h"
 #include "render_plan.h"
@@ -45,7 +46,6 @@
 #define MAX_FRAMES 600
 #define MAX_WINDOWS 2000
 
-static char dir[64];
 static char src_mp4[128], rb_mp4[128], silent_mp4[128], noise_mp4[128];
 
 struct seg {
@@ -78,66 +78,7 @@ struct probe {
 static void
 path_in(char *buf, size_t size, const char *job, const char *name)
 {
-	snprintf(buf, size, "%s/%s/%s", dir, job, name);
-}
-
-static void
-run_ffmpeg(const char *const args[], const char *out)
-{
-	const char *argv[48] = {
-	    "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
-	size_t n = 6;
-	int status, fd;
-	pid_t pid;
-
-	while (*args != NULL && n < 46)
-		argv[n++] = *args++;
-	argv[n++] = out;
-	argv[n] = NULL;
-	if ((pid = fork()) == 0) {
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
-			dup2(fd, STDOUT_FILENO);
-		execvp("ffmpeg", (char *const *)argv);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "ffmpeg could not make %s", out);
-}
-
-/*
- * Copies the first fraction keep of src to dst, with the bytes from
- * fraction garble to keep replaced by pseudo-random ones.
- */
-static void
-damage_copy(const char *src, const char *dst, double garble, double keep)
-{
-	uint32_t x = 2463534242u;
-	size_t i;
-	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
-	size_t len, cut;
-	char *buf;
-
-	ck_assert_ptr_nonnull(in);
-	ck_assert_ptr_nonnull(out);
-	fseek(in, 0, SEEK_END);
-	len = (size_t)ftell(in);
-	rewind(in);
-	buf = xcalloc(1, len);
-	ck_assert_uint_eq(fread(buf, 1, len, in), len);
-	cut = (size_t)(keep * (double)len);
-	for (i = (size_t)(garble * (double)len); i < cut; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (char)x;
-	}
-	cut = garble < keep ? len : cut;
-	ck_assert_uint_eq(fwrite(buf, 1, cut, out), cut);
-	free(buf);
-	fclose(in);
-	fclose(out);
+	snprintf(buf, size, "%s/%s/%s", media_dir(), job, name);
 }
 
 static void
@@ -157,36 +98,29 @@ setup_media(void)
 	    "testsrc2=size=160x90:rate=25:duration=4", "-f", "lavfi", "-i",
 	    "anoisesrc=d=4:c=pink:r=48000:a=0.3", X264, "-c:a", "aac", "-b:a",
 	    "256k", "-ac", "2", NULL};
-	char fast[128], in[128];
 	const char *faststart[] = {
-	    "-i", in, "-c", "copy", "-movflags", "+faststart", NULL};
+	    "-i", src_mp4, "-c", "copy", "-movflags", "+faststart", NULL};
 
 	av_log_set_level(AV_LOG_QUIET);
-	snprintf(dir, sizeof(dir), "/tmp/check_wrk_render.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(src_mp4, sizeof(src_mp4), "%s/src.mp4", dir);
-	snprintf(rb_mp4, sizeof(rb_mp4), "%s/rb.mp4", dir);
-	snprintf(silent_mp4, sizeof(silent_mp4), "%s/silent.mp4", dir);
-	snprintf(noise_mp4, sizeof(noise_mp4), "%s/noise.mp4", dir);
-	run_ffmpeg(src, src_mp4);
-	run_ffmpeg(rb, rb_mp4);
-	run_ffmpeg(silent, silent_mp4);
-	run_ffmpeg(noise, noise_mp4);
-	snprintf(in, sizeof(in), "%s", src_mp4);
-	snprintf(fast, sizeof(fast), "%s/fast.mp4", dir);
-	run_ffmpeg(faststart, fast);
-	snprintf(in, sizeof(in), "%s/trunc_fast.mp4", dir);
-	damage_copy(fast, in, 1.0, 0.5);
-	snprintf(in, sizeof(in), "%s/trunc_end.mp4", dir);
-	damage_copy(src_mp4, in, 1.0, 0.5);
-	snprintf(in, sizeof(in), "%s/garbled.mp4", dir);
-	damage_copy(src_mp4, in, 0.3, 0.6);
+	media_setup("check_wrk_render");
+	media_path(src_mp4, sizeof(src_mp4), "src.mp4");
+	media_path(rb_mp4, sizeof(rb_mp4), "rb.mp4");
+	media_path(silent_mp4, sizeof(silent_mp4), "silent.mp4");
+	media_path(noise_mp4, sizeof(noise_mp4), "noise.mp4");
+	media_gen("src.mp4", src);
+	media_gen("rb.mp4", rb);
+	media_gen("silent.mp4", silent);
+	media_gen("noise.mp4", noise);
+	media_gen("fast.mp4", faststart);
+	media_damage("fast.mp4", "trunc_fast.mp4", 0.5, 0.0);
+	media_damage("src.mp4", "trunc_end.mp4", 0.5, 0.0);
+	media_damage("src.mp4", "garbled.mp4", 0.3, 0.6);
 }
 
 static void
 teardown_media(void)
 {
-	remove_tree(dir);
+	media_teardown();
 }
 
 static void
@@ -268,7 +202,7 @@ write_job(const char *job, const struct plan_opts *o, const struct seg *segs,
 	char path[256];
 	json_t *plan;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, job);
+	snprintf(path, sizeof(path), "%s/%s", media_dir(), job);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	plan = json_pack("{s:i, s:{s:s, s:f, s:b, s:i, s:i}, s:{s:s, s:f}, "
 			 "s:{s:i, s:i, s:{s:i, s:i}, s:{s:s, s:i, s:i, s:i, "
@@ -297,7 +231,7 @@ run_stage(const char *job, const char *source, struct stage_ctx *ctx)
 {
 	static char jd[256];
 
-	snprintf(jd, sizeof(jd), "%s/%s", dir, job);
+	snprintf(jd, sizeof(jd), "%s/%s", media_dir(), job);
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->job_id = job;
 	ctx->stage = "rendering";
@@ -496,7 +430,7 @@ dir_holds(const char *job, const char *const names[])
 
 	while (names[want] != NULL)
 		want++;
-	snprintf(path, sizeof(path), "%s/%s", dir, job);
+	snprintf(path, sizeof(path), "%s/%s", media_dir(), job);
 	ck_assert_ptr_nonnull(d = opendir(path));
 	while ((e = readdir(d)) != NULL) {
 		bool known = false;
@@ -871,7 +805,7 @@ START_TEST(test_damaged_source)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		snprintf(src, sizeof(src), "%s/%s", dir, names[i]);
+		snprintf(src, sizeof(src), "%s/%s", media_dir(), names[i]);
 		o.source = src;
 		write_job(jobs[i], &o, segs, 2, CUBE_IDENTITY);
 		ck_assert_int_eq(run_stage(jobs[i], src, &ctx), STAGE_E_DATA);
@@ -894,7 +828,7 @@ START_TEST(test_missing_inputs)
 	struct stage_ctx ctx;
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/empty", dir);
+	snprintf(path, sizeof(path), "%s/empty", media_dir());
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	ck_assert_int_eq(run_stage("empty", src_mp4, &ctx), STAGE_E_NOINPUT);
 	ck_assert_ptr_nonnull(strstr(ctx.error, "plan.json"));
@@ -904,7 +838,7 @@ START_TEST(test_missing_inputs)
 	ck_assert_ptr_nonnull(strstr(ctx.error, "grade.cube"));
 	dir_holds("nograde", only_plan);
 	write_job("nosource", &o, segs, 1, CUBE_IDENTITY);
-	snprintf(path, sizeof(path), "%s/gone.mp4", dir);
+	snprintf(path, sizeof(path), "%s/gone.mp4", media_dir());
 	ck_assert_int_eq(run_stage("nosource", path, &ctx), STAGE_E_NOINPUT);
 	dir_holds("nosource", job_failed_files);
 }

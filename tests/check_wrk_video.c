@@ -35,43 +35,6 @@
 /* Two frames at 25 fps, the tolerance for gradual transitions. */
 #define TWO_FRAMES 0.081
 
-/*
- * Copies src to dst damaged: cut at fraction keep of its length, or, when
- * garble_to is past keep, with the bytes between the two fractions
- * replaced by pseudo-random ones.
- */
-static void
-damage(const char *src, const char *dst, double keep, double garble_to)
-{
-	char in[256], out[256];
-	uint32_t x = 2463534242u;
-	uint8_t *buf;
-	size_t len, i, cut;
-	FILE *f;
-
-	media_path(in, sizeof(in), src);
-	media_path(out, sizeof(out), dst);
-	ck_assert_ptr_nonnull(f = fopen(in, "rb"));
-	fseek(f, 0, SEEK_END);
-	len = (size_t)ftell(f);
-	rewind(f);
-	buf = xcalloc(1, len);
-	ck_assert_uint_eq(fread(buf, 1, len, f), len);
-	fclose(f);
-	cut = (size_t)(keep * (double)len);
-	for (i = cut; i < (size_t)(garble_to * (double)len); i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (uint8_t)x;
-	}
-	ck_assert_ptr_nonnull(f = fopen(out, "wb"));
-	len = garble_to > keep ? len : cut;
-	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
-	fclose(f);
-	free(buf);
-}
-
 static enum stage_result
 analyse(const char *name, json_t **out, struct stage_ctx *ctx)
 {
@@ -563,11 +526,11 @@ START_TEST(test_truncated_and_damaged)
 	media_gen("moovend.mp4", mkv);
 	o = analyse_ok("whole.mkv");
 	json_decref(o);
-	damage("fast.mp4", "fasttrunc.mp4", 0.5, 0.0);
-	damage("whole.mkv", "trunc.mkv", 0.5, 0.0);
-	damage("moovend.mp4", "nomoov.mp4", 0.5, 0.0);
-	damage("whole.mkv", "garbled.mkv", 0.4, 0.6);
-	damage("moovend.mp4", "garbled.mp4", 0.4, 0.6);
+	media_damage("fast.mp4", "fasttrunc.mp4", 0.5, 0.0);
+	media_damage("whole.mkv", "trunc.mkv", 0.5, 0.0);
+	media_damage("moovend.mp4", "nomoov.mp4", 0.5, 0.0);
+	media_damage("whole.mkv", "garbled.mkv", 0.4, 0.6);
+	media_damage("moovend.mp4", "garbled.mp4", 0.4, 0.6);
 	expect_data_error("fasttrunc.mp4", "truncated");
 	expect_data_error("trunc.mkv", "truncated");
 	expect_data_error("nomoov.mp4", NULL);

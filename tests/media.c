@@ -1,5 +1,6 @@
 /* Test media: see media.h. */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -71,4 +72,36 @@ void
 media_gen(const char *out, const char *const args[])
 {
 	ck_assert_msg(media_ffmpeg(out, args), "ffmpeg could not make %s", out);
+}
+
+void
+media_damage(const char *src, const char *dst, double from, double to)
+{
+	char in[256], out[256];
+	uint32_t x = 2463534242u;
+	size_t len, end, i;
+	uint8_t *buf;
+	FILE *f;
+
+	media_path(in, sizeof(in), src);
+	media_path(out, sizeof(out), dst);
+	ck_assert_ptr_nonnull(f = fopen(in, "rb"));
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	buf = xcalloc(1, len);
+	ck_assert_uint_eq(fread(buf, 1, len, f), len);
+	fclose(f);
+	for (i = (size_t)(from * (double)len);
+	     i < (size_t)(to * (double)len) && i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (uint8_t)x;
+	}
+	end = to > from ? len : (size_t)(from * (double)len);
+	ck_assert_ptr_nonnull(f = fopen(out, "wb"));
+	ck_assert_uint_eq(fwrite(buf, 1, end, f), end);
+	fclose(f);
+	free(buf);
 }

@@ -20,4 +20,11 @@ bool media_ffmpeg(const char *out, const char *const args[]);
 /* Same, but a failure aborts the test. */
 void media_gen(const char *out, const char *const args[]);
 
+/*
+ * Copies the clip named src to dst damaged: with to > from, the bytes from
+ * fraction from to fraction to are replaced by pseudo-random ones; else
+ * the copy is cut at fraction from.
+ */
+void media_damage(const char *src, const char *dst, double from, double to);
+
 #endif
