@@ -86,7 +86,7 @@ $(O)/supervisor/%.o: supervisor/%.c
 
 $(O)/worker/%.o: worker/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(BASE_INC) -Iworker $(call pc_cflags,$(WRK_PC)) -c $< -o $@
+	$(CC) $(CFLAGS) -fPIC $(BASE_INC) -Iworker $(call pc_cflags,$(WRK_PC)) -c $< -o $@
 
 $(O)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
@@ -104,8 +104,17 @@ $(O)/bench/%.o: bench/%.c
 $(O)/reeld: $(O)/supervisor/main.o $(SUP_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC))
 
-$(O)/reel-worker: $(O)/worker/main.o $(WRK_OBJS) $(IPC_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(WRK_PC) libevent) -lm
+# reel-worker is the small skeleton: it answers reeld at once and then
+# loads the stage code, which links FFmpeg, from reel-stages.so beside it.
+# -rdynamic lets the library call the skeleton's stage_* functions.
+STAGE_OBJS := $(filter-out $(O)/worker/skeleton.o,$(WRK_OBJS))
+
+$(O)/reel-worker: $(O)/worker/main.o $(O)/worker/skeleton.o $(IPC_OBJS) \
+		$(COMMON_OBJS) | $(O)/reel-stages.so
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(call pc_libs,$(IPC_PC))
+
+$(O)/reel-stages.so: $(STAGE_OBJS)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pc_libs,$(WRK_PC)) -lm
 
 $(O)/reelctl: $(O)/cli/reelctl.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent) -lm
@@ -196,7 +205,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)$(PREFIX)/libexec/reel $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(O)/reeld $(DESTDIR)$(PREFIX)/sbin/reeld
-	install -m 0755 $(O)/reel-worker $(DESTDIR)$(PREFIX)/libexec/reel/reel-worker
+	install -m 0755 $(O)/reel-worker $(O)/reel-stages.so \
+		$(DESTDIR)$(PREFIX)/libexec/reel/
 	install -m 0755 $(O)/reelctl $(O)/reelstat $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 systemd/reeld.service \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/reeld.service

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <libavutil/log.h>
-
 #include "log.h"
 #include "worker.h"
 
@@ -56,11 +54,6 @@ main(int argc, char *argv[])
 	main_parse(argc, argv, &stage, &job);
 	snprintf(procname, sizeof(procname), "worker[%s]", stage);
 	log_init(0, procname);
-	/*
-	 * libav logs its errors per bad packet; the stage reports the one
-	 * cause that matters, in STAGE_FAIL and on stderr.
-	 */
-	av_log_set_level(AV_LOG_FATAL);
 	if ((code = worker_setup(stage)) != 0)
 		return code;
 	if ((code = worker_check_fd(WORKER_FD)) != 0)

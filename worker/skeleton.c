@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -348,6 +349,39 @@ worker_ctx_init(struct stage_ctx *ctx, const struct msg_job_start *js,
 	ctx->skeleton = sk;
 }
 
+/*
+ * The stage code lives in reel-stages.so beside this program, loaded only
+ * after HELLO has gone out: linking FFmpeg costs about 40 ms of dynamic
+ * loading, which reeld should not wait for to learn that the worker runs.
+ */
+static enum stage_result
+worker_load_stage(
+    struct stage_ctx *ctx, const char *stage, const struct stage_ops **ops)
+{
+	const struct stage_ops *(*find)(const char *);
+	char path[PATH_MAX];
+	ssize_t n;
+	void *lib;
+
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0)
+		return stage_fail(ctx, STAGE_E_OS,
+		    "cannot find this program: %s", strerror(errno));
+	path[n] = '\0';
+	snprintf(strrchr(path, '/') + 1, sizeof(path) - (size_t)n, "%s",
+	    WORKER_STAGE_LIBRARY);
+	if ((lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return stage_fail(ctx, STAGE_E_OS, "cannot load %s", dlerror());
+	*(void **)&find = dlsym(lib, "stage_find");
+	if (find == NULL)
+		return stage_fail(
+		    ctx, STAGE_E_OS, "%s has no stage table", path);
+	if ((*ops = find(stage)) == NULL)
+		return stage_fail(
+		    ctx, STAGE_E_USAGE, "unknown stage %s", stage);
+	return STAGE_OK;
+}
+
 static enum stage_result
 worker_dispatch(struct stage_ctx *ctx, const char *stage)
 {
@@ -358,10 +392,9 @@ worker_dispatch(struct stage_ctx *ctx, const char *stage)
 		return stage_fail(ctx, STAGE_E_PROTOCOL,
 		    "JOB_START is for stage %s, this worker runs %s",
 		    ctx->stage, stage);
-	ops = stage_find(stage);
-	if (ops == NULL)
-		return stage_fail(
-		    ctx, STAGE_E_USAGE, "unknown stage %s", stage);
+	code = worker_load_stage(ctx, stage, &ops);
+	if (code != STAGE_OK)
+		return code;
 	code = ops->run(ctx);
 	if (!worker_code_valid(code))
 		return stage_fail(ctx, STAGE_E_SOFTWARE,

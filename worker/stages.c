@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <libavutil/log.h>
+
 #include "audio_analysis.h"
 #include "motion_analysis.h"
 #include "rendering.h"
@@ -22,6 +24,16 @@ static const struct stage_ops stages_table[] = {
     {"style_application", style_application_run},
     {"rendering", rendering_run},
 };
+
+/*
+ * Runs when reel-stages.so is loaded. libav logs its errors per bad
+ * packet; the stage reports the one cause that matters, in STAGE_FAIL and
+ * on stderr.
+ */
+static void __attribute__((__constructor__)) stages_quiet_libav(void)
+{
+	av_log_set_level(AV_LOG_FATAL);
+}
 
 const struct stage_ops *
 stage_find(const char *name)

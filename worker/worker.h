@@ -15,6 +15,8 @@
 
 /* The descriptor reeld hands every worker: a socketpair end. */
 #define WORKER_FD 3
+/* The stage code, installed beside reel-worker. */
+#define WORKER_STAGE_LIBRARY "reel-stages.so"
 /* How long the worker waits for its JOB_START. */
 #define WORKER_START_TIMEOUT_MS 10000
 
