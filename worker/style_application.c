@@ -473,14 +473,6 @@ sa_edit(
 /* ---- plan.json ---- */
 
 static json_t *
-sa_real(double v, double unit)
-{
-	if (!isfinite(v))
-		return json_null();
-	return json_real(round(v / unit) * unit);
-}
-
-static json_t *
 sa_segments_json(const struct recut_plan *plan)
 {
 	json_t *arr = json_array();
@@ -510,8 +502,8 @@ sa_audio_json(const struct sa_input *in)
 	double gain = isfinite(src) && isfinite(tpl) ? tpl - src : 0.0;
 
 	return json_pack("{s:b, s:o, s:o, s:o, s:f}", "present",
-	    in->a.has_audio, "gain_db", sa_real(gain, 0.01), "source_lufs",
-	    sa_real(src, 0.01), "target_lufs", sa_real(tpl, 0.01),
+	    in->a.has_audio, "gain_db", style_real(gain, 0.01), "source_lufs",
+	    style_real(src, 0.01), "target_lufs", style_real(tpl, 0.01),
 	    "true_peak_limit_dbtp", SA_TRUE_PEAK_DBTP);
 }
 
@@ -525,7 +517,7 @@ sa_output_json(const struct sa_input *in, const struct sa_geometry *g,
 	    in->t.fr_num, "den", in->t.fr_den, "aspect_ratio", in->t.aspect,
 	    "conform", "mode", sa_conform_name(g->mode), "x", g->x, "y", g->y,
 	    "w", g->w, "h", g->h, "duration_s",
-	    sa_real(plan->duration_s, 1e-3));
+	    style_real(plan->duration_s, 1e-3));
 }
 
 static json_t *
@@ -541,15 +533,15 @@ sa_plan_json(const struct stage_ctx *ctx, const struct sa_input *in,
 			 "s:o, s:{s:s, s:s, s:s, s:i, s:s, s:i, s:i}}",
 	    "version", SA_PLAN_VERSION, "source", "path",
 	    ctx->source != NULL ? json_string(ctx->source) : json_null(),
-	    "duration_s", sa_real(in->v.duration_s, 1e-3), "has_audio",
+	    "duration_s", style_real(in->v.duration_s, 1e-3), "has_audio",
 	    in->a.has_audio, "display_width", in->v.display_width,
 	    "display_height", in->v.display_height, "template", "path",
 	    tpath != NULL ? json_string(tpath) : json_null(), "duration_s",
-	    sa_real(in->t.duration_s, 1e-3), "output",
+	    style_real(in->t.duration_s, 1e-3), "output",
 	    sa_output_json(in, g, plan), "grade", "lut_file", SA_LUT_ARTIFACT,
 	    "lut_size", GRADE_LUT_SIZE, "method", "reinhard-lab+tone-curve",
-	    "strength", sa_real(c->strength, 1e-3), "edit",
-	    "target_cut_frequency", sa_real(in->t.cut_frequency, 1e-3),
+	    "strength", style_real(c->strength, 1e-3), "edit",
+	    "target_cut_frequency", style_real(in->t.cut_frequency, 1e-3),
 	    "beat_snapped", plan->beat_snapped, "segments",
 	    sa_segments_json(plan), "audio", sa_audio_json(in), "encode",
 	    "quality", sa_quality[c->quality].name, "video_codec", "libx264",

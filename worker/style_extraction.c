@@ -102,9 +102,8 @@ se_clamp(double v, double lo, double hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* A real rounded to a multiple of unit; null when not finite. */
-static json_t *
-se_real(double v, double unit)
+json_t *
+style_real(double v, double unit)
 {
 	if (!isfinite(v))
 		return json_null();
@@ -208,8 +207,8 @@ style_stats_parse(const json_t *c, struct grade_stats *s)
 static json_t *
 se_vec3_json(const double v[3])
 {
-	return json_pack("[ooo]", se_real(v[0], 1e-4), se_real(v[1], 1e-4),
-	    se_real(v[2], 1e-4));
+	return json_pack("[ooo]", style_real(v[0], 1e-4),
+	    style_real(v[1], 1e-4), style_real(v[2], 1e-4));
 }
 
 static json_t *
@@ -219,7 +218,7 @@ se_hist_json(const struct grade_stats *s)
 	int i;
 
 	for (i = 0; vals != NULL && i < s->nhist; i++) {
-		if (json_array_append_new(vals, se_real(s->hist[i], 1e-6)) ==
+		if (json_array_append_new(vals, style_real(s->hist[i], 1e-6)) ==
 		    -1) {
 			json_decref(vals);
 			return NULL;
@@ -236,16 +235,16 @@ style_stats_json(const struct grade_stats *s)
 	int i;
 
 	for (i = 0; pct != NULL && i < GRADE_PCT_N; i++) {
-		if (json_object_set_new(
-			pct, se_pct_keys[i], se_real(s->pct[i], 1e-4)) == -1) {
+		if (json_object_set_new(pct, se_pct_keys[i],
+			style_real(s->pct[i], 1e-4)) == -1) {
 			json_decref(pct);
 			return NULL;
 		}
 	}
 	o = json_pack("{s:o, s:o, s:o, s:o, s:o}", "lab_mean",
 	    se_vec3_json(s->mean), "lab_std", se_vec3_json(s->std),
-	    "luma_percentiles", pct, "chroma", se_real(s->chroma, 1e-4),
-	    "saturation", se_real(s->saturation, 1e-4));
+	    "luma_percentiles", pct, "chroma", style_real(s->chroma, 1e-4),
+	    "saturation", style_real(s->saturation, 1e-4));
 	if (o != NULL && s->nhist > 0 &&
 	    json_object_set_new(o, "luma_histogram", se_hist_json(s)) == -1) {
 		json_decref(o);
@@ -584,10 +583,11 @@ se_color_grade(const struct grade_stats *s)
 
 	grade_look_measure(s, &g);
 	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "temperature",
-	    se_real(g.temperature, 0.1), "tint", se_real(g.tint, 0.1),
-	    "saturation", se_real(g.saturation, 0.1), "contrast",
-	    se_real(g.contrast, 0.1), "highlights", se_real(g.highlights, 0.1),
-	    "shadows", se_real(g.shadows, 0.1));
+	    style_real(g.temperature, 0.1), "tint", style_real(g.tint, 0.1),
+	    "saturation", style_real(g.saturation, 0.1), "contrast",
+	    style_real(g.contrast, 0.1), "highlights",
+	    style_real(g.highlights, 0.1), "shadows",
+	    style_real(g.shadows, 0.1));
 }
 
 static int
@@ -717,9 +717,9 @@ se_audio_style(const struct style_audio *a)
 		bass = se_bass_boost(a);
 	}
 	return json_pack("{s:o, s:o, s:o, s:b}", "normalization_level",
-	    se_real(level, 1e-3), "compression_ratio", se_real(ratio, 0.01),
-	    "bass_boost", se_real(bass, 0.1), "enhance_speech",
-	    a->has_audio && a->speech);
+	    style_real(level, 1e-3), "compression_ratio",
+	    style_real(ratio, 0.01), "bass_boost", style_real(bass, 0.1),
+	    "enhance_speech", a->has_audio && a->speech);
 }
 
 static json_t *
@@ -734,7 +734,7 @@ se_detected_beats(const struct style_audio *a)
 		if (json_array_append_new(
 			arr, json_pack("{s:I, s:o, s:s}", "timestamp_ms",
 				 (json_int_t)llround(b->t_s * 1000.0),
-				 "confidence", se_real(b->confidence, 1e-3),
+				 "confidence", style_real(b->confidence, 1e-3),
 				 "frequency", b->band)) == -1) {
 			json_decref(arr);
 			return NULL;
@@ -853,9 +853,9 @@ se_shots_json(const struct style_video *v)
 			: json_null();
 		if (json_array_append_new(arr,
 			json_pack("{s:o, s:o, s:{s:s, s:I}, s:o}", "start_s",
-			    se_real(sh->start_s, 1e-3), "end_s",
-			    se_real(sh->end_s, 1e-3), "transition_in", "type",
-			    recut_kind_name(sh->kind), "duration_ms",
+			    style_real(sh->start_s, 1e-3), "end_s",
+			    style_real(sh->end_s, 1e-3), "transition_in",
+			    "type", recut_kind_name(sh->kind), "duration_ms",
 			    (json_int_t)llround(sh->tr_ms), "camera", cam)) ==
 		    -1) {
 			json_decref(arr);
@@ -873,11 +873,12 @@ se_lengths_json(const struct style_video *v)
 	if (se_lengths(v, &l) == -1)
 		return NULL;
 	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "count", (json_int_t)v->nshots, "mean_s", se_real(l.mean, 1e-3),
-	    "median_s", se_real(l.median, 1e-3), "std_s", se_real(l.std, 1e-3),
-	    "cv", se_real(l.cv, 1e-4), "min_s", se_real(l.min, 1e-3), "max_s",
-	    se_real(l.max, 1e-3), "lognormal_mu", se_real(l.mu, 1e-4),
-	    "lognormal_sigma", se_real(l.sigma, 1e-4));
+	    "count", (json_int_t)v->nshots, "mean_s", style_real(l.mean, 1e-3),
+	    "median_s", style_real(l.median, 1e-3), "std_s",
+	    style_real(l.std, 1e-3), "cv", style_real(l.cv, 1e-4), "min_s",
+	    style_real(l.min, 1e-3), "max_s", style_real(l.max, 1e-3),
+	    "lognormal_mu", style_real(l.mu, 1e-4), "lognormal_sigma",
+	    style_real(l.sigma, 1e-4));
 }
 
 static json_t *
@@ -887,7 +888,7 @@ se_beats_json(const struct style_audio *a)
 	size_t i;
 
 	for (i = 0; arr != NULL && i < a->nbeats; i++) {
-		if (json_array_append_new(arr, se_real(a->beats[i], 1e-3)) ==
+		if (json_array_append_new(arr, style_real(a->beats[i], 1e-3)) ==
 		    -1) {
 			json_decref(arr);
 			return NULL;
@@ -901,10 +902,11 @@ se_audio_json(const struct style_audio *a)
 {
 	return json_pack("{s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "has_audio", a->has_audio, "music", a->music, "integrated_lufs",
-	    se_real(a->lufs, 0.01), "loudness_range_lu", se_real(a->lra, 0.01),
-	    "true_peak_dbtp", se_real(a->true_peak, 0.01), "tempo_bpm",
-	    se_real(a->music ? a->tempo_bpm : NAN, 0.01), "tempo_confidence",
-	    se_real(a->tempo_confidence, 1e-3), "beats_s", se_beats_json(a));
+	    style_real(a->lufs, 0.01), "loudness_range_lu",
+	    style_real(a->lra, 0.01), "true_peak_dbtp",
+	    style_real(a->true_peak, 0.01), "tempo_bpm",
+	    style_real(a->music ? a->tempo_bpm : NAN, 0.01), "tempo_confidence",
+	    style_real(a->tempo_confidence, 1e-3), "beats_s", se_beats_json(a));
 }
 
 static json_t *
@@ -914,9 +916,9 @@ se_colour_json(const struct style_video *v, double spread)
 
 	if (o == NULL ||
 	    json_object_set_new(
-		o, "cct_k", se_real(grade_cct(v->colour.mean), 1.0)) == -1 ||
-	    json_object_set_new(o, "shot_lab_spread", se_real(spread, 1e-3)) ==
-		-1) {
+		o, "cct_k", style_real(grade_cct(v->colour.mean), 1.0)) == -1 ||
+	    json_object_set_new(
+		o, "shot_lab_spread", style_real(spread, 1e-3)) == -1) {
 		json_decref(o);
 		return NULL;
 	}
@@ -936,16 +938,17 @@ se_analysis(
 			 "s:{s:o, s:o, s:o, s:o, s:o}}",
 	    "version", STYLE_ANALYSIS_VERSION, "role", in->role, "video",
 	    "display_width", v->display_width, "display_height",
-	    v->display_height, "fps", se_real(v->fps, 1e-4), "frame_rate",
-	    "num", num, "den", den, "duration_s", se_real(v->duration_s, 1e-3),
-	    "shots", se_shots_json(v), "shot_lengths", se_lengths_json(v),
-	    "colour", se_colour_json(v, spread), "audio", se_audio_json(&in->a),
-	    "motion", "motion_intensity", se_real(v->motion_intensity, 0.1),
-	    "zoom_usage", se_real(v->zoom_usage, 0.1), "reliable_share",
-	    se_real(v->reliable_share, 1e-3), "confidence", "length",
-	    se_real(c->length, 1e-3), "cuts", se_real(c->cuts, 1e-3), "grade",
-	    se_real(c->grade, 1e-3), "audio", se_real(c->audio, 1e-3), "motion",
-	    se_real(c->motion, 1e-3));
+	    v->display_height, "fps", style_real(v->fps, 1e-4), "frame_rate",
+	    "num", num, "den", den, "duration_s",
+	    style_real(v->duration_s, 1e-3), "shots", se_shots_json(v),
+	    "shot_lengths", se_lengths_json(v), "colour",
+	    se_colour_json(v, spread), "audio", se_audio_json(&in->a), "motion",
+	    "motion_intensity", style_real(v->motion_intensity, 0.1),
+	    "zoom_usage", style_real(v->zoom_usage, 0.1), "reliable_share",
+	    style_real(v->reliable_share, 1e-3), "confidence", "length",
+	    style_real(c->length, 1e-3), "cuts", style_real(c->cuts, 1e-3),
+	    "grade", style_real(c->grade, 1e-3), "audio",
+	    style_real(c->audio, 1e-3), "motion", style_real(c->motion, 1e-3));
 }
 
 /* ---- StyleJSON ---- */
@@ -972,15 +975,15 @@ se_style(const struct se_input *in)
 	    "aspect_ratio", se_aspect(v->display_width, v->display_height),
 	    "frame_rate", (int)lround(v->fps), "audio_style",
 	    se_audio_style(&in->a), "cut_frequency",
-	    se_real(60.0 * (double)(v->nshots - 1) / v->duration_s, 1e-3),
-	    "motion_intensity", se_real(v->motion_intensity, 0.1), "zoom_usage",
-	    se_real(v->zoom_usage, 0.1), "primary_transition", primary,
-	    "secondary_transition", secondary, "use_subtitles", 0,
+	    style_real(60.0 * (double)(v->nshots - 1) / v->duration_s, 1e-3),
+	    "motion_intensity", style_real(v->motion_intensity, 0.1),
+	    "zoom_usage", style_real(v->zoom_usage, 0.1), "primary_transition",
+	    primary, "secondary_transition", secondary, "use_subtitles", 0,
 	    "detected_beats", se_detected_beats(&in->a), "tempo_bpm",
-	    se_real(in->a.music ? in->a.tempo_bpm : NAN, 0.01), "music_genre",
-	    json_null(), "text_overlays", "created_at", created,
-	    "source_duration_seconds", se_real(v->duration_s, 1e-3),
-	    "extraction_confidence", se_real(c.total, 1e-3), "analysis",
+	    style_real(in->a.music ? in->a.tempo_bpm : NAN, 0.01),
+	    "music_genre", json_null(), "text_overlays", "created_at", created,
+	    "source_duration_seconds", style_real(v->duration_s, 1e-3),
+	    "extraction_confidence", style_real(c.total, 1e-3), "analysis",
 	    se_analysis(in, spread, &c));
 }
 

@@ -77,6 +77,8 @@ struct style_audio {
 };
 
 /* A JSON number (integer or real); false for anything else. */
+/* A real rounded to a multiple of unit; null when not finite. */
+json_t *style_real(double v, double unit);
 bool style_num(const json_t *o, const char *key, double *out);
 /* Reads colour statistics in video_analysis's format. */
 int style_stats_parse(const json_t *c, struct grade_stats *s);
