@@ -219,24 +219,6 @@ analyse(const char *clip)
 	return artifact(job);
 }
 
-static double
-num(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_number(v), "no number %s", key);
-	return json_number_value(v);
-}
-
-static const char *
-str(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_string(v), "no string %s", key);
-	return json_string_value(v);
-}
-
 static const json_t *
 shot(const json_t *o, size_t i)
 {
@@ -254,12 +236,15 @@ print_result(const char *clip, const json_t *o)
 	printf("check_wrk_motion: %-12s %-8s tx %+.4f fw/s ty %+.4f fh/s "
 	       "zoom %+.4f /s rot %+.3f deg/s shake %.4f | speed %.4f fw/s "
 	       "intensity %.1f zoom_usage %.1f reliable %d/%d\n",
-	    clip, str(s, "camera"), num(s, "tx_fw_per_s"),
-	    num(s, "ty_fh_per_s"), num(s, "zoom_per_s"),
-	    num(s, "rotation_deg_per_s"), num(s, "shake"),
-	    num(o, "mean_speed_fw_per_s"), num(o, "motion_intensity"),
-	    num(o, "zoom_usage"), (int)num(o, "pairs_reliable"),
-	    (int)(num(o, "pairs_reliable") + num(o, "pairs_unreliable")));
+	    clip, media_json_str(s, "camera"), media_json_num(s, "tx_fw_per_s"),
+	    media_json_num(s, "ty_fh_per_s"), media_json_num(s, "zoom_per_s"),
+	    media_json_num(s, "rotation_deg_per_s"), media_json_num(s, "shake"),
+	    media_json_num(o, "mean_speed_fw_per_s"),
+	    media_json_num(o, "motion_intensity"),
+	    media_json_num(o, "zoom_usage"),
+	    (int)media_json_num(o, "pairs_reliable"),
+	    (int)(media_json_num(o, "pairs_reliable") +
+		  media_json_num(o, "pairs_unreliable")));
 }
 
 /* Analyses a one-shot clip and checks its class; returns the artifact. */
@@ -270,14 +255,15 @@ classify(const char *clip, const char *camera)
 	const json_t *o = json_object_get(doc, "source");
 
 	print_result(clip, o);
-	ck_assert_str_eq(str(o, "shots_from"), "whole_video");
+	ck_assert_str_eq(media_json_str(o, "shots_from"), "whole_video");
 	ck_assert_uint_eq(json_array_size(json_object_get(o, "shots")), 1);
-	ck_assert_msg(strcmp(str(shot(o, 0), "camera"), camera) == 0,
-	    "%s: camera %s, want %s", clip, str(shot(o, 0), "camera"), camera);
+	ck_assert_msg(strcmp(media_json_str(shot(o, 0), "camera"), camera) == 0,
+	    "%s: camera %s, want %s", clip,
+	    media_json_str(shot(o, 0), "camera"), camera);
 	/* Every pair of a one-shot clip without cuts measures. */
-	ck_assert_double_eq(num(o, "pairs_unreliable"), 0);
-	ck_assert_double_eq(num(o, "frames_analysed"), 75);
-	ck_assert_double_eq_tol(num(o, "fps"), 25.0, 0.01);
+	ck_assert_double_eq(media_json_num(o, "pairs_unreliable"), 0);
+	ck_assert_double_eq(media_json_num(o, "frames_analysed"), 75);
+	ck_assert_double_eq_tol(media_json_num(o, "fps"), 25.0, 0.01);
 	ck_assert_uint_eq(json_array_size(json_object_get(o, "per_second")), 3);
 	return doc;
 }
@@ -654,14 +640,17 @@ START_TEST(test_static_and_pans)
 		doc = classify(clips[i].clip, clips[i].camera);
 		o = json_object_get(doc, "source");
 		s = shot(o, 0);
-		v[i] = num(o, "motion_intensity");
-		ck_assert_double_lt(fabs(num(s, "ty_fh_per_s")), 0.01);
-		ck_assert_double_lt(fabs(num(s, "zoom_per_s")), 0.01);
-		ck_assert_double_eq(num(o, "zoom_usage"), i > 0 ? 100.0 : 0.0);
+		v[i] = media_json_num(o, "motion_intensity");
+		ck_assert_double_lt(
+		    fabs(media_json_num(s, "ty_fh_per_s")), 0.01);
+		ck_assert_double_lt(
+		    fabs(media_json_num(s, "zoom_per_s")), 0.01);
+		ck_assert_double_eq(
+		    media_json_num(o, "zoom_usage"), i > 0 ? 100.0 : 0.0);
 		/* The crop moves right: the camera pans right. */
 		if (i > 0)
-			near_rel(num(s, "tx_fw_per_s"), clips[i].px_per_s / W,
-			    0.05, "pan speed");
+			near_rel(media_json_num(s, "tx_fw_per_s"),
+			    clips[i].px_per_s / W, 0.05, "pan speed");
 		json_decref(doc);
 	}
 	ck_assert_double_lt(v[0], 5.0);
@@ -681,8 +670,9 @@ START_TEST(test_tilt)
 	const json_t *s = shot(json_object_get(doc, "source"), 0);
 
 	/* The crop moves down 60 px/s of 180: the camera tilts down. */
-	near_rel(num(s, "ty_fh_per_s"), 60.0 / H, 0.05, "tilt speed");
-	ck_assert_double_lt(fabs(num(s, "tx_fw_per_s")), 0.01);
+	near_rel(
+	    media_json_num(s, "ty_fh_per_s"), 60.0 / H, 0.05, "tilt speed");
+	ck_assert_double_lt(fabs(media_json_num(s, "tx_fw_per_s")), 0.01);
 	json_decref(doc);
 }
 END_TEST
@@ -693,9 +683,11 @@ START_TEST(test_portrait_pan)
 	json_t *doc = classify("portrait.mp4", "pan");
 	const json_t *o = json_object_get(doc, "source");
 
-	ck_assert_double_eq(num(json_object_get(o, "proxy"), "width"), 180);
-	ck_assert_double_eq(num(json_object_get(o, "proxy"), "height"), 320);
-	near_rel(num(shot(o, 0), "tx_fw_per_s"), 60.0 / 180.0, 0.05,
+	ck_assert_double_eq(
+	    media_json_num(json_object_get(o, "proxy"), "width"), 180);
+	ck_assert_double_eq(
+	    media_json_num(json_object_get(o, "proxy"), "height"), 320);
+	near_rel(media_json_num(shot(o, 0), "tx_fw_per_s"), 60.0 / 180.0, 0.05,
 	    "portrait pan speed");
 	json_decref(doc);
 }
@@ -707,9 +699,10 @@ START_TEST(test_handheld)
 	const json_t *o = json_object_get(doc, "source");
 	const json_t *s = shot(o, 0);
 
-	ck_assert_double_gt(num(s, "shake"), 3.0 * MOTION_SHAKE_MIN);
-	ck_assert_double_lt(fabs(num(s, "tx_fw_per_s")), MOTION_PAN_MIN / 2);
-	ck_assert_double_eq(num(o, "zoom_usage"), 0.0);
+	ck_assert_double_gt(media_json_num(s, "shake"), 3.0 * MOTION_SHAKE_MIN);
+	ck_assert_double_lt(
+	    fabs(media_json_num(s, "tx_fw_per_s")), MOTION_PAN_MIN / 2);
+	ck_assert_double_eq(media_json_num(o, "zoom_usage"), 0.0);
 	json_decref(doc);
 }
 END_TEST
@@ -720,8 +713,8 @@ START_TEST(test_zoompan)
 	const json_t *s = shot(json_object_get(doc, "source"), 0);
 
 	/* zoom 1 + 0.004 n over 74 pairs: ln(1.296) / 2.96 s. */
-	near_rel(num(s, "zoom_per_s"), log(1.0 + 0.004 * 74) / 2.96, 0.05,
-	    "zoompan rate");
+	near_rel(media_json_num(s, "zoom_per_s"), log(1.0 + 0.004 * 74) / 2.96,
+	    0.05, "zoompan rate");
 	json_decref(doc);
 }
 END_TEST
@@ -732,8 +725,8 @@ START_TEST(test_mandelbrot_zoom)
 	const json_t *s = shot(json_object_get(doc, "source"), 0);
 
 	/* Scale 3 to 0.3 over 400 frames: ln 10 / 400 per frame, zooming in. */
-	near_rel(num(s, "zoom_per_s"), log(10.0) / 400.0 * 25.0, 0.05,
-	    "mandelbrot rate");
+	near_rel(media_json_num(s, "zoom_per_s"), log(10.0) / 400.0 * 25.0,
+	    0.05, "mandelbrot rate");
 	json_decref(doc);
 }
 END_TEST
@@ -776,18 +769,21 @@ START_TEST(test_shots_from_video_analysis)
 	o = json_object_get(doc, "source");
 	print_result("cut.mp4", o);
 	printf("check_wrk_motion: cut.mp4 shot 1: %s ty %+.4f fh/s\n",
-	    str(shot(o, 1), "camera"), num(shot(o, 1), "ty_fh_per_s"));
-	ck_assert_str_eq(str(o, "shots_from"), "video_analysis");
+	    media_json_str(shot(o, 1), "camera"),
+	    media_json_num(shot(o, 1), "ty_fh_per_s"));
+	ck_assert_str_eq(media_json_str(o, "shots_from"), "video_analysis");
 	ck_assert_ptr_null(json_object_get(o, "shots_note"));
 	ck_assert_uint_eq(json_array_size(json_object_get(o, "shots")), 2);
-	ck_assert_str_eq(str(shot(o, 0), "camera"), "pan");
-	ck_assert_str_eq(str(shot(o, 1), "camera"), "tilt");
-	ck_assert_double_eq(num(shot(o, 1), "start_s"), 2.0);
-	near_rel(num(shot(o, 0), "tx_fw_per_s"), 100.0 / W, 0.05, "pan");
-	near_rel(num(shot(o, 1), "ty_fh_per_s"), 60.0 / H, 0.05, "tilt");
+	ck_assert_str_eq(media_json_str(shot(o, 0), "camera"), "pan");
+	ck_assert_str_eq(media_json_str(shot(o, 1), "camera"), "tilt");
+	ck_assert_double_eq(media_json_num(shot(o, 1), "start_s"), 2.0);
+	near_rel(
+	    media_json_num(shot(o, 0), "tx_fw_per_s"), 100.0 / W, 0.05, "pan");
+	near_rel(
+	    media_json_num(shot(o, 1), "ty_fh_per_s"), 60.0 / H, 0.05, "tilt");
 	/* Only the pair across the cut is not motion. */
-	ck_assert_double_eq(num(o, "pairs_unreliable"), 1);
-	ck_assert_double_eq(num(o, "zoom_usage"), 100.0);
+	ck_assert_double_eq(media_json_num(o, "pairs_unreliable"), 1);
+	ck_assert_double_eq(media_json_num(o, "zoom_usage"), 100.0);
 	ck_assert_uint_eq(json_array_size(json_object_get(o, "per_second")), 4);
 	ck_assert(json_is_null(json_object_get(doc, "template")));
 	json_decref(doc);
@@ -816,13 +812,16 @@ START_TEST(test_whole_video_when_no_shots)
 		json_decref(ctx.result);
 		doc = artifact(job);
 		o = json_object_get(doc, "source");
-		ck_assert_str_eq(str(o, "shots_from"), "whole_video");
-		ck_assert_msg(strstr(str(o, "shots_note"), why[i]) != NULL,
-		    "note \"%s\" lacks \"%s\"", str(o, "shots_note"), why[i]);
+		ck_assert_str_eq(
+		    media_json_str(o, "shots_from"), "whole_video");
+		ck_assert_msg(
+		    strstr(media_json_str(o, "shots_note"), why[i]) != NULL,
+		    "note \"%s\" lacks \"%s\"", media_json_str(o, "shots_note"),
+		    why[i]);
 		ck_assert_uint_eq(
 		    json_array_size(json_object_get(o, "shots")), 1);
-		ck_assert_double_eq(num(shot(o, 0), "end_s"), 4.0);
-		ck_assert_double_eq(num(o, "pairs_unreliable"), 1);
+		ck_assert_double_eq(media_json_num(shot(o, 0), "end_s"), 4.0);
+		ck_assert_double_eq(media_json_num(o, "pairs_unreliable"), 1);
 		json_decref(doc);
 	}
 }
@@ -857,12 +856,13 @@ START_TEST(test_template_and_source)
 	ck_assert(json_equal(
 	    json_object_get(doc, "template"), json_object_get(doc, "source")));
 	ck_assert_str_eq(
-	    str(shot(json_object_get(doc, "template"), 0), "camera"), "pan");
+	    media_json_str(shot(json_object_get(doc, "template"), 0), "camera"),
+	    "pan");
 	/* The summary for reeld carries the Style DNA figures. */
 	r = json_object_get(ctx.result, "template");
-	ck_assert_double_eq(num(r, "motion_intensity"),
-	    num(json_object_get(doc, "source"), "motion_intensity"));
-	ck_assert_double_eq(num(r, "shot_count"), 1);
+	ck_assert_double_eq(media_json_num(r, "motion_intensity"),
+	    media_json_num(json_object_get(doc, "source"), "motion_intensity"));
+	ck_assert_double_eq(media_json_num(r, "shot_count"), 1);
 	/* Only the artifact: no temporary file is left behind. */
 	ck_assert_uint_eq(dir_entries(job), 1);
 	json_decref(ctx.result);
@@ -873,9 +873,11 @@ START_TEST(test_template_and_source)
 	json_decref(ctx.result);
 	doc = artifact(job);
 	ck_assert_str_eq(
-	    str(shot(json_object_get(doc, "template"), 0), "camera"), "static");
+	    media_json_str(shot(json_object_get(doc, "template"), 0), "camera"),
+	    "static");
 	ck_assert_str_eq(
-	    str(shot(json_object_get(doc, "source"), 0), "camera"), "pan");
+	    media_json_str(shot(json_object_get(doc, "source"), 0), "camera"),
+	    "pan");
 	json_decref(doc);
 }
 END_TEST

@@ -33,6 +33,7 @@
 
 #include "audio_analysis.h"
 #include "check_main.h"
+#include "media.h"
 #include "colour.h"
 #include "grade.h"
 #include "motion_analysis.h"
@@ -1038,19 +1039,10 @@ no_temp_files(void)
 	closedir(d);
 }
 
-static double
-num(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_number(v), "%s is not a number", key);
-	return json_number_value(v);
-}
-
 static void
 in_range(const json_t *o, const char *key, double lo, double hi)
 {
-	double v = num(o, key);
+	double v = media_json_num(o, key);
 
 	ck_assert_msg(
 	    v >= lo && v <= hi, "%s = %g not in %g..%g", key, v, lo, hi);
@@ -1157,9 +1149,10 @@ START_TEST(test_extraction_fields)
 	    json_string_value(json_object_get(s, "aspect_ratio")), "16:9");
 	ck_assert_int_eq(
 	    json_integer_value(json_object_get(s, "frame_rate")), 30);
-	ck_assert_double_eq_tol(num(s, "cut_frequency"), 25.0, 1e-3);
-	ck_assert_double_eq_tol(num(s, "tempo_bpm"), 120.0, 1e-6);
-	ck_assert_double_eq_tol(num(s, "source_duration_seconds"), 12.0, 1e-6);
+	ck_assert_double_eq_tol(media_json_num(s, "cut_frequency"), 25.0, 1e-3);
+	ck_assert_double_eq_tol(media_json_num(s, "tempo_bpm"), 120.0, 1e-6);
+	ck_assert_double_eq_tol(
+	    media_json_num(s, "source_duration_seconds"), 12.0, 1e-6);
 	ck_assert_uint_eq(
 	    json_array_size(json_object_get(s, "detected_beats")), 48);
 	ck_assert_str_eq(json_string_value(json_object_get(
@@ -1176,11 +1169,12 @@ START_TEST(test_extraction_fields)
 	    600);
 	/* Warm and vivid template. */
 	ck_assert_double_gt(
-	    num(json_object_get(s, "color_grade"), "temperature"), 0);
+	    media_json_num(json_object_get(s, "color_grade"), "temperature"),
+	    0);
 	ck_assert_double_gt(
-	    num(json_object_get(s, "color_grade"), "saturation"), 0);
+	    media_json_num(json_object_get(s, "color_grade"), "saturation"), 0);
 	ck_assert_double_gt(
-	    num(json_object_get(s, "audio_style"), "bass_boost"), 0);
+	    media_json_num(json_object_get(s, "audio_style"), "bass_boost"), 0);
 	an = json_object_get(s, "analysis");
 	ck_assert_str_eq(
 	    json_string_value(json_object_get(an, "role")), "template");
@@ -1190,9 +1184,11 @@ START_TEST(test_extraction_fields)
 		json_array_get(json_object_get(an, "shots"), 0), "camera")),
 	    "pan");
 	ck_assert_double_eq_tol(
-	    num(json_object_get(an, "audio"), "integrated_lufs"), -14.0, 1e-9);
+	    media_json_num(json_object_get(an, "audio"), "integrated_lufs"),
+	    -14.0, 1e-9);
 	ck_assert_double_eq_tol(
-	    num(json_object_get(an, "shot_lengths"), "mean_s"), 2.0, 1e-3);
+	    media_json_num(json_object_get(an, "shot_lengths"), "mean_s"), 2.0,
+	    1e-3);
 	ck_assert_uint_eq(json_array_size(json_object_get(
 			      json_object_get(json_object_get(an, "colour"),
 				  "luma_histogram"),
@@ -1222,7 +1218,7 @@ START_TEST(test_extraction_without_music_or_audio)
 	    json_array_size(json_object_get(s, "detected_beats")), 0);
 	a = json_object_get(s, "audio_style");
 	ck_assert(json_is_true(json_object_get(a, "enhance_speech")));
-	ck_assert_double_eq(num(a, "bass_boost"), 0.0);
+	ck_assert_double_eq(media_json_num(a, "bass_boost"), 0.0);
 	json_decref(s);
 	/* No audio stream at all. */
 	tpl.has_audio = false;
@@ -1233,8 +1229,8 @@ START_TEST(test_extraction_without_music_or_audio)
 	s = t_load(STYLE_ARTIFACT);
 	check_style(s);
 	a = json_object_get(s, "audio_style");
-	ck_assert_double_eq(num(a, "normalization_level"), 0.0);
-	ck_assert_double_eq(num(a, "compression_ratio"), 1.0);
+	ck_assert_double_eq(media_json_num(a, "normalization_level"), 0.0);
+	ck_assert_double_eq(media_json_num(a, "compression_ratio"), 1.0);
 	ck_assert(json_is_false(json_object_get(a, "enhance_speech")));
 	ck_assert(json_is_null(json_object_get(
 	    json_object_get(json_object_get(s, "analysis"), "audio"),
@@ -1335,24 +1331,28 @@ check_plan(const json_t *p, const char *quality)
 	ck_assert(json_is_string(json_object_get(src, "path")));
 	in_range(src, "duration_s", 0.001, 1e9);
 	ck_assert(json_is_boolean(json_object_get(src, "has_audio")));
-	sw = num(src, "display_width");
-	sh = num(src, "display_height");
+	sw = media_json_num(src, "display_width");
+	sh = media_json_num(src, "display_height");
 	in_range(json_object_get(p, "template"), "duration_s", 0.001, 1e9);
-	w = (int)num(out, "width");
-	h = (int)num(out, "height");
+	w = (int)media_json_num(out, "width");
+	h = (int)media_json_num(out, "height");
 	ck_assert(w > 0 && h > 0 && w % 2 == 0 && h % 2 == 0);
-	fps = num(fr, "num") / num(fr, "den");
+	fps = media_json_num(fr, "num") / media_json_num(fr, "den");
 	ck_assert_double_gt(fps, 0);
 	ck_assert(json_is_string(json_object_get(out, "aspect_ratio")));
 	ck_assert_ptr_nonnull(mode);
 	if (strcmp(mode, "crop") == 0) {
-		ck_assert_double_le(num(cf, "x") + num(cf, "w"), sw);
-		ck_assert_double_le(num(cf, "y") + num(cf, "h"), sh);
+		ck_assert_double_le(
+		    media_json_num(cf, "x") + media_json_num(cf, "w"), sw);
+		ck_assert_double_le(
+		    media_json_num(cf, "y") + media_json_num(cf, "h"), sh);
 	} else {
 		ck_assert(
 		    strcmp(mode, "pad") == 0 || strcmp(mode, "none") == 0);
-		ck_assert_double_le(num(cf, "x") + num(cf, "w"), w);
-		ck_assert_double_le(num(cf, "y") + num(cf, "h"), h);
+		ck_assert_double_le(
+		    media_json_num(cf, "x") + media_json_num(cf, "w"), w);
+		ck_assert_double_le(
+		    media_json_num(cf, "y") + media_json_num(cf, "h"), h);
 	}
 	ck_assert_str_eq(json_string_value(json_object_get(
 			     json_object_get(p, "grade"), "lut_file")),
@@ -1370,19 +1370,20 @@ check_plan(const json_t *p, const char *quality)
 		const char *type =
 		    json_string_value(json_object_get(tr, "type"));
 
-		len = num(e, "src_end_s") - num(e, "src_start_s");
+		len = media_json_num(e, "src_end_s") -
+		      media_json_num(e, "src_start_s");
 		ck_assert_double_ge(len, 2.0 / fps - 1e-6);
-		d = num(tr, "duration_s");
-		o = num(e, "out_start_s");
+		d = media_json_num(tr, "duration_s");
+		o = media_json_num(e, "out_start_s");
 		ck_assert_ptr_nonnull(type);
 		if (i == 0) {
 			ck_assert_str_eq(type, "none");
 			ck_assert_double_eq(o, 0.0);
 		} else {
-			ck_assert_double_gt(
-			    num(e, "src_start_s"), num(prev, "src_start_s"));
-			ck_assert_double_ge(
-			    num(e, "src_start_s"), num(prev, "src_end_s"));
+			ck_assert_double_gt(media_json_num(e, "src_start_s"),
+			    media_json_num(prev, "src_start_s"));
+			ck_assert_double_ge(media_json_num(e, "src_start_s"),
+			    media_json_num(prev, "src_end_s"));
 			ck_assert(strcmp(type, "cut") == 0 ||
 				  strcmp(type, "fade") == 0 ||
 				  strcmp(type, "dissolve") == 0);
@@ -1393,10 +1394,10 @@ check_plan(const json_t *p, const char *quality)
 		end = o + len;
 		prev = e;
 	}
-	ck_assert_double_eq_tol(num(out, "duration_s"), end, 1e-3);
+	ck_assert_double_eq_tol(media_json_num(out, "duration_s"), end, 1e-3);
 	ck_assert(json_is_boolean(json_object_get(au, "present")));
 	ck_assert(json_is_number(json_object_get(au, "gain_db")));
-	ck_assert_double_eq(num(au, "true_peak_limit_dbtp"), -1.0);
+	ck_assert_double_eq(media_json_num(au, "true_peak_limit_dbtp"), -1.0);
 	ck_assert_str_eq(
 	    json_string_value(json_object_get(en, "quality")), quality);
 	ck_assert_str_eq(
@@ -1430,25 +1431,30 @@ START_TEST(test_application_plan)
 	check_plan(p, "medium");
 	out = json_object_get(p, "output");
 	/* 1080p source, 16:9 template at 30 fps. */
-	ck_assert_int_eq(num(out, "width"), 1920);
-	ck_assert_int_eq(num(out, "height"), 1080);
-	ck_assert_int_eq(num(json_object_get(out, "frame_rate"), "num"), 30);
-	ck_assert_int_eq(num(json_object_get(out, "frame_rate"), "den"), 1);
+	ck_assert_int_eq(media_json_num(out, "width"), 1920);
+	ck_assert_int_eq(media_json_num(out, "height"), 1080);
+	ck_assert_int_eq(
+	    media_json_num(json_object_get(out, "frame_rate"), "num"), 30);
+	ck_assert_int_eq(
+	    media_json_num(json_object_get(out, "frame_rate"), "den"), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(
 			     json_object_get(out, "conform"), "mode")),
 	    "crop");
 	ck_assert_double_eq_tol(
-	    num(json_object_get(p, "audio"), "gain_db"), 10.0, 1e-9);
+	    media_json_num(json_object_get(p, "audio"), "gain_db"), 10.0, 1e-9);
 	ck_assert_double_eq_tol(
-	    num(json_object_get(p, "audio"), "source_lufs"), -24.0, 1e-9);
+	    media_json_num(json_object_get(p, "audio"), "source_lufs"), -24.0,
+	    1e-9);
 	ck_assert_double_eq_tol(
-	    num(json_object_get(p, "audio"), "target_lufs"), -14.0, 1e-9);
+	    media_json_num(json_object_get(p, "audio"), "target_lufs"), -14.0,
+	    1e-9);
 	ck_assert(json_is_true(
 	    json_object_get(json_object_get(p, "edit"), "beat_snapped")));
 	ck_assert_str_eq(json_string_value(json_object_get(
 			     json_object_get(p, "encode"), "preset")),
 	    "veryfast");
-	ck_assert_int_eq(num(json_object_get(p, "encode"), "crf"), 23);
+	ck_assert_int_eq(
+	    media_json_num(json_object_get(p, "encode"), "crf"), 23);
 	snprintf(path, sizeof(path), "%s/%s", dir, SA_LUT_ARTIFACT);
 	lut = cube_parse(path);
 	/* A warmer template: mid grey comes out warmer. */
@@ -1485,26 +1491,32 @@ START_TEST(test_application_config)
 	check_plan(p, "high");
 	cf = json_object_get(json_object_get(p, "output"), "conform");
 	/* 9:16 letterboxed: the whole 1920x1080 frame inside 1080x1920. */
-	ck_assert_int_eq(num(json_object_get(p, "output"), "width"), 1080);
-	ck_assert_int_eq(num(json_object_get(p, "output"), "height"), 1920);
-	ck_assert_str_eq(json_string_value(json_object_get(cf, "mode")), "pad");
-	ck_assert_int_eq(num(cf, "w"), 1080);
-	ck_assert_int_eq(num(cf, "h"), 608);
 	ck_assert_int_eq(
-	    num(json_object_get(json_object_get(p, "output"), "frame_rate"),
+	    media_json_num(json_object_get(p, "output"), "width"), 1080);
+	ck_assert_int_eq(
+	    media_json_num(json_object_get(p, "output"), "height"), 1920);
+	ck_assert_str_eq(json_string_value(json_object_get(cf, "mode")), "pad");
+	ck_assert_int_eq(media_json_num(cf, "w"), 1080);
+	ck_assert_int_eq(media_json_num(cf, "h"), 608);
+	ck_assert_int_eq(
+	    media_json_num(
+		json_object_get(json_object_get(p, "output"), "frame_rate"),
 		"num"),
 	    30000);
 	ck_assert_int_eq(
-	    num(json_object_get(json_object_get(p, "output"), "frame_rate"),
+	    media_json_num(
+		json_object_get(json_object_get(p, "output"), "frame_rate"),
 		"den"),
 	    1001);
-	ck_assert_double_eq(num(json_object_get(p, "grade"), "strength"), 0.5);
+	ck_assert_double_eq(
+	    media_json_num(json_object_get(p, "grade"), "strength"), 0.5);
 	ck_assert_str_eq(json_string_value(json_object_get(
 			     json_object_get(p, "encode"), "preset")),
 	    "faster");
 	ck_assert(json_is_false(
 	    json_object_get(json_object_get(p, "audio"), "present")));
-	ck_assert_double_eq(num(json_object_get(p, "audio"), "gain_db"), 0.0);
+	ck_assert_double_eq(
+	    media_json_num(json_object_get(p, "audio"), "gain_db"), 0.0);
 	ck_assert(json_is_false(
 	    json_object_get(json_object_get(p, "edit"), "beat_snapped")));
 	json_decref(p);
@@ -1549,7 +1561,8 @@ START_TEST(test_application_caps_dissolves)
 		ck_assert_str_eq(
 		    json_string_value(json_object_get(tr, "type")), "dissolve");
 		/* 30 frames at the template's 30 fps. */
-		ck_assert_double_le(num(tr, "duration_s"), 1.0 + 1e-9);
+		ck_assert_double_le(
+		    media_json_num(tr, "duration_s"), 1.0 + 1e-9);
 		n++;
 	}
 	ck_assert_uint_gt(n, 0);
@@ -1657,10 +1670,15 @@ render_edit(const json_t *plan, const char *src, const char *out)
 		    "[0:v]trim=%.3f:%.3f,setpts=PTS-STARTPTS,format=rgb24,"
 		    "lut3d=file=%s/grade.cube,scale=%d:%d,setsar=1,fps=%d/%d,"
 		    "format=yuv420p[s%zu];",
-		    num(e, "src_start_s"), num(e, "src_end_s"), dir,
-		    (int)num(o, "width"), (int)num(o, "height"),
-		    (int)num(json_object_get(o, "frame_rate"), "num"),
-		    (int)num(json_object_get(o, "frame_rate"), "den"), i);
+		    media_json_num(e, "src_start_s"),
+		    media_json_num(e, "src_end_s"), dir,
+		    (int)media_json_num(o, "width"),
+		    (int)media_json_num(o, "height"),
+		    (int)media_json_num(
+			json_object_get(o, "frame_rate"), "num"),
+		    (int)media_json_num(
+			json_object_get(o, "frame_rate"), "den"),
+		    i);
 		strcat(graph, part);
 	}
 	for (i = 0; i < n; i++) {
@@ -1800,7 +1818,7 @@ e2e_rhythm(const char *tpl, const char *src)
 	snprintf(out, sizeof(out), "%s/out.mp4", dir);
 	check_plan(plan, "medium");
 	render_edit(plan, src, out);
-	dur = num(json_object_get(plan, "output"), "duration_s");
+	dur = media_json_num(json_object_get(plan, "output"), "duration_s");
 	tpl_rate = scene_rate(tpl, 12.0);
 	out_rate = scene_rate(out, dur);
 	printf("end to end: scene cuts %.1f/min in the template, %.1f/min in "

@@ -57,24 +57,6 @@ analyse_ok(const char *name)
 	return o;
 }
 
-static double
-num(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_number(v), "no number %s", key);
-	return json_number_value(v);
-}
-
-static const char *
-str(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_string(v), "no string %s", key);
-	return json_string_value(v);
-}
-
 static json_t *
 shot(const json_t *o, size_t i)
 {
@@ -95,7 +77,7 @@ shot_count(const json_t *o)
 {
 	size_t n = json_array_size(json_object_get(o, "shots"));
 
-	ck_assert_uint_eq(n, (size_t)num(o, "shot_count"));
+	ck_assert_uint_eq(n, (size_t)media_json_num(o, "shot_count"));
 	return n;
 }
 
@@ -174,10 +156,11 @@ START_TEST(test_cuts_precision_recall)
 	o = analyse_ok("cuts.mp4");
 	n = shot_count(o);
 	for (i = 1; i < n; i++) {
-		if (strcmp(str(transition_in(o, i), "type"), "cut") != 0)
+		if (strcmp(media_json_str(transition_in(o, i), "type"),
+			"cut") != 0)
 			continue;
 		detected++;
-		at = (size_t)num(shot(o, i), "start_frame");
+		at = (size_t)media_json_num(shot(o, i), "start_frame");
 		for (j = 0; j < NCUT; j++) {
 			if (!used[j] && at + 1 >= cut_frames[j] &&
 			    at <= cut_frames[j] + 1) {
@@ -213,7 +196,7 @@ START_TEST(test_flash_is_not_a_cut)
 	media_gen("flash.mp4", args);
 	o = analyse_ok("flash.mp4");
 	ck_assert_uint_eq(shot_count(o), 1);
-	ck_assert_int_eq((int)num(o, "frame_count"), 150);
+	ck_assert_int_eq((int)media_json_num(o, "frame_count"), 150);
 	json_decref(o);
 }
 END_TEST
@@ -251,12 +234,13 @@ START_TEST(test_fade_through_black)
 	o = analyse_ok("fade.mp4");
 	ck_assert_uint_eq(shot_count(o), 2);
 	t = transition_in(o, 1);
-	ck_assert_str_eq(str(t, "type"), "fade");
-	ck_assert_str_eq(str(t, "colour"), "black");
-	ck_assert_double_eq_tol(num(t, "duration_ms"), 1000.0, 80.0);
-	ck_assert_double_eq_tol(num(t, "start_s"), 2.5, TWO_FRAMES);
-	ck_assert_double_eq_tol(num(shot(o, 1), "start_s"), 3.0, TWO_FRAMES);
-	ck_assert_str_eq(str(transition_in(o, 0), "type"), "none");
+	ck_assert_str_eq(media_json_str(t, "type"), "fade");
+	ck_assert_str_eq(media_json_str(t, "colour"), "black");
+	ck_assert_double_eq_tol(media_json_num(t, "duration_ms"), 1000.0, 80.0);
+	ck_assert_double_eq_tol(media_json_num(t, "start_s"), 2.5, TWO_FRAMES);
+	ck_assert_double_eq_tol(
+	    media_json_num(shot(o, 1), "start_s"), 3.0, TWO_FRAMES);
+	ck_assert_str_eq(media_json_str(transition_in(o, 0), "type"), "none");
 	json_decref(o);
 }
 END_TEST
@@ -277,14 +261,15 @@ START_TEST(test_dissolve_and_fade_black)
 	o = analyse_ok("dissolve.mp4");
 	ck_assert_uint_eq(shot_count(o), 3);
 	t = transition_in(o, 1);
-	ck_assert_str_eq(str(t, "type"), "dissolve");
-	ck_assert_str_eq(str(t, "easing"), "linear");
-	ck_assert_double_eq_tol(num(t, "duration_ms"), 1000.0, 80.0);
-	ck_assert_double_eq_tol(num(t, "start_s"), 3.0, TWO_FRAMES);
+	ck_assert_str_eq(media_json_str(t, "type"), "dissolve");
+	ck_assert_str_eq(media_json_str(t, "easing"), "linear");
+	ck_assert_double_eq_tol(media_json_num(t, "duration_ms"), 1000.0, 80.0);
+	ck_assert_double_eq_tol(media_json_num(t, "start_s"), 3.0, TWO_FRAMES);
 	t = transition_in(o, 2);
-	ck_assert_str_eq(str(t, "type"), "fade");
-	ck_assert_double_eq_tol(num(t, "duration_ms"), 1000.0, 80.0);
-	ck_assert_double_eq_tol(num(shot(o, 2), "start_s"), 6.5, TWO_FRAMES);
+	ck_assert_str_eq(media_json_str(t, "type"), "fade");
+	ck_assert_double_eq_tol(media_json_num(t, "duration_ms"), 1000.0, 80.0);
+	ck_assert_double_eq_tol(
+	    media_json_num(shot(o, 2), "start_s"), 6.5, TWO_FRAMES);
 	json_decref(o);
 }
 END_TEST
@@ -302,9 +287,9 @@ START_TEST(test_short_dissolve)
 	o = analyse_ok("short.mp4");
 	ck_assert_uint_eq(shot_count(o), 2);
 	t = transition_in(o, 1);
-	ck_assert_str_eq(str(t, "type"), "dissolve");
-	ck_assert_double_eq_tol(num(t, "duration_ms"), 400.0, 80.0);
-	ck_assert_double_eq_tol(num(t, "start_s"), 2.5, TWO_FRAMES);
+	ck_assert_str_eq(media_json_str(t, "type"), "dissolve");
+	ck_assert_double_eq_tol(media_json_num(t, "duration_ms"), 400.0, 80.0);
+	ck_assert_double_eq_tol(media_json_num(t, "start_s"), 2.5, TWO_FRAMES);
 	json_decref(o);
 }
 END_TEST
@@ -340,8 +325,8 @@ check_lab(const char *name, double l, double a, double b)
 		ck_assert_double_lt(
 		    json_number_value(json_array_get(std, c)), 1.0);
 	}
-	ck_assert_double_eq_tol(num(pct, "p5"), l, 2.0);
-	ck_assert_double_eq_tol(num(pct, "p95"), l, 2.0);
+	ck_assert_double_eq_tol(media_json_num(pct, "p5"), l, 2.0);
+	ck_assert_double_eq_tol(media_json_num(pct, "p95"), l, 2.0);
 	/* The shot agrees with the whole video. */
 	ck_assert_double_eq_tol(
 	    json_number_value(json_array_get(
@@ -364,12 +349,12 @@ START_TEST(test_flat_colours_lab)
 	check_lab("grey.mp4", 53.59, 0.0, 0.0);
 	o = analyse_ok("grey.mp4");
 	ck_assert_double_lt(
-	    num(json_object_get(o, "global"), "saturation"), 0.02);
-	ck_assert_str_eq(str(o, "colour_matrix"), "bt601");
+	    media_json_num(json_object_get(o, "global"), "saturation"), 0.02);
+	ck_assert_str_eq(media_json_str(o, "colour_matrix"), "bt601");
 	json_decref(o);
 	o = analyse_ok("red.mp4");
 	ck_assert_double_gt(
-	    num(json_object_get(o, "global"), "saturation"), 0.97);
+	    media_json_num(json_object_get(o, "global"), "saturation"), 0.97);
 	json_decref(o);
 }
 END_TEST
@@ -387,11 +372,11 @@ START_TEST(test_matrix_and_range_honoured)
 	check_lab("red709.mp4", 53.24, 80.09, 67.20);
 	check_lab("redfull.mp4", 53.24, 80.09, 67.20);
 	o = analyse_ok("red709.mp4");
-	ck_assert_str_eq(str(o, "colour_matrix"), "bt709");
-	ck_assert_str_eq(str(o, "colour_range"), "limited");
+	ck_assert_str_eq(media_json_str(o, "colour_matrix"), "bt709");
+	ck_assert_str_eq(media_json_str(o, "colour_range"), "limited");
 	json_decref(o);
 	o = analyse_ok("redfull.mp4");
-	ck_assert_str_eq(str(o, "colour_range"), "full");
+	ck_assert_str_eq(media_json_str(o, "colour_range"), "full");
 	json_decref(o);
 }
 END_TEST
@@ -427,11 +412,12 @@ START_TEST(test_rotation_gives_portrait)
 
 	make_rotated("rot.mp4", S320);
 	o = analyse_ok("rot.mp4");
-	ck_assert_int_eq((int)num(o, "width"), 320);
-	ck_assert_int_eq((int)num(o, "display_width"), 180);
-	ck_assert_int_eq((int)num(o, "display_height"), 320);
-	ck_assert_str_eq(str(o, "aspect_ratio"), "9:16");
-	ck_assert(num(o, "rotation") == 90 || num(o, "rotation") == 270);
+	ck_assert_int_eq((int)media_json_num(o, "width"), 320);
+	ck_assert_int_eq((int)media_json_num(o, "display_width"), 180);
+	ck_assert_int_eq((int)media_json_num(o, "display_height"), 320);
+	ck_assert_str_eq(media_json_str(o, "aspect_ratio"), "9:16");
+	ck_assert(media_json_num(o, "rotation") == 90 ||
+		  media_json_num(o, "rotation") == 270);
 	json_decref(o);
 	/* Upright as the ffmpeg program shows it: the right half on top. */
 	memset(&ctx, 0, sizeof(ctx));
@@ -451,8 +437,8 @@ START_TEST(test_rotation_gives_portrait)
 	/* The brief's case: a 1920x1080 file tagged rotate=90 is 9:16. */
 	make_rotated("rothd.mp4", "1920x1080");
 	o = analyse_ok("rothd.mp4");
-	ck_assert_str_eq(str(o, "aspect_ratio"), "9:16");
-	ck_assert_str_eq(str(o, "colour_matrix"), "bt709");
+	ck_assert_str_eq(media_json_str(o, "aspect_ratio"), "9:16");
+	ck_assert_str_eq(media_json_str(o, "colour_matrix"), "bt709");
 	json_decref(o);
 }
 END_TEST
@@ -466,14 +452,15 @@ START_TEST(test_anamorphic_sar)
 
 	media_gen("ana.mp4", args);
 	o = analyse_ok("ana.mp4");
-	ck_assert_str_eq(str(o, "sar"), "4:3");
-	ck_assert_int_eq((int)num(o, "display_width"), 640);
-	ck_assert_int_eq((int)num(o, "display_height"), 360);
-	ck_assert_str_eq(str(o, "aspect_ratio"), "16:9");
-	ck_assert_double_eq_tol(num(o, "display_aspect"), 16.0 / 9.0, 1e-6);
+	ck_assert_str_eq(media_json_str(o, "sar"), "4:3");
+	ck_assert_int_eq((int)media_json_num(o, "display_width"), 640);
+	ck_assert_int_eq((int)media_json_num(o, "display_height"), 360);
+	ck_assert_str_eq(media_json_str(o, "aspect_ratio"), "16:9");
+	ck_assert_double_eq_tol(
+	    media_json_num(o, "display_aspect"), 16.0 / 9.0, 1e-6);
 	proxy = json_object_get(o, "proxy");
-	ck_assert_int_eq((int)num(proxy, "width"), 256);
-	ck_assert_int_eq((int)num(proxy, "height"), 144);
+	ck_assert_int_eq((int)media_json_num(proxy, "width"), 256);
+	ck_assert_int_eq((int)media_json_num(proxy, "height"), 144);
 	ck_assert(json_is_false(json_object_get(o, "vfr")));
 	json_decref(o);
 }
@@ -489,10 +476,10 @@ START_TEST(test_variable_frame_rate)
 
 	media_gen("vfr.mp4", args);
 	o = analyse_ok("vfr.mp4");
-	ck_assert_int_eq((int)num(o, "frame_count"), 80);
-	ck_assert_double_eq_tol(num(o, "fps"), 25.0, 0.05);
-	ck_assert_double_eq_tol(num(o, "fps_mean"), 20.0, 0.5);
-	ck_assert_double_eq_tol(num(o, "duration_s"), 4.0, 0.05);
+	ck_assert_int_eq((int)media_json_num(o, "frame_count"), 80);
+	ck_assert_double_eq_tol(media_json_num(o, "fps"), 25.0, 0.05);
+	ck_assert_double_eq_tol(media_json_num(o, "fps_mean"), 20.0, 0.5);
+	ck_assert_double_eq_tol(media_json_num(o, "duration_s"), 4.0, 0.05);
 	ck_assert(json_is_true(json_object_get(o, "vfr")));
 	ck_assert_uint_eq(shot_count(o), 1);
 	json_decref(o);
@@ -592,7 +579,7 @@ run_stage(struct stage_ctx *ctx, const char *tpl, const char *src,
 	media_path(out, sizeof(out), VA_ARTIFACT);
 	doc = json_load_file(out, 0, &err);
 	ck_assert_msg(doc != NULL, "%s: %s", out, err.text);
-	ck_assert_int_eq((int)num(doc, "version"), VA_VERSION);
+	ck_assert_int_eq((int)media_json_num(doc, "version"), VA_VERSION);
 	return doc;
 }
 
@@ -613,10 +600,11 @@ START_TEST(test_stage_writes_artifact)
 	src = json_object_get(doc, "source");
 	ck_assert(json_is_object(tpl));
 	ck_assert(json_equal(tpl, src));
-	ck_assert_int_eq((int)num(tpl, "frame_count"), 25);
+	ck_assert_int_eq((int)media_json_num(tpl, "frame_count"), 25);
 	ck_assert_ptr_nonnull(ctx.result);
-	ck_assert_int_eq(
-	    (int)num(json_object_get(ctx.result, "template"), "width"), 320);
+	ck_assert_int_eq((int)media_json_num(
+			     json_object_get(ctx.result, "template"), "width"),
+	    320);
 	json_decref(ctx.result);
 	json_decref(doc);
 	snprintf(tmp, sizeof(tmp), "%s/%s.%ld.tmp", media_dir(), VA_ARTIFACT,

@@ -105,3 +105,21 @@ media_damage(const char *src, const char *dst, double from, double to)
 	fclose(f);
 	free(buf);
 }
+
+double
+media_json_num(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_number(v), "%s is not a number", key);
+	return json_number_value(v);
+}
+
+const char *
+media_json_str(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_string(v), "%s is not a string", key);
+	return json_string_value(v);
+}

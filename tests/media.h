@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 /* Creates /tmp/<suite>.XXXXXX (a checked fixture's setup). */
 void media_setup(const char *suite);
 /* Removes it and everything in it. */
@@ -26,5 +28,9 @@ void media_gen(const char *out, const char *const args[]);
  * the copy is cut at fraction from.
  */
 void media_damage(const char *src, const char *dst, double from, double to);
+
+/* Checked reads of artifact JSON: a missing or mistyped key fails the test. */
+double media_json_num(const json_t *o, const char *key);
+const char *media_json_str(const json_t *o, const char *key);
 
 #endif
