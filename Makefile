@@ -29,7 +29,9 @@ pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs = $(shell pkg-config --libs $(1))
 
 IPC_PC := jansson $(MSGPACK_PC) libevent
-SUP_PC := $(IPC_PC) libsystemd libcurl
+# common/ links zlib (wal.c checksums records with its crc32).
+BASE_PC := zlib
+SUP_PC := $(IPC_PC) libsystemd libcurl libcrypto
 WRK_PC := jansson $(MSGPACK_PC) libavformat libavcodec libavfilter \
 	libavutil libswscale libswresample libebur128 aubio
 CLI_PC := jansson $(MSGPACK_PC)
@@ -102,7 +104,7 @@ $(O)/bench/%.o: bench/%.c
 	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor -Icli $(call pc_cflags,$(SUP_PC)) -c $< -o $@
 
 $(O)/reeld: $(O)/supervisor/main.o $(SUP_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC))
 
 # reel-worker is the small skeleton: it answers reeld at once and then
 # loads the stage code, which links FFmpeg, from reel-stages.so beside it.
@@ -111,23 +113,23 @@ STAGE_OBJS := $(filter-out $(O)/worker/skeleton.o,$(WRK_OBJS))
 
 $(O)/reel-worker: $(O)/worker/main.o $(O)/worker/skeleton.o $(IPC_OBJS) \
 		$(COMMON_OBJS) | $(O)/reel-stages.so
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(call pc_libs,$(IPC_PC))
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(call pc_libs,$(IPC_PC) $(BASE_PC))
 
 $(O)/reel-stages.so: $(STAGE_OBJS)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pc_libs,$(WRK_PC)) -lm
 
 $(O)/reelctl: $(O)/cli/reelctl.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) $(BASE_PC) libevent) -lm
 
 $(O)/reelstat: $(O)/cli/reelstat.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) $(BASE_PC) libevent) -lm
 
 BASE_OBJS := $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
 TEST_MEDIA_OBJ := $(O)/tests/media.o
-CHECK_LIBS := $(call pc_libs,check $(IPC_PC)) -lm
+CHECK_LIBS := $(call pc_libs,check $(IPC_PC) $(BASE_PC)) -lm
 
 $(O)/tests/check_sup_%: $(O)/tests/check_sup_%.o $(TEST_MEDIA_OBJ) $(SUP_OBJS) $(BASE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(SUP_PC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(SUP_PC) $(BASE_PC))
 
 $(O)/tests/check_wrk_%: $(O)/tests/check_wrk_%.o $(TEST_MEDIA_OBJ) $(WRK_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(WRK_PC))
@@ -139,10 +141,10 @@ $(O)/tests/check_%: $(O)/tests/check_%.o $(TEST_MEDIA_OBJ) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
 $(O)/tests/fake_worker: $(O)/tests/fake_worker.o $(IPC_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(IPC_PC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(IPC_PC) $(BASE_PC))
 
 $(O)/tests/rawclient: $(O)/tests/rawclient.o $(CLI_OBJS) $(BASE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) libevent)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) $(BASE_PC) libevent)
 
 $(O)/tests/notifylisten: $(O)/tests/notifylisten.o
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -154,7 +156,7 @@ $(O)/tests/labmean: $(O)/tests/labmean.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
 $(O)/bench/%: $(O)/bench/%.o $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC)) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC)) -lm
 
 deps:
 	@scripts/install-deps.sh
@@ -187,7 +189,7 @@ demo: deps
 # scratch corpus so the committed seeds stay small.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_PC := jansson $(MSGPACK_PC)
+FUZZ_PC := jansson $(MSGPACK_PC) $(BASE_PC)
 fuzz:
 	@mkdir -p $(O)/fuzz
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
