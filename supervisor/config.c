@@ -29,6 +29,16 @@ enum {
 	OPT_STALL,
 	OPT_TIMEOUT,
 	OPT_MAXSIZE,
+	OPT_SYNC,
+	OPT_RETENTION,
+	OPT_ADMIN_GROUP,
+	OPT_WORKER_USER,
+	OPT_WORKER_MEMORY,
+	OPT_WORKER_CPU,
+	OPT_WORKER_FSIZE,
+	OPT_WORKER_NOFILE,
+	OPT_WEBHOOK_SECRET,
+	OPT_WEBHOOK_TIMEOUT,
 };
 
 static const struct option options[] = {
@@ -40,6 +50,16 @@ static const struct option options[] = {
     {"stage-stall-seconds", required_argument, NULL, OPT_STALL},
     {"job-timeout", required_argument, NULL, OPT_TIMEOUT},
     {"max-file-size-mb", required_argument, NULL, OPT_MAXSIZE},
+    {"journal-sync", required_argument, NULL, OPT_SYNC},
+    {"retention-seconds", required_argument, NULL, OPT_RETENTION},
+    {"admin-group", required_argument, NULL, OPT_ADMIN_GROUP},
+    {"worker-user", required_argument, NULL, OPT_WORKER_USER},
+    {"worker-memory-mb", required_argument, NULL, OPT_WORKER_MEMORY},
+    {"worker-cpu-seconds", required_argument, NULL, OPT_WORKER_CPU},
+    {"worker-file-size-mb", required_argument, NULL, OPT_WORKER_FSIZE},
+    {"worker-open-files", required_argument, NULL, OPT_WORKER_NOFILE},
+    {"webhook-secret-file", required_argument, NULL, OPT_WEBHOOK_SECRET},
+    {"webhook-timeout", required_argument, NULL, OPT_WEBHOOK_TIMEOUT},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -60,6 +80,24 @@ static const struct {
 	1, 7 * 86400},
     {OPT_MAXSIZE, "--max-file-size-mb",
 	offsetof(struct config, max_file_size_mb), 1, 1024 * 1024},
+    {OPT_RETENTION, "--retention-seconds",
+	offsetof(struct config, retention_seconds), 1, 3650 * 86400},
+    {OPT_WORKER_MEMORY, "--worker-memory-mb",
+	offsetof(struct config, worker_memory_mb), 64, 1024 * 1024},
+    {OPT_WORKER_CPU, "--worker-cpu-seconds",
+	offsetof(struct config, worker_cpu_seconds), 1, 7 * 86400},
+    {OPT_WORKER_FSIZE, "--worker-file-size-mb",
+	offsetof(struct config, worker_file_size_mb), 1, 1024 * 1024},
+    {OPT_WORKER_NOFILE, "--worker-open-files",
+	offsetof(struct config, worker_open_files), 32, 65536},
+    {OPT_WEBHOOK_TIMEOUT, "--webhook-timeout",
+	offsetof(struct config, webhook_timeout_seconds), 1, 300},
+};
+
+static const char *const sync_names[] = {
+    [JOURNAL_SYNC_DEFAULT] = "default",
+    [JOURNAL_SYNC_ALWAYS] = "always",
+    [JOURNAL_SYNC_NEVER] = "never",
 };
 
 void
@@ -69,7 +107,13 @@ config_usage(void)
 	    "usage: reeld [-v] [--runtime-dir DIR] [--state-dir DIR]\n"
 	    "             [--worker-path PATH] [--slots N] [--table-slots N]\n"
 	    "             [--stage-stall-seconds S] [--job-timeout S]\n"
-	    "             [--max-file-size-mb MB]\n");
+	    "             [--max-file-size-mb MB] [--journal-sync POLICY]\n"
+	    "             [--retention-seconds S] [--admin-group GROUP]\n"
+	    "             [--worker-user USER] [--worker-memory-mb MB]\n"
+	    "             [--worker-cpu-seconds S] [--worker-file-size-mb MB]\n"
+	    "             [--worker-open-files N] [--webhook-secret-file "
+	    "PATH]\n"
+	    "             [--webhook-timeout S]\n");
 }
 
 static void
@@ -84,6 +128,55 @@ config_defaults(struct config *cfg)
 	cfg->stage_stall_seconds = 120;
 	cfg->job_timeout_seconds = 3600;
 	cfg->max_file_size_mb = 1000;
+	cfg->journal_sync = JOURNAL_SYNC_DEFAULT;
+	cfg->retention_seconds = 30 * 86400;
+	cfg->worker_user = "nobody";
+	cfg->worker_memory_mb = 4096;
+	cfg->worker_cpu_seconds = 4 * 3600;
+	cfg->worker_file_size_mb = 16 * 1024;
+	cfg->worker_open_files = 256;
+	cfg->webhook_timeout_seconds = 10;
+}
+
+static int
+config_sync(struct config *cfg, const char *arg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(sync_names) / sizeof(sync_names[0]);
+	     i++) {
+		if (strcmp(arg, sync_names[i]) == 0) {
+			cfg->journal_sync = (int)i;
+			return 0;
+		}
+	}
+	snprintf(err, errlen,
+	    "--journal-sync must be default, always or never, not '%s'", arg);
+	return -1;
+}
+
+static int
+config_string(struct config *cfg, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_RUNTIME:
+		cfg->runtime_dir = arg;
+		return 0;
+	case OPT_STATE:
+		cfg->state_dir = arg;
+		return 0;
+	case OPT_WORKER:
+		cfg->worker_path = arg;
+		return 0;
+	case OPT_ADMIN_GROUP:
+		cfg->admin_group = arg;
+		return 0;
+	case OPT_WORKER_USER:
+		cfg->worker_user = arg;
+		return 0;
+	case OPT_WEBHOOK_SECRET:
+		cfg->webhook_secret_file = arg;
+		return 0;
+	}
+	return -1;
 }
 
 static int
@@ -120,15 +213,12 @@ config_parse(
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
+		if (config_string(cfg, ch, optarg) == 0)
+			continue;
 		switch (ch) {
-		case OPT_RUNTIME:
-			cfg->runtime_dir = optarg;
-			break;
-		case OPT_STATE:
-			cfg->state_dir = optarg;
-			break;
-		case OPT_WORKER:
-			cfg->worker_path = optarg;
+		case OPT_SYNC:
+			if (config_sync(cfg, optarg, err, errlen) != 0)
+				return -1;
 			break;
 		case 'v':
 			cfg->verbose++;

@@ -27,7 +27,27 @@ struct config {
 	unsigned stage_stall_seconds;
 	unsigned job_timeout_seconds;
 	unsigned max_file_size_mb;
+	/* Journal: JOURNAL_SYNC_* and how long terminal jobs stay queryable. */
+	int journal_sync;
+	unsigned retention_seconds;
+	/* Clients in this group (and root) see and cancel every job. */
+	const char *admin_group;
+	/* Least privilege for workers, applied by spawn.c and sandbox.c. */
+	const char *worker_user;
+	unsigned worker_memory_mb;
+	unsigned worker_cpu_seconds;
+	unsigned worker_file_size_mb;
+	unsigned worker_open_files;
+	/* Standard Webhooks signing secret ("whsec_..."), read from a file. */
+	const char *webhook_secret_file;
+	unsigned webhook_timeout_seconds;
 	int verbose;
+};
+/* When reeld fsyncs the journal; docs/journal.md. */
+enum {
+	JOURNAL_SYNC_DEFAULT, /* submissions and terminal states */
+	JOURNAL_SYNC_ALWAYS,  /* every record */
+	JOURNAL_SYNC_NEVER,   /* the page cache only: tests and benches */
 };
 /* Parses argv; on a bad option writes the reason into err and returns -1. */
 int config_parse(
@@ -57,6 +77,16 @@ int jobstate_stage_done(struct jobstate *st, enum stage stage, int64_t now);
 int jobstate_fail(struct jobstate *st, enum stage stage, const char *code,
     const char *message, int64_t now);
 int jobstate_cancel(struct jobstate *st, int64_t now);
+
+/*
+ * sandbox.c: least privilege for workers (docs/security.md). Init resolves
+ * --worker-user when reeld runs as root; grant makes a directory reeld
+ * created usable by that user; enter runs in the forked child before exec
+ * (async-signal-safe: rlimits, no_new_privs, the user switch).
+ */
+void sandbox_init(const struct config *cfg);
+int sandbox_grant(const char *path);
+int sandbox_enter(void);
 
 /* spawn.c: the only fork and exec in reeld. */
 int spawn_worker(const char *path, char *const argv[], pid_t *pid, int *sock,
