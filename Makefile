@@ -35,6 +35,8 @@ SUP_PC := $(IPC_PC) libsystemd libcurl libcrypto
 WRK_PC := jansson $(MSGPACK_PC) libavformat libavcodec libavfilter \
 	libavutil libswscale libswresample libebur128 aubio
 CLI_PC := jansson $(MSGPACK_PC)
+# The worker's seccomp filter (worker/sandbox.c).
+SANDBOX_PC := libseccomp
 
 # ipc/, shm/ and common/ see only each other: the include path enforces it.
 BASE_INC := -Icommon -Iipc -Ishm
@@ -63,7 +65,7 @@ CHECK_SRCS := $(wildcard tests/check_*.c)
 CHECKS := $(patsubst tests/%.c,$(O)/tests/%,$(CHECK_SRCS))
 TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient \
 	$(O)/tests/notifylisten $(O)/tests/labmean \
-	$(O)/tests/webhook_receiver
+	$(O)/tests/webhook_receiver $(O)/tests/webhook_verify
 BENCHES := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
 
 .PHONY: all check unit integration demo deps clean format fuzz install
@@ -88,7 +90,8 @@ $(O)/supervisor/%.o: supervisor/%.c
 
 $(O)/worker/%.o: worker/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fPIC $(BASE_INC) -Iworker $(call pc_cflags,$(WRK_PC)) -c $< -o $@
+	$(CC) $(CFLAGS) -fPIC $(BASE_INC) -Iworker \
+		$(call pc_cflags,$(WRK_PC) $(SANDBOX_PC)) -c $< -o $@
 
 $(O)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
@@ -106,14 +109,17 @@ $(O)/bench/%.o: bench/%.c
 $(O)/reeld: $(O)/supervisor/main.o $(SUP_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC))
 
-# reel-worker is the small skeleton: it answers reeld at once and then
-# loads the stage code, which links FFmpeg, from reel-stages.so beside it.
-# -rdynamic lets the library call the skeleton's stage_* functions.
-STAGE_OBJS := $(filter-out $(O)/worker/skeleton.o,$(WRK_OBJS))
+# reel-worker is the small skeleton: it answers reeld at once, confines
+# itself (sandbox.o, seccomp) and then loads the stage code, which links
+# FFmpeg, from reel-stages.so beside it. The filter stays out of the
+# library. -rdynamic lets the library call the skeleton's stage_* functions.
+SKEL_OBJS := $(O)/worker/skeleton.o $(O)/worker/sandbox.o
+STAGE_OBJS := $(filter-out $(SKEL_OBJS),$(WRK_OBJS))
 
-$(O)/reel-worker: $(O)/worker/main.o $(O)/worker/skeleton.o $(IPC_OBJS) \
+$(O)/reel-worker: $(O)/worker/main.o $(SKEL_OBJS) $(IPC_OBJS) \
 		$(COMMON_OBJS) | $(O)/reel-stages.so
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(call pc_libs,$(IPC_PC) $(BASE_PC))
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ \
+		$(call pc_libs,$(IPC_PC) $(BASE_PC) $(SANDBOX_PC))
 
 $(O)/reel-stages.so: $(STAGE_OBJS)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pc_libs,$(WRK_PC)) -lm
@@ -132,7 +138,8 @@ $(O)/tests/check_sup_%: $(O)/tests/check_sup_%.o $(TEST_MEDIA_OBJ) $(SUP_OBJS) $
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(SUP_PC) $(BASE_PC))
 
 $(O)/tests/check_wrk_%: $(O)/tests/check_wrk_%.o $(TEST_MEDIA_OBJ) $(WRK_OBJS) $(BASE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(WRK_PC))
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) \
+		$(call pc_libs,$(WRK_PC) $(SANDBOX_PC))
 
 $(O)/tests/check_cli_%: $(O)/tests/check_cli_%.o $(TEST_MEDIA_OBJ) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(CLI_PC))
@@ -140,8 +147,9 @@ $(O)/tests/check_cli_%: $(O)/tests/check_cli_%.o $(TEST_MEDIA_OBJ) $(CLI_OBJS) $
 $(O)/tests/check_%: $(O)/tests/check_%.o $(TEST_MEDIA_OBJ) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
-$(O)/tests/fake_worker: $(O)/tests/fake_worker.o $(IPC_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(IPC_PC) $(BASE_PC))
+$(O)/tests/fake_worker: $(O)/tests/fake_worker.o $(O)/worker/sandbox.o \
+		$(IPC_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(IPC_PC) $(BASE_PC) $(SANDBOX_PC))
 
 $(O)/tests/rawclient: $(O)/tests/rawclient.o $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) $(BASE_PC) libevent)
@@ -151,6 +159,9 @@ $(O)/tests/notifylisten: $(O)/tests/notifylisten.o
 
 $(O)/tests/webhook_receiver: $(O)/tests/webhook_receiver.o
 	$(CC) $(LDFLAGS) -o $@ $^
+
+$(O)/tests/webhook_verify: $(O)/tests/webhook_verify.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
 
 $(O)/tests/labmean: $(O)/tests/labmean.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
@@ -174,6 +185,7 @@ ifeq ($(SANITIZE),)
 	@$(MAKE) --no-print-directory -j$(NPROC) SANITIZE=$(SAN_FLAVOUR) all
 endif
 	@BINS="$(CHECK_BINS)" tests/run.sh
+	@$(MAKE) --no-print-directory fuzz
 
 unit: all
 	@BINS=$(O) tests/run.sh unit
@@ -185,20 +197,36 @@ demo: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BIN=$(O) scripts/demo.sh
 
-# libFuzzer targets (clang). FUZZ_SECONDS per target; new inputs go to a
-# scratch corpus so the committed seeds stay small.
+# libFuzzer targets (clang), FUZZ_SECONDS each: fuzz_msg (frames, every
+# message, reeld's checks of client fields) and fuzz_wal (the journal
+# reader). New inputs go to a scratch corpus; the committed seeds in
+# tests/fuzz/corpus/ stay small. `make check` runs both for 60 s.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_PC := jansson $(MSGPACK_PC) $(BASE_PC)
-fuzz:
-	@mkdir -p $(O)/fuzz
-	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		$(BASE_INC) $(call pc_cflags,$(FUZZ_PC)) tests/fuzz/fuzz_msg.c \
-		ipc/msg.c ipc/jsonmp.c $(COMMON_SRCS) $(call pc_libs,$(FUZZ_PC)) \
-		-o $(O)/fuzz/fuzz_msg
-	@mkdir -p $(O)/fuzz/corpus-msg
-	$(O)/fuzz/fuzz_msg -max_total_time=$(FUZZ_SECONDS) \
-		$(O)/fuzz/corpus-msg tests/fuzz/corpus/msg
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	$(BASE_INC) $(call pc_cflags,$(FUZZ_PC))
+FUZZ_SRCS_msg := ipc/msg.c ipc/jsonmp.c ipc/request.c
+FUZZ_SRCS_wal :=
+FUZZERS := msg wal
+
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(IPC_SRCS) $(COMMON_SRCS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRCS_$*) $(COMMON_SRCS) \
+		$(call pc_libs,$(FUZZ_PC)) -o $@
+
+fuzz: $(patsubst %,$(O)/fuzz/fuzz_%,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+		log=$(O)/fuzz/fuzz_$$f.log; \
+		mkdir -p $(O)/fuzz/corpus-$$f; \
+		$(O)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 $(O)/fuzz/corpus-$$f \
+			tests/fuzz/corpus/$$f >$$log 2>&1; \
+		rc=$$?; \
+		echo "fuzz_$$f: $(FUZZ_SECONDS) s, exit $$rc," \
+			$$(grep -h '^stat::number_of_executed_units' $$log); \
+		if [ $$rc -ne 0 ]; then tail -n 40 $$log; exit 1; fi; \
+	done
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries, the worker
 # where reeld looks for it by default, and the systemd unit.

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -122,7 +123,7 @@ bench_submit(struct client_conn *c, const char *video, char *first_job)
 		str_copy(req.u.submit.video_id, video, REEL_ID_SIZE);
 		req.u.submit.config.count = 1;
 		snprintf(
-		    req.u.submit.config.kv[0].key, MSG_CONFIG_KEY_SIZE, "fake");
+		    req.u.submit.config.kv[0].key, MSG_CONFIG_KEY_SIZE, "x-fake");
 		snprintf(req.u.submit.config.kv[0].value, MSG_CONFIG_VALUE_SIZE,
 		    "hang,n=%d", i);
 		int64_t t0 = clock_monotonic_us();
@@ -258,7 +259,8 @@ main(int argc, char **argv)
 	struct client_conn c;
 	char err[256];
 
-	if (mkdtemp(dir) == NULL)
+	/* Workers run as --worker-user when reeld is root: let them in. */
+	if (mkdtemp(dir) == NULL || chmod(dir, 0711) != 0)
 		return 1;
 	snprintf(run_dir, sizeof(run_dir), "%s/run", dir);
 	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);

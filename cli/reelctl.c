@@ -46,10 +46,11 @@ usage(void)
 	    "  submit --video V [--template V] [--template-only] "
 	    "[--webhook URL]\n"
 	    "         [--config KEY=VALUE]...\n"
-	    "  status JOB\n"
+	    "  status JOB [--webhooks]\n"
 	    "  list [--status S] [--page N] [--page-size N]\n"
 	    "  cancel JOB\n"
 	    "  wait JOB\n"
+	    "  webhook redeliver JOB\n"
 	    "  result JOB [--output FILE] [--style FILE] [--contact FILE]\n"
 	    "         [--cube FILE] [--plan FILE]\n"
 	    "  run SOURCE --template TEMPLATE -o OUT [--template-only] "
@@ -301,15 +302,95 @@ job_request(enum msg_type type, const char *job_id, struct msg *resp)
 	check_response(resp);
 }
 
+static void
+plain_attempt(const json_t *a)
+{
+	long long status =
+	    json_integer_value(json_object_get(a, "http_status"));
+
+	printf("    attempt %lld at %s: ",
+	    (long long)json_integer_value(json_object_get(a, "attempt")),
+	    jstr(a, "at"));
+	if (status != 0 && *jstr(a, "error") == '\0')
+		printf("HTTP %lld\n", status);
+	else
+		printf("%s\n", jstr(a, "error"));
+}
+
+static void
+plain_webhooks(const json_t *list)
+{
+	const json_t *d, *a;
+	size_t i, k;
+
+	if (json_array_size(list) == 0)
+		printf("webhooks:   none\n");
+	json_array_foreach(list, i, d)
+	{
+		printf("webhook:    %s %s after %lld attempts to %s\n",
+		    jstr(d, "event"), jstr(d, "state"),
+		    (long long)json_integer_value(
+			json_object_get(d, "attempts")),
+		    jstr(d, "url"));
+		json_array_foreach(json_object_get(d, "history"), k, a)
+		    plain_attempt(a);
+	}
+}
+
+static void
+plain_job_webhooks(const json_t *data)
+{
+	plain_job(data);
+	plain_webhooks(json_object_get(data, "webhooks"));
+}
+
+/* --webhooks adds the job's webhook events to the status, in one view. */
 static int
 cmd_status(int argc, char **argv)
 {
+	struct msg resp, hooks;
+	const char *job = NULL;
+	bool webhooks = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--webhooks") == 0)
+			webhooks = true;
+		else if (job == NULL && argv[i][0] != '-')
+			job = argv[i];
+		else
+			usage();
+	}
+	if (job == NULL)
+		usage();
+	job_request(MSG_STATUS, job, &resp);
+	if (!webhooks) {
+		done_ok(&resp, plain_job);
+		return 0;
+	}
+	job_request(MSG_WEBHOOKS, job, &hooks);
+	json_object_set(resp.u.response.data, "webhooks",
+	    json_object_get(hooks.u.response.data, "webhooks"));
+	msg_clear(&hooks);
+	done_ok(&resp, plain_job_webhooks);
+	return 0;
+}
+
+static void
+plain_redelivered(const json_t *data)
+{
+	printf("redelivery of %s's webhook scheduled\n", jstr(data, "job_id"));
+	plain_webhooks(json_object_get(data, "webhooks"));
+}
+
+static int
+cmd_webhook(int argc, char **argv)
+{
 	struct msg resp;
 
-	if (argc != 2)
+	if (argc != 3 || strcmp(argv[1], "redeliver") != 0)
 		usage();
-	job_request(MSG_STATUS, argv[1], &resp);
-	done_ok(&resp, plain_job);
+	job_request(MSG_REDELIVER, argv[2], &resp);
+	done_ok(&resp, plain_redelivered);
 	return 0;
 }
 
@@ -633,6 +714,7 @@ static const struct {
     {"wait", cmd_wait},
     {"result", cmd_result},
     {"run", cmd_run},
+    {"webhook", cmd_webhook},
 };
 
 /*

@@ -49,6 +49,7 @@ enum stage {
 #define ERR_JOB_ALREADY_TERMINAL "JOB_ALREADY_TERMINAL"
 #define ERR_INVALID_REQUEST "INVALID_REQUEST"
 #define ERR_RESPONSE_TOO_LARGE "RESPONSE_TOO_LARGE"
+#define ERR_STORAGE_FULL "STORAGE_FULL"
 #define ERR_INTERNAL "INTERNAL_ERROR"
 
 const char *job_status_name(enum job_status status);

@@ -91,6 +91,12 @@ static const struct field fields_RESULT[] = {
     {FSTR(result, job_id, REQ)},
     {FSTR(result, artifact, OPT)},
 };
+static const struct field fields_WEBHOOKS[] = {
+    {FSTR(job_ref, job_id, REQ)},
+};
+static const struct field fields_REDELIVER[] = {
+    {FSTR(job_ref, job_id, REQ)},
+};
 static const struct field fields_RESPONSE[] = {
     {FBOOL(response, success, REQ)},
     {FSTR(response, message, OPT)},

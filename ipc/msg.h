@@ -71,7 +71,7 @@ struct msg_submit {
 	struct msg_config config;
 };
 
-/* STATUS and CANCEL. */
+/* STATUS, CANCEL, WEBHOOKS and REDELIVER. */
 struct msg_job_ref {
 	char job_id[REEL_ID_SIZE];
 };

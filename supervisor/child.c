@@ -39,6 +39,8 @@ struct child {
 	int c_status;
 	int64_t c_exit_us;
 	long c_maxrss_kb;
+	/* User plus system CPU time, to tell the CPU limit's SIGKILL. */
+	double c_cpu_s;
 	int c_exec_errno;
 	bool c_hello;
 	bool c_done;
@@ -104,9 +106,15 @@ static struct child *
 child_spawn(const struct msg_job_start *start)
 {
 	char *argv[] = {"reel-worker", "--stage", (char *)start->stage, "--job",
-	    (char *)start->job_id, NULL};
+	    (char *)start->job_id, NULL, NULL, NULL};
 	struct child *c = xcalloc(1, sizeof(*c));
 	int sock;
+
+	/* A root reeld switches users (sandbox.c); the worker verifies it. */
+	if (geteuid() == 0) {
+		argv[5] = "--user";
+		argv[6] = (char *)child_cfg->worker_user;
+	}
 
 	c->c_spawn_us = clock_monotonic_us();
 	if (spawn_worker(child_cfg->worker_path, argv, &c->c_pid, &sock,
@@ -332,6 +340,8 @@ child_reap(void)
 		c->c_status = status;
 		c->c_exit_us = clock_monotonic_us();
 		c->c_maxrss_kb = ru.ru_maxrss;
+		c->c_cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+			     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 		evtimer_del(c->c_stall_ev);
 		evtimer_del(c->c_kill_ev);
 		if (c->c_closed) {
@@ -363,17 +373,41 @@ child_maybe_finish(struct child *c)
 	child_free(c);
 }
 
+/* Why the sandbox's signals came (docs/security.md), else "". */
+static void
+judge_signal_cause(const struct child *c, int sig, char *cause, size_t causelen)
+{
+	unsigned cpu = child_cfg->worker_cpu_seconds;
+
+	cause[0] = '\0';
+	if (sig == SIGSYS)
+		snprintf(cause, causelen,
+		    ": the worker sandbox forbids that system call");
+	else if (sig == SIGXCPU || (sig == SIGKILL && c->c_cpu_s >= cpu))
+		snprintf(cause, causelen,
+		    ": it used up its CPU time limit of %u s "
+		    "(--worker-cpu-seconds)",
+		    cpu);
+	else if (sig == SIGXFSZ)
+		snprintf(cause, causelen,
+		    ": it wrote past the file size limit of %u MB "
+		    "(--worker-file-size-mb)",
+		    child_cfg->worker_file_size_mb);
+}
+
 static void
 judge_signal(const struct child *c, struct child_outcome *out)
 {
 	int sig = WTERMSIG(c->c_status);
 	const char *abbrev = sigabbrev_np(sig);
+	char cause[128];
 
+	judge_signal_cause(c, sig, cause, sizeof(cause));
 	out->code = "WORKER_CRASHED";
 	snprintf(out->message, sizeof(out->message),
-	    "%s worker killed by signal %d (SIG%s)%s", c->c_stage, sig,
+	    "%s worker killed by signal %d (SIG%s)%s%s", c->c_stage, sig,
 	    abbrev != NULL ? abbrev : "?",
-	    WCOREDUMP(c->c_status) ? ", core dumped" : "");
+	    WCOREDUMP(c->c_status) ? ", core dumped" : "", cause);
 }
 
 static void
@@ -385,7 +419,7 @@ judge_exit(const struct child *c, struct child_outcome *out)
 	if (c->c_exec_errno != 0) {
 		out->code = "WORKER_EXEC_FAILED";
 		snprintf(out->message, sizeof(out->message),
-		    "cannot execute worker %s: %s", child_cfg->worker_path,
+		    "cannot start worker %s: %s", child_cfg->worker_path,
 		    strerror(c->c_exec_errno));
 	} else if (c->c_failed) {
 		snprintf(

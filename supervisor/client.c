@@ -4,8 +4,15 @@
  * may have one upload in flight, and sends nothing else until it is
  * answered. A client that sends a bad frame gets an error response and is
  * disconnected; reeld goes on serving everyone else.
+ *
+ * Every client is identified once, at accept, with SO_PEERCRED: it sees and
+ * cancels only the jobs it submitted, unless it is root or a member of
+ * --admin-group. Another user's job answers JOB_NOT_FOUND, so ids do not
+ * leak (docs/security.md).
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +23,17 @@
 
 #include "log.h"
 #include "peer.h"
+#include "request.h"
 #include "supervisor.h"
 #include "util.h"
 
 #define LIST_PAGE_SIZE_DEFAULT 10
-#define LIST_PAGE_SIZE_MAX 100
 #define ACCEPT_BACKOFF_MS 200
 #define CLOSE_GRACE_MS 1000
 
 struct client {
 	struct peer *cl_peer;
+	struct caller cl_who;
 	bool cl_uploading;
 	struct event *cl_close_ev;
 };
@@ -33,6 +41,8 @@ struct client {
 static struct event *listen_ev;
 static struct event *backoff_ev;
 static struct event_base *client_base;
+static gid_t admin_gid;
+static bool admin_group_set;
 static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 static void client_on_msg(
@@ -118,7 +128,7 @@ handle_submit(struct client *cl, const struct msg_submit *req)
 	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
 	json_t *data;
 
-	if (job_submit(req, &data, code, detail) != 0) {
+	if (job_submit(req, &cl->cl_who, &data, code, detail) != 0) {
 		client_respond_err(
 		    cl, "The job was not created.", code, detail);
 		return;
@@ -129,7 +139,7 @@ handle_submit(struct client *cl, const struct msg_submit *req)
 static void
 handle_status(struct client *cl, const struct msg_job_ref *req)
 {
-	struct job *j = job_find(req->job_id);
+	struct job *j = job_find(req->job_id, &cl->cl_who);
 
 	if (j == NULL)
 		return job_not_found(cl, req->job_id);
@@ -142,29 +152,15 @@ handle_list(struct client *cl, const struct msg_list *req)
 	unsigned page = req->page != 0 ? req->page : 1;
 	unsigned size =
 	    req->page_size != 0 ? req->page_size : LIST_PAGE_SIZE_DEFAULT;
-	enum job_status unused;
-
-	if (size > LIST_PAGE_SIZE_MAX || page > 1000000) {
-		client_respond_err(cl, "Invalid page.", ERR_INVALID_REQUEST,
-		    "page must be 1..1000000 and page_size 1..100");
-		return;
-	}
-	if (req->status[0] != '\0' && job_status_parse(req->status, &unused)) {
-		client_respond_err(cl, "Invalid status filter.",
-		    ERR_INVALID_REQUEST,
-		    "status must be queued, processing, completed, failed or "
-		    "cancelled");
-		return;
-	}
-	client_respond_ok(
-	    cl, "Jobs", job_list_json(req->status, page, size), -1);
+	client_respond_ok(cl, "Jobs",
+	    job_list_json(req->status, page, size, &cl->cl_who), -1);
 }
 
 static void
 handle_cancel(struct client *cl, const struct msg_job_ref *req)
 {
 	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
-	struct job *j = job_find(req->job_id);
+	struct job *j = job_find(req->job_id, &cl->cl_who);
 
 	if (j == NULL)
 		return job_not_found(cl, req->job_id);
@@ -180,7 +176,7 @@ static void
 handle_result(struct client *cl, const struct msg_result *req)
 {
 	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
-	struct job *j = job_find(req->job_id);
+	struct job *j = job_find(req->job_id, &cl->cl_who);
 	int fd = -1;
 
 	if (j == NULL)
@@ -204,13 +200,61 @@ handle_result(struct client *cl, const struct msg_result *req)
 }
 
 static void
+handle_webhooks(struct client *cl, const struct msg_job_ref *req)
+{
+	struct job *j = job_find(req->job_id, &cl->cl_who);
+
+	if (j == NULL)
+		return job_not_found(cl, req->job_id);
+	client_respond_ok(cl, "Webhook deliveries",
+	    json_pack("{s:s, s:o}", "job_id", job_id(j), "webhooks",
+		webhook_job_json(job_id(j))),
+	    -1);
+}
+
+static void
+handle_redeliver(struct client *cl, const struct msg_job_ref *req)
+{
+	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
+	struct job *j = job_find(req->job_id, &cl->cl_who);
+
+	if (j == NULL)
+		return job_not_found(cl, req->job_id);
+	if (webhook_redeliver(job_id(j), code, detail) != 0) {
+		client_respond_err(
+		    cl, "The webhook cannot be redelivered.", code, detail);
+		return;
+	}
+	client_respond_ok(cl, "Webhook redelivery scheduled",
+	    json_pack("{s:s, s:o}", "job_id", job_id(j), "webhooks",
+		webhook_job_json(job_id(j))),
+	    -1);
+}
+
+static const char *
+request_message(const char *code)
+{
+	if (strcmp(code, ERR_JOB_NOT_FOUND) == 0)
+		return "The specified job could not be found.";
+	if (strcmp(code, ERR_VIDEO_NOT_FOUND) == 0)
+		return "The specified video could not be found.";
+	return "Invalid request.";
+}
+
+static void
 client_dispatch(struct client *cl, struct msg *m)
 {
+	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
+
 	if (cl->cl_uploading) {
 		client_respond_err(cl, "Busy.", ERR_INVALID_REQUEST,
 		    "wait for the upload's response before the next request");
 		/* That answer was not the upload's: it is still in flight. */
 		cl->cl_uploading = true;
+		return;
+	}
+	if (request_check(m, code, detail) != 0) {
+		client_respond_err(cl, request_message(code), code, detail);
 		return;
 	}
 	switch (m->type) {
@@ -232,6 +276,12 @@ client_dispatch(struct client *cl, struct msg *m)
 		break;
 	case MSG_RESULT:
 		handle_result(cl, &m->u.result);
+		break;
+	case MSG_WEBHOOKS:
+		handle_webhooks(cl, &m->u.job_ref);
+		break;
+	case MSG_REDELIVER:
+		handle_redeliver(cl, &m->u.job_ref);
 		break;
 	default:
 		client_respond_err(cl, "Unexpected message.",
@@ -301,6 +351,39 @@ backoff_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(listen_ev, NULL);
 }
 
+static bool
+client_in_group(uid_t uid, gid_t gid)
+{
+	gid_t groups[256];
+	int n = (int)(sizeof(groups) / sizeof(groups[0]));
+	struct passwd *pw;
+
+	if (gid == admin_gid)
+		return true;
+	if ((pw = getpwuid(uid)) == NULL ||
+	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (groups[i] == admin_gid)
+			return true;
+	}
+	return false;
+}
+
+static int
+client_identify(int s, struct caller *who)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return -1;
+	who->uid = cred.uid;
+	who->admin = cred.uid == 0 ||
+		     (admin_group_set && client_in_group(cred.uid, cred.gid));
+	return 0;
+}
+
 static void
 accept_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -321,6 +404,12 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	cl = xcalloc(1, sizeof(*cl));
+	if (client_identify(s, &cl->cl_who) != 0) {
+		log_warn("%s: SO_PEERCRED", __func__);
+		close(s);
+		free(cl);
+		return;
+	}
 	cl->cl_peer =
 	    peer_new(client_base, s, DIR_FROM_CLIENT, client_on_msg, cl);
 }
@@ -332,6 +421,15 @@ client_listen(struct event_base *base, const struct config *cfg)
 	int fd;
 
 	client_base = base;
+	if (cfg->admin_group != NULL) {
+		struct group *gr = getgrnam(cfg->admin_group);
+
+		if (gr == NULL)
+			fatalx("--admin-group %s: no such group",
+			    cfg->admin_group);
+		admin_gid = gr->gr_gid;
+		admin_group_set = true;
+	}
 	if (snprintf(socket_path, sizeof(socket_path), "%s/%s",
 		cfg->runtime_dir,
 		REEL_SOCKET_NAME) >= (int)sizeof(socket_path)) {

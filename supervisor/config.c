@@ -39,6 +39,7 @@ enum {
 	OPT_WORKER_NOFILE,
 	OPT_WEBHOOK_SECRET,
 	OPT_WEBHOOK_TIMEOUT,
+	OPT_WEBHOOK_MAX_AGE,
 };
 
 static const struct option options[] = {
@@ -60,6 +61,7 @@ static const struct option options[] = {
     {"worker-open-files", required_argument, NULL, OPT_WORKER_NOFILE},
     {"webhook-secret-file", required_argument, NULL, OPT_WEBHOOK_SECRET},
     {"webhook-timeout", required_argument, NULL, OPT_WEBHOOK_TIMEOUT},
+    {"webhook-max-age", required_argument, NULL, OPT_WEBHOOK_MAX_AGE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -92,6 +94,8 @@ static const struct {
 	offsetof(struct config, worker_open_files), 32, 65536},
     {OPT_WEBHOOK_TIMEOUT, "--webhook-timeout",
 	offsetof(struct config, webhook_timeout_seconds), 1, 300},
+    {OPT_WEBHOOK_MAX_AGE, "--webhook-max-age",
+	offsetof(struct config, webhook_max_age_seconds), 1, 7 * 86400},
 };
 
 static const char *const sync_names[] = {
@@ -113,7 +117,7 @@ config_usage(void)
 	    "             [--worker-cpu-seconds S] [--worker-file-size-mb MB]\n"
 	    "             [--worker-open-files N] [--webhook-secret-file "
 	    "PATH]\n"
-	    "             [--webhook-timeout S]\n");
+	    "             [--webhook-timeout S] [--webhook-max-age S]\n");
 }
 
 static void
@@ -136,6 +140,7 @@ config_defaults(struct config *cfg)
 	cfg->worker_file_size_mb = 16 * 1024;
 	cfg->worker_open_files = 256;
 	cfg->webhook_timeout_seconds = 10;
+	cfg->webhook_max_age_seconds = 86400;
 }
 
 static int

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/queue.h>
 #include <unistd.h>
 
@@ -25,6 +26,9 @@ struct job {
 	TAILQ_ENTRY(job) j_active;
 	LIST_ENTRY(job) j_hash;
 	bool j_queued;
+	/* Processing when reeld stopped: runs its current stage again. */
+	bool j_resume;
+	uid_t j_owner;
 	char j_id[REEL_ID_SIZE];
 	char j_video[REEL_ID_SIZE];
 	char j_template[REEL_ID_SIZE];
@@ -72,8 +76,12 @@ static void job_schedule(void);
 static void job_run_stage(struct job *j);
 static void job_publish(struct job *j);
 static void job_release(struct job *j);
+static void job_count(const struct job *j);
 static void job_count_end(const struct job *j);
 static void job_notify(const struct job *j);
+static void job_load_style(struct job *j);
+static void job_dequeue(struct job *j);
+static void job_expire_old(void);
 static json_t *job_stats_json(const struct job *j);
 static void job_progress_cb(void *arg, unsigned permille);
 static void job_finished_cb(void *arg, const struct child_outcome *out);
@@ -109,8 +117,8 @@ job_dir(const struct job *j, char *buf, size_t len)
 	snprintf(buf, len, "%s/jobs/%s", job_cfg->state_dir, j->j_id);
 }
 
-struct job *
-job_find(const char *job_id)
+static struct job *
+job_lookup(const char *job_id)
 {
 	struct job *j;
 
@@ -120,6 +128,32 @@ job_find(const char *job_id)
 			return j;
 	}
 	return NULL;
+}
+
+static bool
+job_visible(const struct job *j, const struct caller *who)
+{
+	return who->admin || j->j_owner == who->uid;
+}
+
+struct job *
+job_find(const char *job_id, const struct caller *who)
+{
+	struct job *j = job_lookup(job_id);
+
+	return j != NULL && job_visible(j, who) ? j : NULL;
+}
+
+const char *
+job_id(const struct job *j)
+{
+	return j->j_id;
+}
+
+const char *
+job_webhook_url(const struct job *j)
+{
+	return j->j_webhook;
 }
 
 bool
@@ -213,6 +247,216 @@ void
 job_heartbeat(void)
 {
 	jobtab_heartbeat(job_table, clock_realtime_ms());
+	journal_tick();
+	job_expire_old();
+}
+
+/* Journal records: a job's whole state, replayed as an upsert by id. */
+
+static json_t *
+job_config_json(const struct msg_config *cfg)
+{
+	json_t *o = json_object();
+
+	for (unsigned i = 0; i < cfg->count; i++)
+		json_object_set_new(
+		    o, cfg->kv[i].key, json_string(cfg->kv[i].value));
+	return o;
+}
+
+static json_t *
+job_record_json(const struct job *j)
+{
+	const struct jobstate *st = &j->j_st;
+	json_t *stats = json_array();
+
+	for (int s = STAGE_FIRST; s <= STAGE_LAST; s++)
+		json_array_append_new(
+		    stats, json_pack("[f, I]", j->j_stats[s].wall_s,
+			       (json_int_t)j->j_stats[s].peak_rss_kb));
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i, s:i, "
+			 "s:b, s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:o}",
+	    "id", j->j_id, "video", j->j_video, "template", j->j_template,
+	    "webhook", j->j_webhook, "config", job_config_json(&j->j_config),
+	    "owner", (json_int_t)j->j_owner, "status",
+	    job_status_name(st->status), "stage", (int)st->stage, "progress",
+	    st->progress, "template_only", st->template_only, "created",
+	    (json_int_t)st->created_ms, "updated", (json_int_t)st->updated_ms,
+	    "started", (json_int_t)st->started_ms, "completed",
+	    (json_int_t)st->completed_ms, "error_stage", (int)st->error_stage,
+	    "error_code", st->error_code, "error", st->error, "stats", stats);
+}
+
+/* Stable across retries and restarts: a job ends once. */
+static void
+job_event_id(const struct job *j, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.%s", j->j_id, job_status_name(j->j_st.status));
+}
+
+/* Records the job; a failure leaves the journal behind (journal.c). */
+static int
+job_record(const struct job *j, bool important)
+{
+	json_t *rec = job_record_json(j);
+	int rc = journal_write(JOURNAL_JOB, rec, important);
+
+	json_decref(rec);
+	return rc;
+}
+
+int
+job_snapshot(struct wal_compaction *c)
+{
+	struct job *j;
+	json_t *rec;
+	int rc = 0;
+
+	TAILQ_FOREACH(j, &jobs, j_all)
+	{
+		rec = job_record_json(j);
+		rc = journal_snapshot_add(c, JOURNAL_JOB, rec);
+		json_decref(rec);
+		if (rc != 0)
+			break;
+	}
+	return rc;
+}
+
+static int
+job_config_from_json(struct msg_config *cfg, json_t *o)
+{
+	const char *key;
+	json_t *v;
+
+	memset(cfg, 0, sizeof(*cfg));
+	json_object_foreach(o, key, v)
+	{
+		if (cfg->count == MSG_CONFIG_MAX || !json_is_string(v) ||
+		    strlen(key) >= MSG_CONFIG_KEY_SIZE ||
+		    json_string_length(v) >= MSG_CONFIG_VALUE_SIZE)
+			return -1;
+		str_copy(cfg->kv[cfg->count].key, key, MSG_CONFIG_KEY_SIZE);
+		str_copy(cfg->kv[cfg->count].value, json_string_value(v),
+		    MSG_CONFIG_VALUE_SIZE);
+		cfg->count++;
+	}
+	return 0;
+}
+
+static void
+job_stats_from_json(struct job *j, json_t *stats)
+{
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(stats, i, row)
+	{
+		if (i >= STAGE_LAST)
+			break;
+		j->j_stats[STAGE_FIRST + i].wall_s =
+		    json_number_value(json_array_get(row, 0));
+		j->j_stats[STAGE_FIRST + i].peak_rss_kb =
+		    (long)json_integer_value(json_array_get(row, 1));
+	}
+}
+
+/* Fills j from rec; -1 when the record is not one reeld wrote. */
+static int
+job_from_record(struct job *j, json_t *rec)
+{
+	struct jobstate *st = &j->j_st;
+	const char *id, *video, *tpl, *hook, *status, *code, *error;
+	json_t *cfg, *stats;
+	json_int_t owner, created, updated, started, completed;
+	int stage, progress, estage, tonly;
+
+	if (json_unpack(rec,
+		"{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i, s:i, s:b, s:I, "
+		"s:I, s:I, s:I, s:i, s:s, s:s, s:o}",
+		"id", &id, "video", &video, "template", &tpl, "webhook", &hook,
+		"config", &cfg, "owner", &owner, "status", &status, "stage",
+		&stage, "progress", &progress, "template_only", &tonly,
+		"created", &created, "updated", &updated, "started", &started,
+		"completed", &completed, "error_stage", &estage, "error_code",
+		&code, "error", &error, "stats", &stats) != 0 ||
+	    !reel_id_valid("job_", id) ||
+	    job_status_parse(status, &st->status) != 0 ||
+	    job_config_from_json(&j->j_config, cfg) != 0)
+		return -1;
+	str_copy(j->j_id, id, sizeof(j->j_id));
+	str_copy(j->j_video, video, sizeof(j->j_video));
+	str_copy(j->j_template, tpl, sizeof(j->j_template));
+	str_copy(j->j_webhook, hook, sizeof(j->j_webhook));
+	j->j_owner = (uid_t)owner;
+	st->stage = (enum stage)stage;
+	st->progress = progress;
+	st->template_only = tonly;
+	st->created_ms = created;
+	st->updated_ms = updated;
+	st->started_ms = started;
+	st->completed_ms = completed;
+	st->error_stage = (enum stage)estage;
+	str_copy(st->error_code, code, sizeof(st->error_code));
+	str_copy(st->error, error, sizeof(st->error));
+	job_stats_from_json(j, stats);
+	return jobstate_valid(st) ? 0 : -1;
+}
+
+static struct job *
+job_alloc(void)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->j_slot = -1;
+	j->j_timeout_ev = evtimer_new(job_base, job_timeout_cb, j);
+	if (j->j_timeout_ev == NULL)
+		fatalx("%s: evtimer_new", __func__);
+	return j;
+}
+
+static void
+job_insert(struct job *j)
+{
+	TAILQ_INSERT_TAIL(&jobs, j, j_all);
+	LIST_INSERT_HEAD(&job_hash[job_hash_of(j->j_id)], j, j_hash);
+}
+
+int
+job_replay(json_t *rec)
+{
+	struct job scratch, *j;
+
+	memset(&scratch, 0, sizeof(scratch));
+	if (job_from_record(&scratch, rec) != 0) {
+		log_warnx("journal: a job record is invalid");
+		return -1;
+	}
+	if ((j = job_lookup(scratch.j_id)) == NULL) {
+		j = job_alloc();
+		str_copy(j->j_id, scratch.j_id, sizeof(j->j_id));
+		job_insert(j);
+	}
+	if (job_terminal(j) && !job_status_terminal(scratch.j_st.status)) {
+		log_warnx("journal: %s: a terminal job cannot become %s",
+		    j->j_id, job_status_name(scratch.j_st.status));
+		return -1;
+	}
+	job_from_record(j, rec);
+	return 0;
+}
+
+static void job_free(struct job *j);
+
+int
+job_replay_forget(json_t *rec)
+{
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	struct job *j = id != NULL ? job_lookup(id) : NULL;
+
+	if (j != NULL)
+		job_free(j);
+	return 0;
 }
 
 /* Submission */
@@ -259,58 +503,11 @@ job_duplicate(const struct msg_submit *req)
 }
 
 static int
-check_url(const char *url, char *detail)
-{
-	if (url[0] == '\0')
-		return 0;
-	if (strncmp(url, "http://", 7) != 0 &&
-	    strncmp(url, "https://", 8) != 0) {
-		snprintf(detail, MSG_TEXT_SIZE,
-		    "webhook_url must start with http:// or https://");
-		return -1;
-	}
-	for (const char *p = url; *p != '\0'; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			snprintf(detail, MSG_TEXT_SIZE,
-			    "webhook_url contains a space or control "
-			    "character");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-check_config(const struct msg_config *cfg, char *detail)
-{
-	for (unsigned i = 0; i < cfg->count; i++) {
-		const char *k = cfg->kv[i].key, *v = cfg->kv[i].value;
-
-		if (k[0] == '\0' || strspn(k, "abcdefghijklmnopqrstuvwxyz"
-					      "0123456789_.-") != strlen(k)) {
-			snprintf(detail, MSG_TEXT_SIZE,
-			    "config key '%.32s' must be [a-z0-9_.-]+", k);
-			return -1;
-		}
-		if (strcmp(k, "quality") == 0 && strcmp(v, "low") != 0 &&
-		    strcmp(v, "medium") != 0 && strcmp(v, "high") != 0) {
-			snprintf(detail, MSG_TEXT_SIZE,
-			    "config quality must be low, medium or high");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
 job_validate(const struct msg_submit *req, char *code, char *detail)
 {
 	const struct job *dup;
 
-	str_copy(code, ERR_INVALID_REQUEST, MSG_WORD_SIZE);
-	if (check_url(req->webhook_url, detail) != 0 ||
-	    check_config(&req->config, detail) != 0)
-		return -1;
+	/* The fields' bounds were checked by request_check(). */
 	str_copy(code, ERR_VIDEO_NOT_FOUND, MSG_WORD_SIZE);
 	if (video_find(req->video_id) == NULL) {
 		snprintf(detail, MSG_TEXT_SIZE,
@@ -335,26 +532,38 @@ job_validate(const struct msg_submit *req, char *code, char *detail)
 }
 
 static struct job *
-job_new(const struct msg_submit *req)
+job_new(const struct msg_submit *req, uid_t owner)
 {
-	struct job *j = xcalloc(1, sizeof(*j));
+	struct job *j = job_alloc();
 
 	do {
 		if (reel_id_new("job_", j->j_id) != 0)
 			fatal("%s: getrandom", __func__);
-	} while (job_find(j->j_id) != NULL);
+	} while (job_lookup(j->j_id) != NULL);
 	str_copy(j->j_video, req->video_id, sizeof(j->j_video));
 	str_copy(j->j_template, req->template_id, sizeof(j->j_template));
 	str_copy(j->j_webhook, req->webhook_url, sizeof(j->j_webhook));
 	j->j_config = req->config;
+	j->j_owner = owner;
 	jobstate_init(&j->j_st, req->template_only, clock_realtime_ms());
-	j->j_timeout_ev = evtimer_new(job_base, job_timeout_cb, j);
 	return j;
 }
 
+static int
+job_refuse_unrecorded(char *code, char *detail, int err)
+{
+	str_copy(code, err == ENOSPC ? ERR_STORAGE_FULL : ERR_INTERNAL,
+	    MSG_WORD_SIZE);
+	snprintf(detail, MSG_TEXT_SIZE,
+	    "reeld cannot record new jobs in its journal (%s in %s); the job "
+	    "was not accepted",
+	    strerror(err), job_cfg->state_dir);
+	return -1;
+}
+
 int
-job_submit(
-    const struct msg_submit *req, json_t **data, char *code, char *detail)
+job_submit(const struct msg_submit *req, const struct caller *who,
+    json_t **data, char *code, char *detail)
 {
 	struct job *j;
 
@@ -365,9 +574,18 @@ job_submit(
 		snprintf(detail, MSG_TEXT_SIZE, "reeld is shutting down");
 		return -1;
 	}
-	j = job_new(req);
-	TAILQ_INSERT_TAIL(&jobs, j, j_all);
-	LIST_INSERT_HEAD(&job_hash[job_hash_of(j->j_id)], j, j_hash);
+	if (!journal_writable())
+		return job_refuse_unrecorded(code, detail, ENOSPC);
+	j = job_new(req, who->uid);
+	/* Durable before it is acknowledged or published. */
+	if (job_record(j, true) != 0) {
+		int err = errno;
+
+		event_free(j->j_timeout_ev);
+		free(j);
+		return job_refuse_unrecorded(code, detail, err);
+	}
+	job_insert(j);
 	TAILQ_INSERT_TAIL(&queue, j, j_active);
 	j->j_queued = true;
 	j->j_slot = job_find_slot(j);
@@ -407,7 +625,11 @@ job_schedule(void)
 	while (!shutting_down && counters.running < job_cfg->slots &&
 	       (j = TAILQ_FIRST(&queue)) != NULL) {
 		job_dequeue(j);
-		if (jobstate_start(&j->j_st, clock_realtime_ms()) != 0)
+		if (j->j_resume)
+			j->j_resume = false;
+		else if (jobstate_start(&j->j_st, clock_realtime_ms()) == 0)
+			job_record(j, false);
+		else
 			fatalx("%s: %s cannot start from %s", __func__, j->j_id,
 			    job_status_name(j->j_st.status));
 		j->j_running = true;
@@ -446,7 +668,9 @@ job_run_stage(struct job *j)
 	str_copy(start.job_id, j->j_id, sizeof(start.job_id));
 	str_copy(start.stage, stage_name(j->j_st.stage), sizeof(start.stage));
 	job_dir(j, start.job_dir, sizeof(start.job_dir));
-	if (mkdir_p(start.job_dir, 0750) != 0) {
+	/* Every stage: a restart or a new --worker-user needs it again. */
+	if (mkdir_p(start.job_dir, 0750) != 0 ||
+	    sandbox_grant(start.job_dir) != 0) {
 		log_warn("%s: mkdir %s", __func__, start.job_dir);
 		jobstate_fail(&j->j_st, j->j_st.stage, ERR_INTERNAL,
 		    "cannot create the job directory", clock_realtime_ms());
@@ -481,7 +705,7 @@ job_progress_cb(void *arg, unsigned permille)
 }
 
 static void
-job_count_end(const struct job *j)
+job_count(const struct job *j)
 {
 	switch (j->j_st.status) {
 	case JOB_COMPLETED:
@@ -497,6 +721,14 @@ job_count_end(const struct job *j)
 		fatalx("%s: %s ended as %s", __func__, j->j_id,
 		    job_status_name(j->j_st.status));
 	}
+}
+
+/* The job has just ended: journal it (synced), then tell the world. */
+static void
+job_count_end(const struct job *j)
+{
+	job_count(j);
+	job_record(j, true);
 	log_info("%s %s%s%s", j->j_id, job_status_name(j->j_st.status),
 	    j->j_st.error[0] != '\0' ? ": " : "", j->j_st.error);
 	if (j->j_webhook[0] != '\0')
@@ -514,8 +746,7 @@ job_notify(const struct job *j)
 	char event_id[REEL_ID_SIZE + 16], message[64];
 	json_t *detail = job_json(j, true), *body;
 
-	snprintf(event_id, sizeof(event_id), "%s.%s", j->j_id,
-	    job_status_name(j->j_st.status));
+	job_event_id(j, event_id, sizeof(event_id));
 	snprintf(message, sizeof(message), "Job %s",
 	    job_status_name(j->j_st.status));
 	body = json_pack("{s:b, s:s, s:O, s:s, s:s, s:i, s:O, s:O}", "success",
@@ -526,7 +757,7 @@ job_notify(const struct job *j)
 	    "processing_time_seconds",
 	    json_object_get(detail, "processing_time_seconds"));
 	json_decref(detail);
-	webhook_post(j->j_webhook, event_id, body);
+	webhook_post(j->j_id, j->j_webhook, event_id, body);
 	json_decref(body);
 }
 
@@ -575,6 +806,8 @@ job_stage_ok(struct job *j)
 		job_release(j);
 		return;
 	}
+	/* The finished stage's artifacts are now a checkpoint. */
+	job_record(j, false);
 	job_run_stage(j);
 }
 
@@ -590,9 +823,6 @@ job_stage_stopped(struct job *j, const struct child_outcome *out)
 		    job_cfg->job_timeout_seconds, stage_name(j->j_st.stage));
 		jobstate_fail(
 		    &j->j_st, j->j_st.stage, ERR_JOB_TIMEOUT, msg, now);
-	} else if (strcmp(out->code, "SHUTDOWN") == 0) {
-		jobstate_fail(&j->j_st, j->j_st.stage, "SHUTDOWN",
-		    "reeld stopped while the job was running", now);
 	} else {
 		jobstate_cancel(&j->j_st, now);
 	}
@@ -626,6 +856,13 @@ job_finished_cb(void *arg, const struct child_outcome *out)
 		    clock_realtime_ms());
 		break;
 	case CHILD_CANCELLED:
+		if (strcmp(out->code, "SHUTDOWN") == 0) {
+			log_info("%s: stopped at %s; resumes there when reeld "
+				 "starts again",
+			    j->j_id, stage_name(j->j_st.stage));
+			job_release(j);
+			return;
+		}
 		job_stage_stopped(j, out);
 		break;
 	}
@@ -665,7 +902,10 @@ job_cancel(struct job *j, char *code, char *detail)
 	return 0;
 }
 
-/* Stops every worker; their jobs fail with SHUTDOWN as they go. */
+/*
+ * Stops every worker. Their jobs stay processing in the journal and run
+ * their current stage again when reeld next starts.
+ */
 void
 job_shutdown(void)
 {
@@ -673,10 +913,143 @@ job_shutdown(void)
 	child_stop_all("SHUTDOWN");
 }
 
+/* Recovery */
+
+/* Temporary files (".name.XXXXXX") of a worker killed mid-write. */
+static void
+job_clean_temp(const struct job *j)
+{
+	char path[MSG_PATH_SIZE];
+	struct dirent *de;
+	DIR *d;
+
+	job_dir(j, path, sizeof(path));
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("%s: removed %s left by a killed worker",
+			    j->j_id, de->d_name);
+	}
+	closedir(d);
+}
+
+static void
+job_recover_one(struct job *j)
+{
+	char event_id[REEL_ID_SIZE + 16];
+
+	counters.submitted++;
+	if (job_terminal(j)) {
+		job_count(j);
+		if (j->j_st.status == JOB_COMPLETED)
+			job_load_style(j);
+		job_event_id(j, event_id, sizeof(event_id));
+		/* Reeld died between the terminal record and the event's. */
+		if (j->j_webhook[0] != '\0' && !webhook_known(event_id))
+			job_notify(j);
+		return;
+	}
+	counters.queue_depth++;
+	j->j_queued = true;
+	if (j->j_st.status == JOB_PROCESSING) {
+		j->j_resume = true;
+		job_clean_temp(j);
+		log_info(
+		    "%s resumes at %s", j->j_id, stage_name(j->j_st.stage));
+	}
+	if (j->j_st.stage > STAGE_STYLE_EXTRACTION)
+		job_load_style(j);
+}
+
+/*
+ * Jobs that were processing go first, in their order of starting, then
+ * the queued ones in their order of submission: nobody loses their place.
+ */
+void
+job_recover(void)
+{
+	struct job *j;
+
+	TAILQ_FOREACH(j, &jobs, j_all)
+	{
+		job_recover_one(j);
+		if (j->j_resume)
+			TAILQ_INSERT_TAIL(&queue, j, j_active);
+	}
+	TAILQ_FOREACH(j, &jobs, j_all)
+	{
+		if (j->j_queued && !j->j_resume)
+			TAILQ_INSERT_TAIL(&queue, j, j_active);
+		j->j_slot = job_find_slot(j);
+		job_publish(j);
+	}
+	job_publish_counters();
+	job_schedule();
+}
+
+/* Retention */
+
+static void
+job_free(struct job *j)
+{
+	if (j->j_queued)
+		job_dequeue(j);
+	if (j->j_slot >= 0) {
+		slot_owner[j->j_slot] = NULL;
+		jobtab_clear_job(job_table, (uint32_t)j->j_slot);
+	}
+	TAILQ_REMOVE(&jobs, j, j_all);
+	LIST_REMOVE(j, j_hash);
+	event_free(j->j_timeout_ev);
+	json_decref(j->j_style);
+	free(j);
+}
+
+/* A terminal job past --retention-seconds: its files, events and record go. */
+static void
+job_expire(struct job *j)
+{
+	char path[MSG_PATH_SIZE];
+	json_t *rec = json_pack("{s:s}", "id", j->j_id);
+
+	if (journal_write(JOURNAL_FORGET, rec, false) != 0) {
+		json_decref(rec);
+		return;
+	}
+	json_decref(rec);
+	job_dir(j, path, sizeof(path));
+	if (remove_tree(path) != 0 && errno != ENOENT)
+		log_warn("%s: remove %s", j->j_id, path);
+	log_info("%s expired after the retention of %u s", j->j_id,
+	    job_cfg->retention_seconds);
+	webhook_forget_job(j->j_id);
+	job_free(j);
+}
+
+static void
+job_expire_old(void)
+{
+	int64_t limit =
+	    clock_realtime_ms() - (int64_t)job_cfg->retention_seconds * 1000;
+	struct job *j, *next;
+
+	for (j = TAILQ_FIRST(&jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, j_all);
+		if (job_terminal(j) && !j->j_running &&
+		    j->j_st.completed_ms < limit)
+			job_expire(j);
+	}
+}
+
 /* Views */
 
-static json_t *
-json_time(int64_t ms)
+/* ISO 8601 UTC, or null for 0 (never happened). */
+json_t *
+job_time_json(int64_t ms)
 {
 	char buf[UTIL_ISO_SIZE];
 
@@ -796,10 +1169,10 @@ job_json(const struct job *j, bool detail)
 	    j->j_st.status == JOB_PROCESSING
 		? json_string(stage_name(j->j_st.stage))
 		: json_null(),
-	    "created_at", json_time(j->j_st.created_ms), "updated_at",
-	    json_time(j->j_st.updated_ms), "started_at",
-	    json_time(j->j_st.started_ms), "completed_at",
-	    json_time(j->j_st.completed_ms), "template_only",
+	    "created_at", job_time_json(j->j_st.created_ms), "updated_at",
+	    job_time_json(j->j_st.updated_ms), "started_at",
+	    job_time_json(j->j_st.started_ms), "completed_at",
+	    job_time_json(j->j_st.completed_ms), "template_only",
 	    j->j_st.template_only, "webhook_url", json_id(j->j_webhook),
 	    "config", cfg);
 	if (o == NULL)
@@ -813,7 +1186,8 @@ job_json(const struct job *j, bool detail)
 }
 
 json_t *
-job_list_json(const char *status, unsigned page, unsigned page_size)
+job_list_json(const char *status, unsigned page, unsigned page_size,
+    const struct caller *who)
 {
 	json_t *list = json_array();
 	unsigned total = 0, first = (page - 1) * page_size;
@@ -824,7 +1198,7 @@ job_list_json(const char *status, unsigned page, unsigned page_size)
 	/* Newest first, as the engine we replace lists them. */
 	TAILQ_FOREACH_REVERSE(j, &jobs, jobhead, j_all)
 	{
-		if (filter && j->j_st.status != want)
+		if ((filter && j->j_st.status != want) || !job_visible(j, who))
 			continue;
 		if (total >= first && total < first + page_size)
 			json_array_append_new(list, job_json(j, false));

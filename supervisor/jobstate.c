@@ -130,3 +130,23 @@ jobstate_cancel(struct jobstate *st, int64_t now)
 	finish(st, JOB_CANCELLED, now);
 	return 0;
 }
+
+/* For replay: whether a state read back from the journal is one this
+ * machine could have produced. */
+bool
+jobstate_valid(const struct jobstate *st)
+{
+	int lo, hi;
+
+	if ((unsigned)st->status >= JOB_STATUS_COUNT || st->progress < 0 ||
+	    st->progress > 100 || st->created_ms <= 0)
+		return false;
+	if (st->status != JOB_PROCESSING)
+		return st->stage == STAGE_NONE &&
+		       (st->status == JOB_COMPLETED) == (st->progress == 100);
+	if (st->stage < STAGE_FIRST || st->stage > STAGE_LAST ||
+	    (st->template_only && st->stage > STAGE_STYLE_EXTRACTION))
+		return false;
+	stage_progress_range(st->stage, &lo, &hi);
+	return st->progress >= lo && st->progress <= hi;
+}

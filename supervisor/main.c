@@ -117,6 +117,7 @@ setup(const struct config *cfg)
 	add_signal(SIGHUP);
 	if (mkdir_p(cfg->state_dir, 0750) != 0)
 		fatal("state dir %s", cfg->state_dir);
+	sandbox_init(cfg);
 	jt = open_table(cfg);
 	child_init(base, cfg);
 	video_init(base, cfg);
@@ -124,6 +125,10 @@ setup(const struct config *cfg)
 	webhook_init(base, cfg);
 	if ((n = video_load_all()) < 0)
 		fatal("videos in %s", cfg->state_dir);
+	/* The job table is whole again before anyone can connect. */
+	journal_open(cfg);
+	job_recover();
+	webhook_resume();
 	if (client_listen(base, cfg) != 0)
 		fatal("socket in %s", cfg->runtime_dir);
 	hb = event_new(base, -1, EV_PERSIST, heartbeat_cb, NULL);
@@ -152,6 +157,7 @@ main(int argc, char **argv)
 	sd_notify(0, "READY=1");
 	event_base_dispatch(base);
 	webhook_shutdown();
+	journal_close();
 	log_info("stopped");
 	return 0;
 }

@@ -8,11 +8,16 @@
  * of the group catches anything it starts), and PR_SET_PDEATHSIG so that it
  * dies with reeld.
  *
+ * Before anything else the child enters the sandbox (sandbox.c): rlimits,
+ * the worker user when reeld is root, no_new_privs. The user switch clears
+ * the parent-death signal, so that is armed after it.
+ *
  * All signals are blocked across fork(): libevent's signal handlers would
  * otherwise run in the child before exec and write into reeld's own signal
  * socket. Between fork and exec the child makes only async-signal-safe
- * calls. An exec failure reaches the parent through a close-on-exec pipe
- * (libuv's technique): the read returns 0 bytes when exec succeeded.
+ * calls. A failure there (sandbox, descriptors, exec) reaches the parent
+ * through a close-on-exec pipe (libuv's technique) as the step and errno:
+ * the read returns 0 bytes when exec succeeded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,12 +33,24 @@
 
 #define WORKER_FD 3
 
+/* What failed in the child before exec, written to the error pipe. */
+struct spawn_error {
+	int step;
+	int err;
+};
+enum spawn_step {
+	SPAWN_SANDBOX,
+	SPAWN_SETUP,
+	SPAWN_EXEC,
+};
+
 extern char **environ;
 
 static void child_exec(const char *path, char *const argv[], int sock,
     int errpipe, pid_t parent, const sigset_t *oldmask);
 static void close_other_fds(void);
-static int read_exec_errno(int fd);
+static int read_exec_errno(int fd, const char *path);
+static __dead void child_fail(int errpipe, enum spawn_step step);
 
 static void
 close_other_fds(void)
@@ -46,48 +63,66 @@ close_other_fds(void)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+static __dead void
+child_fail(int errpipe, enum spawn_step step)
+{
+	struct spawn_error e = {step, errno};
+
+	if (write(errpipe, &e, sizeof(e)) < 0) {
+		/* The parent sees a short read and reports exit 127. */
+	}
+	_exit(127);
+}
+
 static void
 child_exec(const char *path, char *const argv[], int sock, int errpipe,
     pid_t parent, const sigset_t *oldmask)
 {
 	struct sigaction sa;
-	int err, null;
+	int null;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL);
 	setsid();
+	if (sandbox_enter() != 0)
+		child_fail(errpipe, SPAWN_SANDBOX);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(127);
 	if (sock == WORKER_FD)
 		fcntl(sock, F_SETFD, 0);
 	else if (dup2(sock, WORKER_FD) != WORKER_FD)
-		goto fail;
+		child_fail(errpipe, SPAWN_SETUP);
 	null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, STDIN_FILENO) != STDIN_FILENO)
-		goto fail;
+		child_fail(errpipe, SPAWN_SETUP);
 	close_other_fds();
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	execve(path, argv, environ);
-fail:
-	err = errno;
-	if (write(errpipe, &err, sizeof(err)) < 0) {
-		/* The parent sees a short read and reports exit 127. */
-	}
-	_exit(127);
+	child_fail(errpipe, SPAWN_EXEC);
 }
 
+/* The child's errno when it failed before or at exec (logged), else 0. */
 static int
-read_exec_errno(int fd)
+read_exec_errno(int fd, const char *path)
 {
-	int err = 0;
+	static const char *const steps[] = {
+	    [SPAWN_SANDBOX] = "cannot enter the worker sandbox",
+	    [SPAWN_SETUP] = "cannot set up the worker's descriptors",
+	    [SPAWN_EXEC] = "cannot execute",
+	};
+	struct spawn_error e;
 	ssize_t n;
 
 	do {
-		n = read(fd, &err, sizeof(err));
+		n = read(fd, &e, sizeof(e));
 	} while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(err) ? err : 0;
+	if (n != (ssize_t)sizeof(e))
+		return 0;
+	if (e.step >= 0 && e.step <= SPAWN_EXEC)
+		log_warnx("%s: %s: %s", path, steps[e.step], strerror(e.err));
+	return e.err;
 }
 
 /*
@@ -123,7 +158,7 @@ spawn_worker(const char *path, char *const argv[], pid_t *pid, int *sock,
 		close(errpipe[0]);
 		return -1;
 	}
-	*exec_errno = read_exec_errno(errpipe[0]);
+	*exec_errno = read_exec_errno(errpipe[0], path);
 	close(errpipe[0]);
 	*pid = p;
 	*sock = sv[0];

@@ -41,6 +41,7 @@ struct config {
 	/* Standard Webhooks signing secret ("whsec_..."), read from a file. */
 	const char *webhook_secret_file;
 	unsigned webhook_timeout_seconds;
+	unsigned webhook_max_age_seconds;
 	int verbose;
 };
 /* When reeld fsyncs the journal; docs/journal.md. */
@@ -77,6 +78,7 @@ int jobstate_stage_done(struct jobstate *st, enum stage stage, int64_t now);
 int jobstate_fail(struct jobstate *st, enum stage stage, const char *code,
     const char *message, int64_t now);
 int jobstate_cancel(struct jobstate *st, int64_t now);
+bool jobstate_valid(const struct jobstate *st);
 
 /*
  * sandbox.c: least privilege for workers (docs/security.md). Init resolves
@@ -139,16 +141,51 @@ struct client;
 void video_upload(struct client *cl, struct msg *m);
 void video_client_gone(struct client *cl);
 
+/*
+ * journal.c: the write-ahead journal (docs/journal.md). Records are JSON
+ * objects; replay hands each to job_replay*() or webhook_replay().
+ */
+enum journal_record {
+	JOURNAL_JOB = 1,	     /* a job's whole state */
+	JOURNAL_WEBHOOK = 2,	     /* a webhook event, with its body */
+	JOURNAL_WEBHOOK_ATTEMPT = 3, /* an event's delivery state changed */
+	JOURNAL_FORGET = 4,	     /* a job left after its retention */
+};
+struct wal_compaction;
+void journal_open(const struct config *cfg);
+/* important: fsync under the default policy. -1 with errno on failure. */
+int journal_write(unsigned type, json_t *rec, bool important);
+int journal_snapshot_add(struct wal_compaction *c, unsigned type, json_t *rec);
+bool journal_writable(void);
+void journal_tick(void);
+void journal_close(void);
+
+/* Who sent a request, from SO_PEERCRED (client.c). */
+struct caller {
+	uid_t uid;
+	bool admin; /* root or in --admin-group: sees every job */
+};
+
 /* job.c: jobs, the FIFO queue, stage sequencing, the shm table. */
 struct job;
 void job_init(
     struct event_base *base, const struct config *cfg, struct jobtab *jt);
-int job_submit(
-    const struct msg_submit *req, json_t **data, char *code, char *detail);
-struct job *job_find(const char *job_id);
+int job_replay(json_t *rec);
+int job_replay_forget(json_t *rec);
+/* After replay: requeue and resume what was unfinished. */
+void job_recover(void);
+int job_snapshot(struct wal_compaction *c);
+int job_submit(const struct msg_submit *req, const struct caller *who,
+    json_t **data, char *code, char *detail);
+/* NULL when there is no such job or the caller may not see it. */
+struct job *job_find(const char *job_id, const struct caller *who);
+const char *job_id(const struct job *j);
+const char *job_webhook_url(const struct job *j);
 int job_cancel(struct job *j, char *code, char *detail);
 json_t *job_json(const struct job *j, bool detail);
-json_t *job_list_json(const char *status, unsigned page, unsigned page_size);
+json_t *job_time_json(int64_t ms);
+json_t *job_list_json(const char *status, unsigned page, unsigned page_size,
+    const struct caller *who);
 int job_artifact_open(const struct job *j, const char *artifact, int *fd,
     char *code, char *detail);
 bool job_terminal(const struct job *j);
@@ -158,12 +195,24 @@ void job_shutdown(void);
 unsigned job_active_count(void);
 
 /*
- * webhook.c: POSTs a JSON body to a job's webhook_url when the job ends,
- * with retries. event_id is stable across retries (the webhook-id header).
+ * webhook.c: the durable outbox. POSTs a JSON body to a job's webhook_url
+ * when the job ends, with retries. event_id is stable across retries and
+ * restarts (the webhook-id header).
  */
 void webhook_init(struct event_base *base, const struct config *cfg);
-/* Serialises body at once; the caller keeps its reference. */
-void webhook_post(const char *url, const char *event_id, json_t *body);
+/* Journals and serialises body at once; the caller keeps its reference. */
+int webhook_post(const char *job_id, const char *url, const char *event_id,
+    json_t *body);
+bool webhook_known(const char *event_id);
+int webhook_replay(unsigned type, json_t *rec);
+int webhook_snapshot(struct wal_compaction *c);
+/* Starts the deliveries replay found unfinished. */
+void webhook_resume(void);
+/* The job's events and their attempts, for the detail view. */
+json_t *webhook_job_json(const char *job_id);
+/* Sends the job's last event again, under the same id. */
+int webhook_redeliver(const char *job_id, char *code, char *detail);
+void webhook_forget_job(const char *job_id);
 /* Pending deliveries, for shutdown and tests. */
 unsigned webhook_pending(void);
 void webhook_shutdown(void);

@@ -70,6 +70,18 @@ fill_CANCEL(struct msg *m)
 }
 
 static void
+fill_WEBHOOKS(struct msg *m)
+{
+	str_copy(m->u.job_ref.job_id, "job_00000000000a", REEL_ID_SIZE);
+}
+
+static void
+fill_REDELIVER(struct msg *m)
+{
+	str_copy(m->u.job_ref.job_id, "job_b00000000000", REEL_ID_SIZE);
+}
+
+static void
 fill_RESULT(struct msg *m)
 {
 	str_copy(m->u.result.job_id, "job_0123456789ab", REEL_ID_SIZE);

@@ -193,6 +193,37 @@ START_TEST(test_updated_never_backwards)
 }
 END_TEST
 
+/* Replay accepts every state the machine reaches and nothing else. */
+START_TEST(test_valid_for_replay)
+{
+	jobstate_init(&st, false, 1000);
+	ck_assert(jobstate_valid(&st));
+	run_to(STAGE_MOTION_ANALYSIS);
+	ck_assert(jobstate_valid(&st));
+	st.progress = 99;
+	ck_assert(!jobstate_valid(&st));
+	jobstate_init(&st, false, 1000);
+	run_to(STAGE_RENDERING);
+	ck_assert_int_eq(jobstate_stage_done(&st, STAGE_RENDERING, 9000), 0);
+	ck_assert(jobstate_valid(&st));
+	st.progress = 50;
+	ck_assert(!jobstate_valid(&st));
+	jobstate_init(&st, true, 1000);
+	run_to(STAGE_STYLE_EXTRACTION);
+	ck_assert(jobstate_valid(&st));
+	st.stage = STAGE_RENDERING;
+	ck_assert(!jobstate_valid(&st));
+	jobstate_init(&st, false, 1000);
+	st.stage = STAGE_AUDIO_ANALYSIS;
+	ck_assert(!jobstate_valid(&st));
+	jobstate_init(&st, false, 1000);
+	st.status = (enum job_status)7;
+	ck_assert(!jobstate_valid(&st));
+	jobstate_init(&st, false, 0);
+	ck_assert(!jobstate_valid(&st));
+}
+END_TEST
+
 static Suite *
 jobstate_suite(void)
 {
@@ -208,6 +239,7 @@ jobstate_suite(void)
 	tcase_add_test(tc, test_terminal_immutable);
 	tcase_add_test(tc, test_illegal_from_queued_and_processing);
 	tcase_add_test(tc, test_updated_never_backwards);
+	tcase_add_test(tc, test_valid_for_replay);
 	suite_add_tcase(s, tc);
 	return s;
 }

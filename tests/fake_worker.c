@@ -4,10 +4,15 @@
  * the socket to reeld on fd 3. It links only ipc/ and common/, so tests of
  * the supervisor need neither FFmpeg nor media.
  *
+ * Like reel-worker it refuses to run when reeld passed --user but it still
+ * has root, and it installs the worker's seccomp filter (worker/sandbox.c)
+ * right after HELLO, so every script runs confined.
+ *
  * It reads JOB_START, answers HELLO {gen, pid}, then runs a script taken
- * from the job config: key "fake.<stage>", else "fake", else the default
- * ("progress,done"; "done" for the probe). A script is comma-separated
- * actions, run in order:
+ * from the job config (extension keys, which reeld passes through): key
+ * "x-fake.<stage>", else "x-fake", else the default ("progress,done";
+ * "done" for the probe). A script is comma-separated actions, run in
+ * order:
  *
  *   progress   11 PROGRESS messages 0, 100, ... 1000, 20 ms apart
  *   sleep=MS   sleep MS milliseconds
@@ -22,6 +27,11 @@
  *   oversize   a length prefix of 1 MiB and nothing else, then sleep 5 s
  *   random     from /dev/urandom: progress,done (70%), segv (10%),
  *              abort (10%), exit=3 (10%)
+ *   forbidden=CALL  make a call the sandbox forbids: socket, socketpair,
+ *              exec, fork or ptrace. It should die by SIGSYS; if the call
+ *              returns, STAGE_FAIL says so, exit 65
+ *   write=MB   write MB MiB to job_dir/fake.bin (RLIMIT_FSIZE: SIGXFSZ)
+ *   spin       burn CPU for ever (RLIMIT_CPU: SIGXCPU)
  *
  * A script that ends without done, fail or exit exits 0 with no result.
  */
@@ -32,11 +42,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 #include "util.h"
 #include "wire.h"
 
@@ -45,6 +58,7 @@
 
 struct fake {
 	const char *stage;
+	const char *user;
 	struct msg start;
 	uint32_t gen;
 };
@@ -181,6 +195,57 @@ fake_oversize(void)
 	fake_sleep_ms(5000);
 }
 
+/* Each returns only if the sandbox let the call through. */
+static void
+fake_forbidden(const struct fake *f, const char *call)
+{
+	char text[128];
+	int sv[2];
+
+	if (strcmp(call, "socket") == 0)
+		(void)socket(AF_INET, SOCK_STREAM, 0);
+	else if (strcmp(call, "socketpair") == 0)
+		(void)socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	else if (strcmp(call, "exec") == 0)
+		execl("/bin/true", "true", (char *)NULL);
+	else if (strcmp(call, "fork") == 0)
+		(void)fork();
+	else if (strcmp(call, "ptrace") == 0)
+		(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	else
+		fatalx("unknown forbidden call \"%s\"", call);
+	snprintf(text, sizeof(text), "the sandbox let %s through", call);
+	fake_fail(f, text);
+}
+
+static void
+fake_write(const struct fake *f, long mb)
+{
+	static char chunk[64 * 1024];
+	char path[MSG_PATH_SIZE + 16];
+	int fd;
+
+	snprintf(
+	    path, sizeof(path), "%s/fake.bin", f->start.u.job_start.job_dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
+	    -1)
+		fatal("%s", path);
+	for (long i = 0; i < mb * 16; i++) {
+		if (write(fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+			fatal("write %s", path);
+	}
+	close(fd);
+}
+
+static __dead void
+fake_spin(void)
+{
+	volatile unsigned long n = 0;
+
+	for (;;)
+		n++;
+}
+
 static unsigned
 fake_random_percent(void)
 {
@@ -253,6 +318,12 @@ fake_action(const struct fake *f, const char *action)
 		fake_oversize();
 	else if (strcmp(action, "random") == 0)
 		fake_random(f);
+	else if (strncmp(action, "forbidden=", 10) == 0)
+		fake_forbidden(f, action + 10);
+	else if (strncmp(action, "write=", 6) == 0)
+		fake_write(f, fake_number(action, action + 6));
+	else if (strcmp(action, "spin") == 0)
+		fake_spin();
 	else
 		fatalx("unknown action \"%s\"", action);
 }
@@ -277,9 +348,9 @@ fake_run_script(const struct fake *f)
 	const char *s;
 	char *action, *save = NULL;
 
-	snprintf(key, sizeof(key), "fake.%s", f->stage);
+	snprintf(key, sizeof(key), "x-fake.%s", f->stage);
 	if ((s = fake_config(f, key)) == NULL &&
-	    (s = fake_config(f, "fake")) == NULL)
+	    (s = fake_config(f, "x-fake")) == NULL)
 		s = strcmp(f->stage, "probe") == 0 ? "done" : "progress,done";
 	log_debug("%s: script \"%s\"", f->stage, s);
 	str_copy(script, s, sizeof(script));
@@ -288,23 +359,39 @@ fake_run_script(const struct fake *f)
 		fake_action(f, action);
 }
 
-static const char *
-fake_parse_args(int argc, char **argv)
+static void
+fake_parse_args(struct fake *f, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"stage", required_argument, NULL, 's'},
 	    {"job", required_argument, NULL, 'j'},
+	    {"user", required_argument, NULL, 'u'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *stage = NULL;
 	int ch;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 's')
-			stage = optarg;
+			f->stage = optarg;
+		else if (ch == 'u')
+			f->user = optarg;
 	}
-	return stage;
+}
+
+/* As reel-worker: reeld said it switched users, so root must be gone. */
+static void
+fake_check_user(const struct fake *f)
+{
+	uid_t r, e, s;
+
+	if (f->user == NULL)
+		return;
+	if (getresuid(&r, &e, &s) != 0)
+		fatal("getresuid");
+	if (r == 0 || e == 0 || s == 0)
+		fatalx(
+		    "switched to %s but still root: refusing to run", f->user);
 }
 
 int
@@ -317,7 +404,8 @@ main(int argc, char **argv)
 
 	log_init(1, "fake-worker");
 	memset(&f, 0, sizeof(f));
-	f.stage = fake_parse_args(argc, argv);
+	fake_parse_args(&f, argc, argv);
+	fake_check_user(&f);
 	wire_init(&w, FAKE_SOCKET_FD);
 	if (wire_recv(&w, DIR_TO_WORKER, FAKE_START_TIMEOUT_MS, &f.start, err,
 		sizeof(err)) != 0) {
@@ -337,6 +425,8 @@ main(int argc, char **argv)
 	hello.u.hello.gen = f.gen;
 	hello.u.hello.pid = (int32_t)getpid();
 	fake_send(&hello);
+	if (sandbox_confine() != 0)
+		fatal("sandbox");
 	fake_run_script(&f);
 	wire_release(&w);
 	return 0;

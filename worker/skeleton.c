@@ -3,7 +3,9 @@
  * one JOB_START from reeld, and once that message is valid it always sends
  * HELLO first and then exactly one of STAGE_DONE or STAGE_FAIL, whatever
  * the stage does, so reeld learns the cause of every failure it can be
- * told about. The exit code is the stage result (sysexits values).
+ * told about. The exit code is the stage result (sysexits values). Right
+ * after HELLO it installs the seccomp filter (sandbox.c), so the stage
+ * library and every input are only ever touched inside it.
  *
  * Progress is throttled here, so a stage may report it for every frame.
  * If reeld is gone, the next send fails with EPIPE and the worker exits 71
@@ -25,6 +27,7 @@
 
 #include "log.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "util.h"
 #include "wire.h"
 #include "worker.h"
@@ -457,7 +460,12 @@ worker_job(int fd, const struct msg_job_start *js, const char *stage)
 	m.u.hello.pid = (int32_t)getpid();
 	skel_send(sk, &m);
 	worker_ctx_init(&ctx, js, sk);
-	code = worker_dispatch(&ctx, stage);
+	/* Before the stage library and any input: see sandbox.c. */
+	if (sandbox_confine() != 0)
+		code = stage_fail(&ctx, STAGE_E_OS,
+		    "cannot enter the worker sandbox: %s", strerror(errno));
+	else
+		code = worker_dispatch(&ctx, stage);
 	code = worker_report(sk, &ctx, code);
 	json_decref(ctx.result);
 	worker_skel_free(sk);

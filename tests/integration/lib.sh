@@ -5,6 +5,9 @@ set -u
 BIN=${BIN:-build}
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 T=$(mktemp -d /tmp/reel-it.XXXXXX)
+# Run as root, reeld switches workers to an unprivileged user, which must
+# be able to pass through here to the state dir (docs/security.md).
+chmod 0711 "$T"
 RUN=$T/run
 STATE=$T/state
 SOCK=$RUN/reeld.sock

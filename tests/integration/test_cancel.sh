@@ -6,8 +6,8 @@
 start_reeld --slots 1
 vid=$(fake_video src.mp4) || fail "upload"
 
-running=$(ctl submit --video "$vid" --config fake.video_analysis=hang)
-queued=$(ctl submit --video "$vid" --config n=2)
+running=$(ctl submit --video "$vid" --config x-fake.video_analysis=hang)
+queued=$(ctl submit --video "$vid" --config x-n=2)
 for _ in $(seq 50); do
 	[ "$(job_field "$running" .status)" = processing ] && [ -n "$(worker_pids)" ] && break
 	sleep 0.1
@@ -36,7 +36,7 @@ echo "cancel of a running job took $ms ms"
 
 # A worker that ignores SIGTERM is killed 2 s later, and the cancel
 # still completes within 3 s.
-stubborn=$(ctl submit --video "$vid" --config fake.video_analysis=ignoreterm,hang)
+stubborn=$(ctl submit --video "$vid" --config x-fake.video_analysis=ignoreterm,hang)
 for _ in $(seq 50); do [ -n "$(worker_pids)" ] && break; sleep 0.1; done
 pids=$(worker_pids)
 start=$(date +%s%N)
@@ -51,7 +51,7 @@ expect_gone $pids
 echo "cancel of a worker ignoring SIGTERM took $ms ms"
 
 # SIGTERM to reeld stops every worker and reeld exits.
-ctl submit --video "$vid" --config fake.audio_analysis=hang --config n=3 >/dev/null
+ctl submit --video "$vid" --config x-fake.audio_analysis=hang --config x-n=3 >/dev/null
 for _ in $(seq 50); do [ -n "$(worker_pids)" ] && break; sleep 0.1; done
 pids=$(worker_pids)
 [ -n "$pids" ] || fail "no worker for shutdown"

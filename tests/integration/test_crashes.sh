@@ -12,11 +12,11 @@ jobs=()
 for i in $(seq 1 50); do
 	stage=${stages[$((RANDOM % 6))]}
 	case $((i % 3)) in
-	0) script="fake.$stage=segv"; want_msg="$stage worker killed by signal 11 (SIGSEGV)" ;;
-	1) script="fake.$stage=abort"; want_msg="$stage worker killed by signal 6 (SIGABRT)" ;;
-	*) script="n=$i"; want_msg="completed" ;;
+	0) script="x-fake.$stage=segv"; want_msg="$stage worker killed by signal 11 (SIGSEGV)" ;;
+	1) script="x-fake.$stage=abort"; want_msg="$stage worker killed by signal 6 (SIGABRT)" ;;
+	*) script="x-n=$i"; want_msg="completed" ;;
 	esac
-	job=$(ctl submit --video "$vid" --config "$script" --config "i=$i") || fail "submit $i"
+	job=$(ctl submit --video "$vid" --config "$script" --config "x-i=$i") || fail "submit $i"
 	jobs+=("$job")
 	want[$job]="$stage|$want_msg"
 done

@@ -53,6 +53,26 @@ out=$(ctl --json submit --video "$vid" --webhook ftp://x)
 expect_eq "$(jq -r .error.code <<<"$out")" INVALID_REQUEST "bad webhook"
 out=$(ctl --json list --page-size 101)
 expect_eq "$(jq -r .error.code <<<"$out")" INVALID_REQUEST "page size"
+# Every field has bounds, and the answer names the field.
+bad() {
+	local want=$1 what=$2
+	shift 2
+	out=$(ctl --json "$@")
+	expect_eq "$(jq -r .error.code <<<"$out")" "$want" "$what"
+	jq -e '.error.detail | length > 0' <<<"$out" >/dev/null || fail "$what: no detail"
+}
+bad INVALID_REQUEST "unknown config key" submit --video "$vid" --config qualty=high
+bad INVALID_REQUEST "bad quality" submit --video "$vid" --config quality=ultra
+bad INVALID_REQUEST "bad conform" submit --video "$vid" --config conform=stretch
+bad INVALID_REQUEST "grade_strength range" submit --video "$vid" --config grade_strength=1.5
+bad INVALID_REQUEST "config key charset" submit --video "$vid" --config X=1
+bad INVALID_REQUEST "webhook without host" submit --video "$vid" --webhook http:///x
+bad INVALID_REQUEST "webhook with a space" submit --video "$vid" --webhook "http://a b/"
+bad VIDEO_NOT_FOUND "malformed video id" submit --video vid_XYZ
+bad JOB_NOT_FOUND "malformed job id" status job_../../etc
+bad INVALID_REQUEST "status filter" list --status done
+grep -q "unknown config key 'qualty'" <<<"$(ctl submit --video "$vid" --config qualty=high 2>&1)" ||
+	fail "unknown key not named"
 ctl submit >/dev/null 2>&1; expect_eq "$?" 2 "usage exit"
 
 # A template-only job stops after style_extraction at 100.
@@ -67,8 +87,8 @@ grep -q "$tjob \(style_application\|rendering\): worker" "$T/reeld.log" &&
 	fail "template-only job ran application or rendering"
 
 # Duplicates of an active job are refused.
-h1=$(ctl submit --video "$vid" --config fake=hang)
-out=$(ctl --json submit --video "$vid" --config fake=hang)
+h1=$(ctl submit --video "$vid" --config x-fake=hang)
+out=$(ctl --json submit --video "$vid" --config x-fake=hang)
 expect_eq "$(jq -r .error.code <<<"$out")" JOB_ALREADY_PROCESSING "duplicate"
 ctl cancel "$h1" >/dev/null || fail "cancel"
 echo ok

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 start_reeld --slots 1
 vid=$(fake_video src.mp4) || fail "upload"
-job=$(ctl submit --video "$vid" --config fake.audio_analysis=hang)
+job=$(ctl submit --video "$vid" --config x-fake.audio_analysis=hang)
 for _ in $(seq 50); do
 	[ "$(job_field "$job" .current_stage)" = audio_analysis ] && break
 	sleep 0.1

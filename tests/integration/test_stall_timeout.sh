@@ -6,9 +6,9 @@
 start_reeld --slots 3 --stage-stall-seconds 1 --job-timeout 3
 vid=$(fake_video src.mp4) || fail "upload"
 
-stall=$(ctl submit --video "$vid" --config fake.audio_analysis=hang)
-garbage=$(ctl submit --video "$vid" --config fake.motion_analysis=garbage)
-noresult=$(ctl submit --video "$vid" --config fake.rendering=exit=0)
+stall=$(ctl submit --video "$vid" --config x-fake.audio_analysis=hang)
+garbage=$(ctl submit --video "$vid" --config x-fake.motion_analysis=garbage)
+noresult=$(ctl submit --video "$vid" --config x-fake.rendering=exit=0)
 for j in "$stall" "$garbage" "$noresult"; do wait_terminal "$j"; done
 
 expect_eq "$(job_field "$stall" .status)" failed "stall status"
@@ -27,13 +27,13 @@ expect_eq "$(job_field "$noresult" .error.message)" \
 	"rendering worker exited without a result" "no-result message"
 
 # The job timeout: progress keeps the stall timer quiet, the job timer fires.
-slow=$(ctl submit --video "$vid" --config fake.video_analysis=progress,sleep=900,progress,sleep=900,progress,sleep=900,progress,done)
+slow=$(ctl submit --video "$vid" --config x-fake.video_analysis=progress,sleep=900,progress,sleep=900,progress,sleep=900,progress,done)
 wait_terminal "$slow"
 expect_eq "$(job_field "$slow" .status)" failed "timeout status"
 expect_eq "$(job_field "$slow" .error.code)" JOB_TIMEOUT "timeout code"
 expect_eq "$(job_field "$slow" .error.stage)" video_analysis "timeout stage"
 
-ok=$(ctl submit --video "$vid" --config n=1)
+ok=$(ctl submit --video "$vid" --config x-n=1)
 wait_terminal "$ok"
 expect_eq "$(job_field "$ok" .status)" completed "reeld still serves"
 expect_eq "$(worker_pids)" "" "workers left"

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Restart recovery from the journal. reeld is killed with -9 while one job
+# is processing and others are queued: after a restart the queued jobs are
+# still queued in order, the processing one resumes at its stage (the
+# finished stages do not run again), the completed one still answers status
+# and result, and every job ends exactly once with exactly one webhook
+# event. Then: a torn journal tail is cut with a warning and loses nothing
+# before it; old terminal jobs leave a full shared-memory table but stay
+# queryable; past --retention-seconds they and their files are gone.
+. "$(dirname "$0")/lib.sh"
+RECV=$BIN/tests/webhook_receiver
+trap '[ -n "${RECV_PID:-}" ] && kill "$RECV_PID" 2>/dev/null; cleanup' EXIT
+export NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
+
+mkdir -p "$T/hooks"
+"$RECV" -t 120 "$T/hooks" >"$T/hooks.port" &
+RECV_PID=$!
+for _ in $(seq 100); do
+	[ -s "$T/hooks.port" ] && break
+	sleep 0.02
+done
+url=http://127.0.0.1:$(head -n 1 "$T/hooks.port")/hook
+
+kill9_reeld() {
+	kill -KILL "$REELD_PID"
+	wait "$REELD_PID" 2>/dev/null
+	REELD_PID=
+	# The workers die with reeld (PR_SET_PDEATHSIG).
+	for _ in $(seq 100); do
+		pgrep -f "$FAKE" >/dev/null || return 0
+		sleep 0.05
+	done
+	fail "workers outlived reeld"
+}
+
+count_log() {
+	grep -c -- "$1" "$T/reeld.log"
+}
+
+start_reeld --slots 1
+vid=$(fake_video src.mp4) || fail "upload"
+done_job=$(ctl submit --video "$vid" --webhook "$url" --config x-fake=done) || fail "submit"
+wait_terminal "$done_job"
+slow=progress,sleep=1500,done
+run_job=$(ctl submit --video "$vid" --webhook "$url" \
+	--config x-fake.video_analysis=done --config x-fake.audio_analysis=done \
+	--config x-fake.motion_analysis=hang) || fail "submit"
+q1=$(ctl submit --video "$vid" --webhook "$url" --config x-fake=$slow --config x-n=1) || fail "submit"
+q2=$(ctl submit --video "$vid" --webhook "$url" --config x-fake=done --config x-n=2) || fail "submit"
+for _ in $(seq 200); do
+	[ "$(job_field "$run_job" .current_stage)" = motion_analysis ] && break
+	sleep 0.05
+done
+expect_eq "$(job_field "$run_job" .current_stage)" motion_analysis "stage before the kill"
+expect_eq "$(job_field "$q1" .status)" queued "q1 before the kill"
+kill9_reeld
+
+# The resumed job hangs again: cancel it, and the queue moves on.
+start_reeld --slots 1
+grep -q "$run_job resumes at motion_analysis" "$T/reeld.log" || fail "no resume line"
+expect_eq "$(job_field "$done_job" .status)" completed "completed job after restart"
+ctl result "$done_job" >/dev/null || fail "result of the completed job after restart"
+expect_eq "$(job_field "$q2" .status)" queued "q2 after restart"
+ctl cancel "$run_job" >/dev/null || fail "cancel the resumed job"
+for j in "$q1" "$q2"; do
+	wait_terminal "$j"
+	expect_eq "$(job_field "$j" .status)" completed "$j after restart"
+done
+expect_eq "$(job_field "$run_job" .status)" cancelled "resumed job"
+# Finished stages are checkpoints: video and audio analysis ran once.
+expect_eq "$(count_log "$run_job video_analysis: worker pid")" 1 "video_analysis runs"
+expect_eq "$(count_log "$run_job audio_analysis: worker pid")" 1 "audio_analysis runs"
+expect_eq "$(count_log "$run_job motion_analysis: worker pid")" 2 "motion_analysis runs"
+# q1 started only after the resumed job: nobody lost their place.
+first_q1=$(grep -n "$q1 video_analysis: worker pid" "$T/reeld.log" | head -n 1 | cut -d: -f1)
+resume=$(grep -n "$run_job motion_analysis: worker pid" "$T/reeld.log" | tail -n 1 | cut -d: -f1)
+[ "$first_q1" -gt "$resume" ] || fail "q1 ran before the resumed job"
+for j in "$done_job" "$run_job" "$q1" "$q2"; do
+	n=$(grep -lE "^webhook-id: $j\.(completed|cancelled|failed)"$'\r' "$T/hooks"/*.req 2>/dev/null | wc -l)
+	for _ in $(seq 100); do
+		[ "$n" -ge 1 ] && break
+		sleep 0.05
+		n=$(grep -lE "^webhook-id: $j\." "$T/hooks"/*.req 2>/dev/null | wc -l)
+	done
+	expect_eq "$n" 1 "webhook events of $j"
+	expect_eq "$(count_log "$j $(job_field "$j" .status)\$")" 1 "$j ended once"
+done
+echo "ok: kill -9 with 1 processing and 2 queued jobs: resumed, none lost, each ended once"
+
+# A torn tail: half a record of garbage after the last valid one.
+kill9_reeld
+size=$(stat -c %s "$STATE/journal")
+printf '\x00\x00\x01\x00\x01garbage' >>"$STATE/journal"
+start_reeld --slots 1
+grep -q "journal: dropped 12 bytes at offset $size" "$T/reeld.log" ||
+	fail "no warning about the torn tail"
+for j in "$done_job" "$run_job" "$q1" "$q2"; do
+	job_field "$j" .status >/dev/null || fail "$j lost after the torn tail"
+done
+expect_eq "$(job_field "$q2" .status)" completed "q2 after the torn tail"
+echo "ok: torn tail cut, $(ctl --json list --page-size 100 | jq '.data.total') jobs kept"
+
+# A full shared-memory table: the oldest terminal jobs leave it but still
+# answer by id.
+kill9_reeld
+start_reeld --slots 2 --table-slots 8
+for i in $(seq 8); do
+	ctl submit --video "$vid" --config x-fake=done --config x-i=$i >/dev/null || fail "submit $i"
+done
+for _ in $(seq 200); do
+	[ "$(ctl --json list --status completed --page-size 100 | jq '.data.total')" -ge 11 ] && break
+	sleep 0.05
+done
+rows=$(stat_json | jq '[.jobs[]] | length')
+[ "$rows" -le 8 ] || fail "$rows rows in an 8-slot table"
+stat_json | jq -r '.jobs[].job_id' | grep -q "$done_job" && fail "oldest job still in the table"
+expect_eq "$(job_field "$done_job" .status)" completed "evicted job by id"
+echo "ok: 8-slot table shows $rows jobs; evicted jobs answer by id"
+
+# Retention: terminal jobs older than it go, with their files.
+kill9_reeld
+[ -d "$STATE/jobs/$done_job" ] || fail "no job dir before retention"
+start_reeld --retention-seconds 1
+sleep 1.5
+ctl status "$done_job" >/dev/null 2>&1 && fail "expired job still answers"
+[ -d "$STATE/jobs/$done_job" ] && fail "expired job dir still there"
+grep -q "$done_job expired after the retention" "$T/reeld.log" || fail "no expiry line"
+kill9_reeld
+start_reeld
+ctl status "$done_job" >/dev/null 2>&1 && fail "expired job back after restart"
+echo "ok: retention removed jobs and files, and they stay gone after a restart"
