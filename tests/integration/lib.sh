@@ -13,8 +13,11 @@ STATE=$T/state
 SOCK=$RUN/reeld.sock
 REELD_PID=
 FAKE=$BIN/tests/fake_worker
+RECV_PIDS=()
+export NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
 
 cleanup() {
+	for p in "${RECV_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	if [ -n "$REELD_PID" ] && kill -0 "$REELD_PID" 2>/dev/null; then
 		kill -CONT "$REELD_PID" 2>/dev/null
 		pkill -KILL -P "$REELD_PID" 2>/dev/null
@@ -53,6 +56,35 @@ start_reeld() {
 		sleep 0.05
 	done
 	fail "reeld did not start"
+}
+
+# start_receiver NAME [webhook_receiver options]: a test webhook receiver
+# recording into $T/NAME; sets PORT and URL; stopped by cleanup.
+start_receiver() {
+	local name=$1
+	shift
+	mkdir -p "$T/$name"
+	"$BIN/tests/webhook_receiver" -t 600 "$@" "$T/$name" >"$T/$name.port" &
+	RECV_PIDS+=($!)
+	for _ in $(seq 100); do
+		[ -s "$T/$name.port" ] && break
+		sleep 0.02
+	done
+	PORT=$(head -n 1 "$T/$name.port")
+	[ -n "$PORT" ] || fail "receiver $name did not start"
+	URL=http://127.0.0.1:$PORT/hook
+}
+
+# kill9_reeld: kill -9, as a crash would; the workers die with reeld.
+kill9_reeld() {
+	kill -KILL "$REELD_PID"
+	wait "$REELD_PID" 2>/dev/null
+	REELD_PID=
+	for _ in $(seq 100); do
+		pgrep -f "$FAKE" >/dev/null || return 0
+		sleep 0.05
+	done
+	fail "workers outlived reeld"
 }
 
 ctl() {

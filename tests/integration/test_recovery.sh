@@ -8,30 +8,8 @@
 # before it; old terminal jobs leave a full shared-memory table but stay
 # queryable; past --retention-seconds they and their files are gone.
 . "$(dirname "$0")/lib.sh"
-RECV=$BIN/tests/webhook_receiver
-trap '[ -n "${RECV_PID:-}" ] && kill "$RECV_PID" 2>/dev/null; cleanup' EXIT
-export NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
-
-mkdir -p "$T/hooks"
-"$RECV" -t 120 "$T/hooks" >"$T/hooks.port" &
-RECV_PID=$!
-for _ in $(seq 100); do
-	[ -s "$T/hooks.port" ] && break
-	sleep 0.02
-done
-url=http://127.0.0.1:$(head -n 1 "$T/hooks.port")/hook
-
-kill9_reeld() {
-	kill -KILL "$REELD_PID"
-	wait "$REELD_PID" 2>/dev/null
-	REELD_PID=
-	# The workers die with reeld (PR_SET_PDEATHSIG).
-	for _ in $(seq 100); do
-		pgrep -f "$FAKE" >/dev/null || return 0
-		sleep 0.05
-	done
-	fail "workers outlived reeld"
-}
+start_receiver hooks
+url=$URL
 
 count_log() {
 	grep -c -- "$1" "$T/reeld.log"

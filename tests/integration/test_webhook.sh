@@ -9,27 +9,8 @@
 # restart the job resumes at its stage and the pending event is attempted
 # again under the same webhook-id; reeld exits 0 (no sanitizer report).
 . "$(dirname "$0")/lib.sh"
-RECV=$BIN/tests/webhook_receiver
-RECV_PIDS=()
 # KEEP_LOG=FILE keeps a copy of reeld's log.
-trap 'for p in "${RECV_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-[ -z "${KEEP_LOG:-}" ] || cp "$T/reeld.log" "$KEEP_LOG"; cleanup' EXIT
-export NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
-
-# start_receiver NAME [receiver options]: sets PORT.
-start_receiver() {
-	local name=$1
-	shift
-	mkdir -p "$T/$name"
-	"$RECV" -t 60 "$@" "$T/$name" >"$T/$name.port" &
-	RECV_PIDS+=($!)
-	for _ in $(seq 100); do
-		[ -s "$T/$name.port" ] && break
-		sleep 0.02
-	done
-	PORT=$(head -n 1 "$T/$name.port")
-	[ -n "$PORT" ] || fail "receiver $name did not start"
-}
+trap '[ -z "${KEEP_LOG:-}" ] || cp "$T/reeld.log" "$KEEP_LOG"; cleanup' EXIT
 
 replies() {
 	if [ -f "$T/$1/replies" ]; then wc -l <"$T/$1/replies"; else echo 0; fi

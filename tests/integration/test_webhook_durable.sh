@@ -7,11 +7,8 @@
 # shows the attempts, and `reelctl webhook redeliver` sends an event again
 # under the same id. A bad secret file stops reeld at start with a reason.
 . "$(dirname "$0")/lib.sh"
-RECV=$BIN/tests/webhook_receiver
 VERIFY=$BIN/tests/webhook_verify
 N=${N:-8}
-trap '[ -n "${RECV_PID:-}" ] && kill "$RECV_PID" 2>/dev/null; cleanup' EXIT
-export NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
 
 printf 'whsec_%s\n' "$(head -c 32 /dev/urandom | base64)" >"$T/secret"
 chmod 600 "$T/secret"
@@ -23,14 +20,8 @@ if "$BIN/reeld" --runtime-dir "$RUN" --state-dir "$STATE" \
 fi
 grep -q "want one line whsec_" "$T/bad.log" || fail "no reason for the bad secret: $(cat "$T/bad.log")"
 
-mkdir -p "$T/hooks"
-"$RECV" -t 120 -w "$T/up" "$T/hooks" >"$T/hooks.port" &
-RECV_PID=$!
-for _ in $(seq 100); do
-	[ -s "$T/hooks.port" ] && break
-	sleep 0.02
-done
-url=http://127.0.0.1:$(head -n 1 "$T/hooks.port")/hook
+start_receiver hooks -w "$T/up"
+url=$URL
 
 export REEL_WEBHOOK_RETRY_BASE_MS=200
 start_reeld -v -v --slots 2 --webhook-secret-file "$T/secret"
@@ -53,9 +44,7 @@ grep -q "attempt 1 at .*Couldn't connect\|attempt 1 at .*onnection refused" <<<"
 	fail "no failed attempt shown: $out"
 expect_eq "$(ctl --json status --webhooks "${jobs[0]}" | jq -r '.data.webhooks[0].state')" pending "json state"
 
-kill -KILL "$REELD_PID"
-wait "$REELD_PID" 2>/dev/null
-REELD_PID=
+kill9_reeld
 start_reeld -v -v --slots 2 --webhook-secret-file "$T/secret"
 grep -q "webhooks: $N pending events resume" "$T/reeld.log" || fail "no resume of $N events"
 touch "$T/up"

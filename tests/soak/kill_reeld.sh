@@ -7,14 +7,9 @@
 . "$(dirname "$0")/../integration/lib.sh"
 K=${1:-20}
 PER=${2:-10}
-RECV=$BIN/tests/webhook_receiver
-trap '[ -n "${RECV_PID:-}" ] && kill "$RECV_PID" 2>/dev/null; cleanup' EXIT
-export NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 REEL_WEBHOOK_RETRY_BASE_MS=100
-mkdir -p "$T/hooks"
-"$RECV" -t 600 "$T/hooks" >"$T/hooks.port" &
-RECV_PID=$!
-for _ in $(seq 100); do [ -s "$T/hooks.port" ] && break; sleep 0.02; done
-url=http://127.0.0.1:$(head -n 1 "$T/hooks.port")/hook
+export REEL_WEBHOOK_RETRY_BASE_MS=100
+start_receiver hooks
+url=$URL
 
 start_reeld --slots 2
 vid=$(fake_video src.mp4) || fail "upload"
@@ -26,9 +21,7 @@ for round in $(seq "$K"); do
 			acked+=("$j")
 	done
 	sleep "0.$((RANDOM % 5))"
-	kill -KILL "$REELD_PID"
-	wait "$REELD_PID" 2>/dev/null
-	REELD_PID=
+	kill9_reeld
 	start_reeld --slots 2
 done
 for j in "${acked[@]}"; do wait_terminal "$j"; done
