@@ -40,6 +40,7 @@ enum {
 	OPT_WEBHOOK_SECRET,
 	OPT_WEBHOOK_TIMEOUT,
 	OPT_WEBHOOK_MAX_AGE,
+	OPT_WEBHOOK_CA,
 };
 
 static const struct option options[] = {
@@ -62,6 +63,7 @@ static const struct option options[] = {
     {"webhook-secret-file", required_argument, NULL, OPT_WEBHOOK_SECRET},
     {"webhook-timeout", required_argument, NULL, OPT_WEBHOOK_TIMEOUT},
     {"webhook-max-age", required_argument, NULL, OPT_WEBHOOK_MAX_AGE},
+    {"webhook-ca-file", required_argument, NULL, OPT_WEBHOOK_CA},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -117,7 +119,8 @@ config_usage(void)
 	    "             [--worker-cpu-seconds S] [--worker-file-size-mb MB]\n"
 	    "             [--worker-open-files N] [--webhook-secret-file "
 	    "PATH]\n"
-	    "             [--webhook-timeout S] [--webhook-max-age S]\n");
+	    "             [--webhook-timeout S] [--webhook-max-age S]\n"
+	    "             [--webhook-ca-file PATH]\n");
 }
 
 static void
@@ -179,6 +182,9 @@ config_string(struct config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_WEBHOOK_SECRET:
 		cfg->webhook_secret_file = arg;
+		return 0;
+	case OPT_WEBHOOK_CA:
+		cfg->webhook_ca_file = arg;
 		return 0;
 	}
 	return -1;

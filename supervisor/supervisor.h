@@ -40,6 +40,8 @@ struct config {
 	unsigned worker_open_files;
 	/* Standard Webhooks signing secret ("whsec_..."), read from a file. */
 	const char *webhook_secret_file;
+	/* CA bundle for https receivers, instead of the system's. */
+	const char *webhook_ca_file;
 	unsigned webhook_timeout_seconds;
 	unsigned webhook_max_age_seconds;
 	int verbose;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -98,6 +99,7 @@ static bool closing;
 static int64_t retry_base_ms = WEBHOOK_RETRY_BASE_MS;
 static int64_t max_age_ms;
 static long attempt_timeout_ms;
+static const char *ca_file;
 static unsigned char signing_key[WEBHOOK_KEY_MAX];
 static int signing_key_len; /* 0: no signature */
 
@@ -257,6 +259,9 @@ webhook_init(struct event_base *base, const struct config *cfg)
 	    WEBHOOK_RETRY_BASE_MS, WEBHOOK_RETRY_CAP_MS);
 	max_age_ms = 1000LL * cfg->webhook_max_age_seconds;
 	attempt_timeout_ms = 1000L * (long)cfg->webhook_timeout_seconds;
+	ca_file = cfg->webhook_ca_file;
+	if (ca_file != NULL && access(ca_file, R_OK) != 0)
+		fatal("--webhook-ca-file %s", ca_file);
 	if (cfg->webhook_secret_file != NULL)
 		webhook_load_secret(cfg->webhook_secret_file);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -354,6 +359,8 @@ delivery_easy(struct delivery *d)
 	    e, CURLOPT_CONNECTTIMEOUT_MS, WEBHOOK_CONNECT_TIMEOUT_MS);
 	rc |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (ca_file != NULL)
+		rc |= curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, webhook_discard);
 	rc |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->d_last_error);
