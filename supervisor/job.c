@@ -641,22 +641,34 @@ job_schedule(void)
 	}
 }
 
-/* The inputs of a job's workers: see docs/jobs.md for the rules. */
-static void
+/*
+ * The inputs of a job's workers: see docs/jobs.md for the rules. -1 when
+ * a video is no longer registered (its files were removed by hand while
+ * the job waited, e.g. across a restart).
+ */
+static int
 job_inputs(const struct job *j, struct msg_job_start *start)
 {
 	const struct video *src = video_find(j->j_video);
 	const struct video *tpl =
 	    j->j_template[0] != '\0' ? video_find(j->j_template) : src;
 
-	if (j->j_st.template_only) {
-		str_copy(start->template_path, video_path(tpl),
-		    sizeof(start->template_path));
-		return;
-	}
-	str_copy(start->source, video_path(src), sizeof(start->source));
+	if (tpl == NULL || (src == NULL && !j->j_st.template_only))
+		return -1;
 	str_copy(start->template_path, video_path(tpl),
 	    sizeof(start->template_path));
+	if (!j->j_st.template_only)
+		str_copy(start->source, video_path(src), sizeof(start->source));
+	return 0;
+}
+
+/* The stage cannot start: the job fails there, before any worker. */
+static void
+job_fail_to_start(struct job *j, const char *code, const char *why)
+{
+	jobstate_fail(&j->j_st, j->j_st.stage, code, why, clock_realtime_ms());
+	job_count_end(j);
+	job_release(j);
 }
 
 static void
@@ -672,21 +684,21 @@ job_run_stage(struct job *j)
 	if (mkdir_p(start.job_dir, 0750) != 0 ||
 	    sandbox_grant(start.job_dir) != 0) {
 		log_warn("%s: mkdir %s", __func__, start.job_dir);
-		jobstate_fail(&j->j_st, j->j_st.stage, ERR_INTERNAL,
-		    "cannot create the job directory", clock_realtime_ms());
-		job_count_end(j);
-		job_release(j);
+		job_fail_to_start(
+		    j, ERR_INTERNAL, "cannot create the job directory");
 		return;
 	}
-	job_inputs(j, &start);
+	if (job_inputs(j, &start) != 0) {
+		job_fail_to_start(j, ERR_VIDEO_NOT_FOUND,
+		    "the job's video or template is no longer stored");
+		return;
+	}
 	start.template_only = j->j_st.template_only;
 	start.config = j->j_config;
 	j->j_child = child_start(&start, &job_child_ops, j);
 	if (j->j_child == NULL) {
-		jobstate_fail(&j->j_st, j->j_st.stage, ERR_INTERNAL,
-		    "cannot start a worker process", clock_realtime_ms());
-		job_count_end(j);
-		job_release(j);
+		job_fail_to_start(
+		    j, ERR_INTERNAL, "cannot start a worker process");
 		return;
 	}
 	log_info("%s %s: worker pid %d", j->j_id, start.stage,

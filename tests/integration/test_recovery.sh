@@ -107,3 +107,17 @@ kill9_reeld
 start_reeld
 ctl status "$done_job" >/dev/null 2>&1 && fail "expired job back after restart"
 echo "ok: retention removed jobs and files, and they stay gone after a restart"
+
+# A queued job whose video was removed while reeld was down fails with a
+# reason when its turn comes; reeld goes on.
+blocker=$(ctl submit --video "$vid" --config x-fake=hang --config x-i=blocker) || fail "submit"
+vid2=$(fake_video other.mp4) || fail "upload"
+orphan=$(ctl submit --video "$vid2" --config x-fake=done --config x-i=orphan) || fail "submit"
+kill9_reeld
+rm -rf "$STATE/videos/$vid2"
+start_reeld --slots 1
+ctl cancel "$blocker" >/dev/null || fail "cancel blocker"
+wait_terminal "$orphan"
+expect_eq "$(job_field "$orphan" .error.code)" VIDEO_NOT_FOUND "job of a removed video"
+kill -0 "$REELD_PID" || fail "reeld died"
+echo "ok: a job whose video vanished fails with VIDEO_NOT_FOUND"
