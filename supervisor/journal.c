@@ -24,10 +24,13 @@
 /* Compact when the log has grown past both of these. */
 #define JOURNAL_COMPACT_MIN (4u << 20)
 #define JOURNAL_COMPACT_FACTOR 2
+/* Test knob: tests cannot write megabytes to see a compaction. */
+#define JOURNAL_COMPACT_ENV "REEL_JOURNAL_COMPACT_BYTES"
 
 static struct wal *journal;
 static const struct config *journal_cfg;
 static uint64_t snapshot_bytes;
+static uint64_t compact_min = JOURNAL_COMPACT_MIN;
 static bool behind;
 static bool compact_due;
 
@@ -65,6 +68,25 @@ journal_replay_cb(void *arg, unsigned type, const void *data, size_t len,
 	return rc;
 }
 
+static void
+journal_knob(void)
+{
+	const char *v = getenv(JOURNAL_COMPACT_ENV);
+	char *end;
+	unsigned long long n;
+
+	if (v == NULL || *v == '\0')
+		return;
+	n = strtoull(v, &end, 10);
+	if (*end != '\0' || n < 4096 || n > JOURNAL_COMPACT_MIN) {
+		log_warnx("%s=%s ignored: must be 4096..%u",
+		    JOURNAL_COMPACT_ENV, v, JOURNAL_COMPACT_MIN);
+		return;
+	}
+	compact_min = n;
+	log_info("journal: %s=%llu", JOURNAL_COMPACT_ENV, n);
+}
+
 void
 journal_open(const struct config *cfg)
 {
@@ -72,6 +94,7 @@ journal_open(const struct config *cfg)
 	struct wal_stats st;
 
 	journal_cfg = cfg;
+	journal_knob();
 	snprintf(path, sizeof(path), "%s/journal", cfg->state_dir);
 	journal = wal_open(path, journal_replay_cb, NULL, err, sizeof(err));
 	if (journal == NULL)
@@ -115,7 +138,7 @@ journal_write(unsigned type, json_t *rec, bool important)
 		errno = saved;
 		return -1;
 	}
-	if (wal_size(journal) > JOURNAL_COMPACT_MIN &&
+	if (wal_size(journal) > compact_min &&
 	    wal_size(journal) > JOURNAL_COMPACT_FACTOR * snapshot_bytes)
 		compact_due = true;
 	return 0;
@@ -149,7 +172,7 @@ journal_compact(void)
 	if (wal_compact_commit(c) != 0)
 		return -1;
 	snapshot_bytes = wal_size(journal);
-	log_debug("journal compacted to %llu bytes",
+	log_info("journal compacted to %llu bytes",
 	    (unsigned long long)snapshot_bytes);
 	return 0;
 }
