@@ -9,11 +9,16 @@
  *
  * The stage: media made at test time by the ffmpeg program (320x180,
  * 25 fps, 3-4 s) from one still noise texture, moved by crop expressions
- * (media-algorithms.md 6.4), plus lavfi's mandelbrot zoom. Each camera
- * class must come out right, pan, tilt and zoom rates within 5 %,
- * intensity must order static < slow pan < pan < fast pan; shots come from a
- * video_analysis.json the test writes, or the whole video is one shot; a
- * truncated file fails with STAGE_E_DATA. Measured figures are printed.
+ * (media-algorithms.md 6.4), plus lavfi's mandelbrot zoom. The real
+ * video_analysis stage writes the motion proxies first; its shot list is
+ * then removed, so each test chooses its shots. Each camera class must
+ * come out right, pan, tilt and zoom rates within 5 %, intensity must
+ * order static < slow pan < pan < fast pan; shots come from a
+ * video_analysis.json the test writes, or the whole video is one shot. A
+ * missing proxy fails with STAGE_E_NOINPUT, a truncated one with
+ * STAGE_E_DATA; the stage deletes the proxies once its artifact is
+ * written, and a run that finished stands when it is run again. Measured
+ * figures are printed.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,7 +40,9 @@
 #include "media.h"
 #include "motion.h"
 #include "motion_analysis.h"
+#include "proxy.h"
 #include "util.h"
+#include "video_analysis.h"
 
 #define W 320
 #define H 180
@@ -168,14 +175,15 @@ job_dir(char *buf, size_t size, const char *name)
 	ck_assert_int_eq(mkdir(buf, 0755), 0);
 }
 
-static enum stage_result
-run(struct stage_ctx *ctx, const char *job, const char *tpl, const char *src)
+static void
+job_ctx(struct stage_ctx *ctx, const char *job, const char *tpl,
+    const char *src, const char *stage)
 {
 	static char tp[256], sp[256];
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->job_id = "job_0123456789ab";
-	ctx->stage = "motion_analysis";
+	ctx->stage = stage;
 	ctx->job_dir = job;
 	if (tpl != NULL) {
 		media_path(tp, sizeof(tp), tpl);
@@ -185,7 +193,39 @@ run(struct stage_ctx *ctx, const char *job, const char *tpl, const char *src)
 		media_path(sp, sizeof(sp), src);
 		ctx->source = sp;
 	}
+}
+
+static enum stage_result
+run(struct stage_ctx *ctx, const char *job, const char *tpl, const char *src)
+{
+	job_ctx(ctx, job, tpl, src, "motion_analysis");
 	return stage_motion_analysis_ops.run(ctx);
+}
+
+static void
+remove_file(const char *job, const char *name)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/%s", job, name);
+	ck_assert_int_eq(unlink(path), 0);
+}
+
+/*
+ * The real video_analysis stage, for the motion proxies it writes; its
+ * shot list is removed, so each test chooses the shots it gives.
+ */
+static void
+proxies(const char *job, const char *tpl, const char *src)
+{
+	struct stage_ctx ctx;
+	enum stage_result rc;
+
+	job_ctx(&ctx, job, tpl, src, "video_analysis");
+	rc = stage_video_analysis_ops.run(&ctx);
+	ck_assert_msg(rc == STAGE_OK, "video_analysis: %d %s", rc, ctx.error);
+	json_decref(ctx.result);
+	remove_file(job, VA_ARTIFACT);
 }
 
 static json_t *
@@ -213,6 +253,7 @@ analyse(const char *clip)
 
 	media(clip);
 	job_dir(job, sizeof(job), "job");
+	proxies(job, NULL, clip);
 	rc = run(&ctx, job, NULL, clip);
 	ck_assert_msg(rc == STAGE_OK, "%s: %d %s", clip, rc, ctx.error);
 	json_decref(ctx.result);
@@ -762,6 +803,7 @@ START_TEST(test_shots_from_video_analysis)
 
 	media("cut.mp4");
 	job_dir(job, sizeof(job), "job-shots");
+	proxies(job, NULL, "cut.mp4");
 	write_file(job, "video_analysis.json", va_two_shots);
 	ck_assert_int_eq(run(&ctx, job, NULL, "cut.mp4"), STAGE_OK);
 	json_decref(ctx.result);
@@ -806,6 +848,7 @@ START_TEST(test_whole_video_when_no_shots)
 	media("cut.mp4");
 	for (i = 0; i < 3; i++) {
 		job_dir(job, sizeof(job), "job-whole");
+		proxies(job, NULL, "cut.mp4");
 		if (bad[i] != NULL)
 			write_file(job, "video_analysis.json", bad[i]);
 		ck_assert_int_eq(run(&ctx, job, NULL, "cut.mp4"), STAGE_OK);
@@ -851,6 +894,7 @@ START_TEST(test_template_and_source)
 
 	media("pan.mp4");
 	job_dir(job, sizeof(job), "job-both");
+	proxies(job, "pan.mp4", "pan.mp4");
 	ck_assert_int_eq(run(&ctx, job, "pan.mp4", "pan.mp4"), STAGE_OK);
 	doc = artifact(job);
 	ck_assert(json_equal(
@@ -863,12 +907,13 @@ START_TEST(test_template_and_source)
 	ck_assert_double_eq(media_json_num(r, "motion_intensity"),
 	    media_json_num(json_object_get(doc, "source"), "motion_intensity"));
 	ck_assert_double_eq(media_json_num(r, "shot_count"), 1);
-	/* Only the artifact: no temporary file is left behind. */
+	/* Only the artifact: no temporary file, and the proxy is spent. */
 	ck_assert_uint_eq(dir_entries(job), 1);
 	json_decref(ctx.result);
 	json_decref(doc);
 
 	media("static.mp4");
+	proxies(job, "static.mp4", "pan.mp4");
 	ck_assert_int_eq(run(&ctx, job, "static.mp4", "pan.mp4"), STAGE_OK);
 	json_decref(ctx.result);
 	doc = artifact(job);
@@ -882,38 +927,76 @@ START_TEST(test_template_and_source)
 }
 END_TEST
 
+/* Cuts the named file of the job directory to keep bytes. */
 static void
-truncate_copy(const char *src, const char *dst, double keep)
+cut_file(const char *job, const char *name, off_t keep)
 {
-	char in[256], out[256];
-	struct stat sb;
+	char path[300];
 
-	media_path(in, sizeof(in), src);
-	media_path(out, sizeof(out), dst);
-	ck_assert_int_eq(stat(in, &sb), 0);
-	media_gen(dst, (const char *const[]){"-i", in, "-c", "copy",
-			   "-movflags", "+faststart", NULL});
-	ck_assert_int_eq(stat(out, &sb), 0);
-	ck_assert_int_eq(truncate(out, (off_t)(keep * (double)sb.st_size)), 0);
+	snprintf(path, sizeof(path), "%s/%s", job, name);
+	ck_assert_int_eq(truncate(path, keep), 0);
 }
 
-START_TEST(test_truncated_fails)
+START_TEST(test_missing_or_truncated_proxy)
 {
 	struct stage_ctx ctx;
 	enum stage_result rc;
 	char job[256], path[300];
 
 	media("pan.mp4");
-	truncate_copy("pan.mp4", "trunc.mp4", 0.8);
-	job_dir(job, sizeof(job), "job-trunc");
-	rc = run(&ctx, job, NULL, "trunc.mp4");
-	printf("check_wrk_motion: truncated: %d \"%s\"\n", rc, ctx.error);
-	ck_assert_int_eq(rc, STAGE_E_DATA);
-	ck_assert_ptr_nonnull(strstr(ctx.error, "trunc.mp4"));
-	ck_assert_ptr_nonnull(strstr(ctx.error, "truncated"));
+	job_dir(job, sizeof(job), "job-proxy");
+	rc = run(&ctx, job, NULL, "pan.mp4");
+	printf("check_wrk_motion: no proxy: %d \"%s\"\n", rc, ctx.error);
+	ck_assert_int_eq(rc, STAGE_E_NOINPUT);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "proxy-source.gray"));
 	ck_assert_ptr_null(ctx.result);
+	/* Cut mid-frame, then cut to whole frames without the trailer. */
+	proxies(job, NULL, "pan.mp4");
+	cut_file(job, "proxy-source.gray",
+	    PROXY_HEADER_SIZE + 40 * (8 + 320 * 180) + 100);
+	rc = run(&ctx, job, NULL, "pan.mp4");
+	printf("check_wrk_motion: cut proxy: %d \"%s\"\n", rc, ctx.error);
+	ck_assert_int_eq(rc, STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "proxy-source.gray"));
+	ck_assert_ptr_nonnull(strstr(ctx.error, "truncated"));
+	cut_file(
+	    job, "proxy-source.gray", PROXY_HEADER_SIZE + 40 * (8 + 320 * 180));
+	ck_assert_int_eq(run(&ctx, job, NULL, "pan.mp4"), STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "truncated"));
 	snprintf(path, sizeof(path), "%s/%s", job, MA_ARTIFACT);
 	ck_assert_int_eq(access(path, F_OK), -1);
+}
+END_TEST
+
+/*
+ * A run killed after it wrote its artifact and deleted the proxies is run
+ * again after a restart: the artifact stands, made from those proxies. A
+ * new video_analysis run's proxies are another matter.
+ */
+START_TEST(test_finished_run_stands)
+{
+	struct stage_ctx ctx;
+	char job[256];
+	json_t *first, *again;
+
+	media("pan.mp4");
+	job_dir(job, sizeof(job), "job-again");
+	job_ctx(&ctx, job, NULL, "pan.mp4", "video_analysis");
+	ck_assert_int_eq(stage_video_analysis_ops.run(&ctx), STAGE_OK);
+	json_decref(ctx.result);
+	ck_assert_int_eq(run(&ctx, job, NULL, "pan.mp4"), STAGE_OK);
+	first = ctx.result;
+	ck_assert_int_eq(run(&ctx, job, NULL, "pan.mp4"), STAGE_OK);
+	again = ctx.result;
+	ck_assert(json_equal(first, again));
+	json_decref(first);
+	json_decref(again);
+	/* video_analysis ran again: its proxy is gone, nothing stands. */
+	job_ctx(&ctx, job, NULL, "pan.mp4", "video_analysis");
+	ck_assert_int_eq(stage_video_analysis_ops.run(&ctx), STAGE_OK);
+	json_decref(ctx.result);
+	remove_file(job, "proxy-source.gray");
+	ck_assert_int_eq(run(&ctx, job, NULL, "pan.mp4"), STAGE_E_NOINPUT);
 }
 END_TEST
 
@@ -961,7 +1044,8 @@ wrk_motion_suite(void)
 	tcase_add_test(tc, test_shots_from_video_analysis);
 	tcase_add_test(tc, test_whole_video_when_no_shots);
 	tcase_add_test(tc, test_template_and_source);
-	tcase_add_test(tc, test_truncated_fails);
+	tcase_add_test(tc, test_missing_or_truncated_proxy);
+	tcase_add_test(tc, test_finished_run_stands);
 	tcase_add_test(tc, test_no_input);
 	suite_add_tcase(s, tc);
 	return s;

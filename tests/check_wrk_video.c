@@ -7,11 +7,15 @@
  * frame, no cut on a flash or a fast pan, fade and dissolve type, timing
  * and duration within 2 frames, CIELAB of flat colours within 2, display
  * geometry under rotation and anamorphic SAR, frame rate under variable
- * timing, and STAGE_E_DATA for truncated or damaged files.
+ * timing, and STAGE_E_DATA for truncated or damaged files. The stage also
+ * leaves the motion proxy of each input (frames, times, size) and nothing
+ * else; one decode can hand out a colour and a gray proxy; planar and
+ * packed colour summaries agree.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
@@ -27,6 +31,7 @@
 #include "check_main.h"
 #include "media.h"
 #include "colour.h"
+#include "proxy.h"
 #include "util.h"
 #include "video_analysis.h"
 
@@ -583,6 +588,50 @@ run_stage(struct stage_ctx *ctx, const char *tpl, const char *src,
 	return doc;
 }
 
+/* Files of the media directory whose name starts with a dot. */
+static int
+dot_files(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(media_dir());
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] == '.' && strcmp(de->d_name, ".") != 0 &&
+		     strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* The motion proxy name, as o's motion_proxy says: frames at 25 fps. */
+static void
+check_proxy(
+    struct stage_ctx *ctx, const char *name, const json_t *o, int frames)
+{
+	const json_t *mp = json_object_get(o, "motion_proxy");
+	struct proxy_reader *r;
+	const struct proxy_info *in;
+	uint8_t *gray;
+	double t;
+
+	ck_assert_str_eq(media_json_str(mp, "file"), name);
+	ck_assert_int_eq(proxy_open(ctx, name, &r), STAGE_OK);
+	in = proxy_reader_info(r);
+	ck_assert_int_eq(in->width, 320);
+	ck_assert_int_eq(in->height, 180);
+	ck_assert_int_eq(in->frames, frames);
+	ck_assert_int_eq((int)media_json_num(mp, "frames"), frames);
+	ck_assert_str_eq(in->id, media_json_str(mp, "id"));
+	ck_assert_double_eq_tol(in->fps_declared, 25.0, 1e-6);
+	ck_assert_ptr_nonnull(gray = malloc(320 * 180));
+	ck_assert_int_eq(proxy_read(r, frames - 1, gray, &t), 0);
+	ck_assert_double_eq_tol(t, (frames - 1) * 0.04, 1e-6);
+	ck_assert_int_eq(proxy_read(r, frames, gray, &t), -1);
+	free(gray);
+	proxy_close(r);
+}
+
 START_TEST(test_stage_writes_artifact)
 {
 	const char *args[] = {
@@ -606,9 +655,13 @@ START_TEST(test_stage_writes_artifact)
 			     json_object_get(ctx.result, "template"), "width"),
 	    320);
 	json_decref(ctx.result);
+	check_proxy(&ctx, "proxy-template.gray", tpl, 25);
 	json_decref(doc);
 	snprintf(tmp, sizeof(tmp), "%s/%s.%ld.tmp", media_dir(), VA_ARTIFACT,
 	    (long)getpid());
+	ck_assert_int_eq(stat(tmp, &sb), -1);
+	/* One file as both inputs: one proxy. */
+	media_path(tmp, sizeof(tmp), "proxy-source.gray");
 	ck_assert_int_eq(stat(tmp, &sb), -1);
 	/* Template only: source is null. */
 	doc = run_stage(&ctx, "one.mp4", NULL, STAGE_OK);
@@ -620,6 +673,12 @@ START_TEST(test_stage_writes_artifact)
 	run_stage(&ctx, "missing.mp4", NULL, STAGE_E_NOINPUT);
 	ck_assert_msg(
 	    strstr(ctx.error, "missing.mp4") != NULL, "%s", ctx.error);
+	/* A failed run leaves no proxy, not even a temporary one. */
+	media_path(tmp, sizeof(tmp), "proxy-template.gray");
+	ck_assert_int_eq(unlink(tmp), 0);
+	run_stage(&ctx, "one.mp4", "missing.mp4", STAGE_E_NOINPUT);
+	ck_assert_int_eq(stat(tmp, &sb), -1);
+	ck_assert_int_eq(dot_files(), 0);
 }
 END_TEST
 
@@ -659,6 +718,71 @@ START_TEST(test_gray_proxy_full_range)
 }
 END_TEST
 
+/* One decode, two proxies: planar colour at 80 px and gray at 160 px. */
+START_TEST(test_two_proxies)
+{
+	const char *args[] = {"-filter_complex",
+	    "color=c=red:s=160x180:r=25:d=0.2[l];"
+	    "color=c=white:s=160x180:r=25:d=0.2[r];[l][r]hstack,"
+	    "format=yuv420p",
+	    ENC, NULL};
+	struct stage_ctx ctx;
+	struct avv_frame fr;
+	struct avv *v;
+	char path[256];
+	int w, h, n = 0;
+
+	media_gen("rw.mp4", args);
+	media_path(path, sizeof(path), "rw.mp4");
+	memset(&ctx, 0, sizeof(ctx));
+	ck_assert_int_eq(
+	    avv_open(&ctx, path, 80, AV_PIX_FMT_GBRP, &v), STAGE_OK);
+	ck_assert_int_eq(avv_add_proxy(v, 160, AV_PIX_FMT_GRAY8, &w, &h), 1);
+	ck_assert_int_eq(w, 160);
+	ck_assert_int_eq(h, 90);
+	while (avv_next(v, &fr) == 1) {
+		n++;
+		ck_assert_int_eq(fr.proxy[0].width, 80);
+		ck_assert_int_eq(fr.proxy[1].width, 160);
+		ck_assert_ptr_eq(fr.data[0], fr.proxy[0].data[0]);
+		/* GBRP: red on the left is R (plane 2) high, G low. */
+		ck_assert_int_ge(fr.data[2][22 * fr.linesize[2] + 10], 240);
+		ck_assert_int_le(fr.data[0][22 * fr.linesize[0] + 10], 15);
+		ck_assert_int_ge(fr.data[0][22 * fr.linesize[0] + 70], 240);
+		/*
+		 * The stored luma, full range: the ffmpeg program encodes
+		 * untagged red with BT.601, 0.299 * 255 = 76.
+		 */
+		ck_assert_int_le(
+		    abs(fr.proxy[1].data[0][45 * 160 + 20] - 76), 4);
+		ck_assert_int_ge(fr.proxy[1].data[0][45 * 160 + 140], 252);
+	}
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(avv_add_proxy(v, 40, AV_PIX_FMT_GRAY8, &w, &h), -1);
+	avv_close(v);
+}
+END_TEST
+
+/* The planar summary of a picture equals the packed one. */
+static void
+check_planes_agree(void)
+{
+	uint8_t px[16 * 8 * 3], pl[3][16 * 8];
+	const uint8_t *planes[3] = {pl[0], pl[1], pl[2]};
+	const int ls[3] = {16, 16, 16};
+	struct colour_frame a, b;
+	int i, c;
+
+	for (i = 0; i < 16 * 8; i++)
+		for (c = 0; c < 3; c++)
+			px[3 * i + c] = pl[c][i] = (uint8_t)(i * (7 + 5 * c));
+	ck_assert_int_eq(colour_frame_measure(px, 16, 8, 48, 2, &a), 0);
+	ck_assert_int_eq(
+	    colour_frame_measure_planes(planes, ls, 16, 8, 2, &b), 0);
+	ck_assert_int_eq(a.n, 32);
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+}
+
 START_TEST(test_colour_conversions)
 {
 	struct colour_frame f;
@@ -693,6 +817,7 @@ START_TEST(test_colour_conversions)
 	ck_assert_double_eq_tol(h[3], 0.5, 1e-9);
 	ck_assert_int_eq(colour_acc_hist(&acc, h, 3), -1);
 	ck_assert_int_eq(colour_frame_measure(px, 300, 300, 900, 1, &f), -1);
+	check_planes_agree();
 }
 END_TEST
 
@@ -729,6 +854,7 @@ wrk_video_suite(void)
 	tcase_add_test(tc, test_progress_moves_forward);
 	tcase_add_test(tc, test_stage_writes_artifact);
 	tcase_add_test(tc, test_gray_proxy_full_range);
+	tcase_add_test(tc, test_two_proxies);
 	suite_add_tcase(s, tc);
 	return s;
 }

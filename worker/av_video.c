@@ -1,11 +1,19 @@
 /*
  * Streaming video decode into analysis proxies (see av_video.h).
  *
- * One SwsContext scales each decoded frame to the proxy size in coded
- * orientation with the frame's own matrix and range (media-algorithms.md
- * 1.1: a wrong matrix silently shifts every colour statistic); a plain
- * copy then turns it upright. The scaler is rebuilt only when a frame's
- * size, format, matrix or range changes.
+ * Each decoded frame is scaled once, in coded orientation, to a 4:4:4
+ * base picture the size of the largest proxy, keeping the frame's own
+ * family (YUV, RGB or gray) and range: that one big reduction is the only
+ * pass over the full-size frame, and it stays on swscale's fast paths
+ * (a range conversion or RGB output at full size would leave them). Each
+ * proxy is then made from the small base with the frame's matrix and
+ * range (media-algorithms.md 1.1: a wrong matrix silently shifts every
+ * colour statistic), a gray proxy of the base's size straight from its
+ * luma through a range table; a plain copy turns it upright. Packed RGB
+ * proxies are made planar and interleaved after: swscale's packed RGB
+ * output with full chroma is several times slower than the two steps.
+ * The scalers are rebuilt only when a frame's size, format, matrix or
+ * range changes.
  *
  * Damage policy, checked when the stream ends: a file fails as STAGE_E_DATA
  * when more than AVV_BAD_MIN packets or frames, and more than AVV_BAD_SHARE
@@ -34,7 +42,23 @@
 #define AVV_READ_ERRORS_MAX 32
 /* Frame interval assumed when the container declares no rate. */
 #define AVV_DEFAULT_STEP (1.0 / 25.0)
+#define AVV_BASE_FLAGS (SWS_AREA | SWS_ACCURATE_RND)
 #define AVV_SWS_FLAGS (SWS_AREA | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT)
+
+/* One proxy, and its coded-orientation version when rotated. */
+struct avv_proxy {
+	enum AVPixelFormat fmt;
+	int w, h;		/* upright */
+	int cw, ch;		/* coded orientation */
+	struct SwsContext *sws; /* from the base; NULL: luma via the table */
+	/* For RGB24: what swscale makes, planar, before interleaving. */
+	uint8_t *gbr[4];
+	int gbr_ls[4];
+	uint8_t *out[4];
+	int out_ls[4];
+	uint8_t *tmp[4];
+	int tmp_ls[4];
+};
 
 struct avv {
 	struct stage_ctx *ctx;
@@ -43,17 +67,19 @@ struct avv {
 	AVCodecContext *dec;
 	AVPacket *pkt;
 	AVFrame *frame;
-	struct SwsContext *sws;
+	struct SwsContext *sws; /* frame to base */
 	int stream;
 	double tb;
 	struct avv_info info;
-	/* The proxy, and its coded-orientation version when rotated. */
-	uint8_t *out[4];
-	int out_ls[4];
-	uint8_t *tmp[4];
-	int tmp_ls[4];
-	int cw, ch;
-	/* What the scaler was built for. */
+	struct avv_proxy px[AVV_PROXIES_MAX];
+	int nproxies;
+	/* The base picture: coded orientation, 4:4:4, the frame's range. */
+	enum AVPixelFormat base_fmt;
+	int bw, bh;
+	uint8_t *base[4];
+	int base_ls[4];
+	uint8_t luma_full[256]; /* base luma to full range */
+	/* What the scalers were built for. */
 	int src_w, src_h, src_fmt, src_cs, src_full;
 	int64_t first_pts;
 	double last_t, step;
@@ -74,13 +100,21 @@ static void avv_read_info(struct avv *v, AVStream *st);
 static int avv_even(double x);
 static enum stage_result avv_setup_proxy(
     struct avv *v, int size, enum AVPixelFormat pix_fmt);
+static bool avv_table_luma(const struct avv *v, const struct avv_proxy *p);
 static enum stage_result avv_pick_stream(struct avv *v);
 static int avv_matrix(const AVFrame *f);
 static const char *avv_matrix_name(int cs);
 static bool avv_full_range(const AVFrame *f);
+static enum AVPixelFormat avv_base_format(enum AVPixelFormat src);
+static int avv_base_alloc(struct avv *v, enum AVPixelFormat fmt);
+static void avv_luma_table(struct avv *v, bool full);
+static int avv_proxy_sws(struct avv *v, struct avv_proxy *p, int cs, int full);
 static int avv_sws_update(struct avv *v, const AVFrame *f);
+static void avv_luma_copy(const struct avv *v, uint8_t *dst, int dls);
 static void avv_rotate_plane(const uint8_t *src, int sls, int cw, int ch,
     uint8_t *dst, int dls, int bpp, int rotation);
+static void avv_interleave(const struct avv_proxy *p, uint8_t *dst, int dls);
+static int avv_make_proxy(struct avv *v, struct avv_proxy *p, bool turn);
 static int avv_convert(struct avv *v, const AVFrame *f);
 static double avv_time(struct avv *v, const AVFrame *f);
 static int avv_emit(struct avv *v, struct avv_frame *out);
@@ -197,10 +231,12 @@ avv_even(double x)
 	return e < 2 ? 2 : e;
 }
 
+/* Proxy number v->nproxies: its size, buffers and place in the info. */
 static enum stage_result
 avv_setup_proxy(struct avv *v, int size, enum AVPixelFormat pix_fmt)
 {
 	struct avv_info *in = &v->info;
+	struct avv_proxy *p = &v->px[v->nproxies];
 	int dw = in->display_width, dh = in->display_height;
 	int side = dw > dh ? dw : dh;
 
@@ -208,20 +244,23 @@ avv_setup_proxy(struct avv *v, int size, enum AVPixelFormat pix_fmt)
 		return stage_fail(v->ctx, STAGE_E_DATA,
 		    "%s: video has no frame size", v->name);
 	side = avv_even(size < side ? size : side);
-	in->proxy_width = dw >= dh ? side : avv_even((double)side * dw / dh);
-	in->proxy_height = dw >= dh ? avv_even((double)side * dh / dw) : side;
-	in->proxy_format = pix_fmt;
-	v->cw = in->proxy_width;
-	v->ch = in->proxy_height;
-	if (in->rotation == 90 || in->rotation == 270) {
-		v->cw = in->proxy_height;
-		v->ch = in->proxy_width;
-	}
-	if (av_image_alloc(v->out, v->out_ls, in->proxy_width, in->proxy_height,
-		pix_fmt, 32) < 0 ||
-	    (in->rotation != 0 && av_image_alloc(v->tmp, v->tmp_ls, v->cw,
-				      v->ch, pix_fmt, 32) < 0))
+	p->fmt = pix_fmt;
+	p->w = dw >= dh ? side : avv_even((double)side * dw / dh);
+	p->h = dw >= dh ? avv_even((double)side * dh / dw) : side;
+	p->cw = in->rotation == 90 || in->rotation == 270 ? p->h : p->w;
+	p->ch = in->rotation == 90 || in->rotation == 270 ? p->w : p->h;
+	if (av_image_alloc(p->out, p->out_ls, p->w, p->h, pix_fmt, 32) < 0 ||
+	    (pix_fmt == AV_PIX_FMT_RGB24 &&
+		av_image_alloc(p->gbr, p->gbr_ls, p->cw, p->ch, AV_PIX_FMT_GBRP,
+		    32) < 0) ||
+	    (in->rotation != 0 && av_image_alloc(p->tmp, p->tmp_ls, p->cw,
+				      p->ch, pix_fmt, 32) < 0))
 		return stage_fail(v->ctx, STAGE_E_TEMP, "out of memory");
+	if (v->nproxies++ == 0) {
+		in->proxy_width = p->w;
+		in->proxy_height = p->h;
+		in->proxy_format = pix_fmt;
+	}
 	return STAGE_OK;
 }
 
@@ -279,6 +318,24 @@ avv_open(struct stage_ctx *ctx, const char *path, int proxy_size,
 	}
 	*out = v;
 	return STAGE_OK;
+}
+
+int
+avv_add_proxy(struct avv *v, int proxy_size, enum AVPixelFormat pix_fmt,
+    int *width, int *height)
+{
+	if (v->nproxies == AVV_PROXIES_MAX || v->sws != NULL ||
+	    !avv_format_ok(pix_fmt) || proxy_size < 2) {
+		(void)stage_fail(v->ctx, STAGE_E_SOFTWARE,
+		    "cannot add a %d px proxy in %s", proxy_size,
+		    av_get_pix_fmt_name(pix_fmt));
+		return -1;
+	}
+	if (avv_setup_proxy(v, proxy_size, pix_fmt) != STAGE_OK)
+		return -1;
+	*width = v->px[v->nproxies - 1].w;
+	*height = v->px[v->nproxies - 1].h;
+	return v->nproxies - 1;
 }
 
 const struct avv_info *
@@ -348,26 +405,115 @@ avv_full_range(const AVFrame *f)
 	}
 }
 
+/*
+ * The base keeps the frame's family so the big reduction needs no matrix:
+ * 4:4:4 YUV for YUV, planar RGB for RGB, palette and Bayer, gray for gray.
+ */
+static enum AVPixelFormat
+avv_base_format(enum AVPixelFormat src)
+{
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(src);
+	const uint64_t rgb =
+	    AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BAYER;
+
+	if (d != NULL && (d->flags & rgb) != 0)
+		return AV_PIX_FMT_GBRP;
+	if (d != NULL && d->nb_components <= 2)
+		return AV_PIX_FMT_GRAY8;
+	return AV_PIX_FMT_YUV444P;
+}
+
+/* The base is as large as the largest proxy. */
+static int
+avv_base_alloc(struct avv *v, enum AVPixelFormat fmt)
+{
+	int i, bw = 0, bh = 0;
+
+	for (i = 0; i < v->nproxies; i++) {
+		if (v->px[i].cw * v->px[i].ch > bw * bh) {
+			bw = v->px[i].cw;
+			bh = v->px[i].ch;
+		}
+	}
+	if (v->base[0] != NULL && fmt == v->base_fmt)
+		return 0;
+	av_freep(&v->base[0]);
+	v->base_fmt = fmt;
+	v->bw = bw;
+	v->bh = bh;
+	if (av_image_alloc(v->base, v->base_ls, bw, bh, fmt, 32) < 0)
+		return avv_fail(v, STAGE_E_TEMP, "out of memory");
+	return 0;
+}
+
+static void
+avv_luma_table(struct avv *v, bool full)
+{
+	long y;
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		y = full ? i : lrint((i - 16) * 255.0 / 219.0);
+		v->luma_full[i] = (uint8_t)(y < 0 ? 0 : y > 255 ? 255 : y);
+	}
+}
+
+/* A gray proxy of the base's size is its luma, range-expanded. */
+static bool
+avv_table_luma(const struct avv *v, const struct avv_proxy *p)
+{
+	return p->fmt == AV_PIX_FMT_GRAY8 && p->cw == v->bw && p->ch == v->bh &&
+	       (v->base_fmt == AV_PIX_FMT_YUV444P ||
+		   v->base_fmt == AV_PIX_FMT_GRAY8);
+}
+
+static int
+avv_proxy_sws(struct avv *v, struct avv_proxy *p, int cs, int full)
+{
+	const int *coef = sws_getCoefficients(cs);
+
+	if (avv_table_luma(v, p)) {
+		sws_freeContext(p->sws);
+		p->sws = NULL;
+		return 0;
+	}
+	p->sws = sws_getCachedContext(p->sws, v->bw, v->bh, v->base_fmt, p->cw,
+	    p->ch, p->gbr[0] != NULL ? AV_PIX_FMT_GBRP : p->fmt, AVV_SWS_FLAGS,
+	    NULL, NULL, NULL);
+	if (p->sws == NULL)
+		return avv_fail(v, STAGE_E_DATA, "%s: cannot make %s proxies",
+		    v->name, av_get_pix_fmt_name(p->fmt));
+	/* swscale ignores the matrix for RGB input, and so do we. */
+	(void)sws_setColorspaceDetails(
+	    p->sws, coef, full, coef, 1, 0, 1 << 16, 1 << 16);
+	return 0;
+}
+
 static int
 avv_sws_update(struct avv *v, const AVFrame *f)
 {
-	int cs = avv_matrix(f), full = avv_full_range(f);
+	int cs = avv_matrix(f), full = avv_full_range(f), i;
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
-	const int *coef;
+	const int *coef = sws_getCoefficients(cs);
 
 	if (v->sws != NULL && f->width == v->src_w && f->height == v->src_h &&
 	    f->format == v->src_fmt && cs == v->src_cs && full == v->src_full)
 		return 0;
-	v->sws =
-	    sws_getCachedContext(v->sws, f->width, f->height, f->format, v->cw,
-		v->ch, v->info.proxy_format, AVV_SWS_FLAGS, NULL, NULL, NULL);
+	if (avv_base_alloc(v, avv_base_format(f->format)) < 0)
+		return -1;
+	v->sws = sws_getCachedContext(v->sws, f->width, f->height, f->format,
+	    v->bw, v->bh, v->base_fmt, AVV_BASE_FLAGS, NULL, NULL, NULL);
 	if (v->sws == NULL)
 		return avv_fail(v, STAGE_E_DATA, "%s: cannot convert %s frames",
 		    v->name, av_get_pix_fmt_name(f->format));
-	coef = sws_getCoefficients(cs);
-	/* swscale ignores the matrix for RGB input, and so do we. */
+	/* Same matrix and range out as in: no conversion at full size. */
 	(void)sws_setColorspaceDetails(
-	    v->sws, coef, full, coef, 1, 0, 1 << 16, 1 << 16);
+	    v->sws, coef, full, coef, full, 0, 1 << 16, 1 << 16);
+	avv_luma_table(v, full);
+	for (i = 0; i < v->nproxies; i++) {
+		if (avv_proxy_sws(v, &v->px[i], cs, full) < 0)
+			return -1;
+	}
 	v->src_w = f->width;
 	v->src_h = f->height;
 	v->src_fmt = f->format;
@@ -378,6 +524,21 @@ avv_sws_update(struct avv *v, const AVFrame *f)
 			     : avv_matrix_name(cs);
 	v->info.range = full ? "full" : "limited";
 	return 0;
+}
+
+static void
+avv_luma_copy(const struct avv *v, uint8_t *dst, int dls)
+{
+	const uint8_t *src;
+	uint8_t *row;
+	int x, y;
+
+	for (y = 0; y < v->bh; y++) {
+		src = v->base[0] + (size_t)y * v->base_ls[0];
+		row = dst + (size_t)y * dls;
+		for (x = 0; x < v->bw; x++)
+			row[x] = v->luma_full[src[x]];
+	}
 }
 
 /*
@@ -412,24 +573,65 @@ avv_rotate_plane(const uint8_t *src, int sls, int cw, int ch, uint8_t *dst,
 	}
 }
 
+/* GBRP planes (G, B, R) to packed RGB24. */
+static void
+avv_interleave(const struct avv_proxy *p, uint8_t *dst, int dls)
+{
+	const uint8_t *g, *b, *r;
+	uint8_t *o;
+	int x, y;
+
+	for (y = 0; y < p->ch; y++) {
+		g = p->gbr[0] + (size_t)y * p->gbr_ls[0];
+		b = p->gbr[1] + (size_t)y * p->gbr_ls[1];
+		r = p->gbr[2] + (size_t)y * p->gbr_ls[2];
+		o = dst + (size_t)y * dls;
+		for (x = 0; x < p->cw; x++, o += 3) {
+			o[0] = r[x];
+			o[1] = g[x];
+			o[2] = b[x];
+		}
+	}
+}
+
+/* One proxy from the base, in coded orientation, then turned upright. */
+static int
+avv_make_proxy(struct avv *v, struct avv_proxy *p, bool turn)
+{
+	uint8_t **dst = turn ? p->tmp : p->out;
+	int *dls = turn ? p->tmp_ls : p->out_ls, i;
+
+	if (p->sws == NULL)
+		avv_luma_copy(v, dst[0], dls[0]);
+	else if (sws_scale(p->sws, (const uint8_t *const *)v->base, v->base_ls,
+		     0, v->bh, p->gbr[0] != NULL ? p->gbr : dst,
+		     p->gbr[0] != NULL ? p->gbr_ls : dls) < 0)
+		return avv_fail(
+		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
+	if (p->gbr[0] != NULL)
+		avv_interleave(p, dst[0], dls[0]);
+	for (i = 0; turn && i < av_pix_fmt_count_planes(p->fmt); i++)
+		avv_rotate_plane(p->tmp[i], p->tmp_ls[i], p->cw, p->ch,
+		    p->out[i], p->out_ls[i],
+		    av_image_get_linesize(p->fmt, 1, i), v->info.rotation);
+	return 0;
+}
+
 static int
 avv_convert(struct avv *v, const AVFrame *f)
 {
-	enum AVPixelFormat pf = v->info.proxy_format;
-	bool turn = v->info.rotation != 0;
-	int p, planes = av_pix_fmt_count_planes(pf);
+	int i;
 
 	if (avv_sws_update(v, f) < 0)
 		return -1;
 	if (sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0,
-		f->height, turn ? v->tmp : v->out,
-		turn ? v->tmp_ls : v->out_ls) < 0)
+		f->height, v->base, v->base_ls) < 0)
 		return avv_fail(
 		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
-	for (p = 0; turn && p < planes; p++)
-		avv_rotate_plane(v->tmp[p], v->tmp_ls[p], v->cw, v->ch,
-		    v->out[p], v->out_ls[p], av_image_get_linesize(pf, 1, p),
-		    v->info.rotation);
+	for (i = 0; i < v->nproxies; i++) {
+		if (avv_make_proxy(v, &v->px[i], v->info.rotation != 0) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -466,8 +668,8 @@ avv_time(struct avv *v, const AVFrame *f)
 static int
 avv_emit(struct avv *v, struct avv_frame *out)
 {
-	const struct avv_info *in = &v->info;
-	int rc, p;
+	struct avv_image *im;
+	int rc, i, p;
 
 	if (v->frame->decode_error_flags != 0 ||
 	    (v->frame->flags & AV_FRAME_FLAG_CORRUPT) != 0)
@@ -477,13 +679,22 @@ avv_emit(struct avv *v, struct avv_frame *out)
 	av_frame_unref(v->frame);
 	if (rc < 0)
 		return -1;
-	for (p = 0; p < 4; p++) {
-		out->data[p] = v->out[p];
-		out->linesize[p] = v->out_ls[p];
+	memset(out->proxy, 0, sizeof(out->proxy));
+	for (i = 0; i < v->nproxies; i++) {
+		im = &out->proxy[i];
+		for (p = 0; p < 4; p++) {
+			im->data[p] = v->px[i].out[p];
+			im->linesize[p] = v->px[i].out_ls[p];
+		}
+		im->width = v->px[i].w;
+		im->height = v->px[i].h;
+		im->format = v->px[i].fmt;
 	}
-	out->width = in->proxy_width;
-	out->height = in->proxy_height;
-	out->format = in->proxy_format;
+	memcpy(out->data, out->proxy[0].data, sizeof(out->data));
+	memcpy(out->linesize, out->proxy[0].linesize, sizeof(out->linesize));
+	out->width = out->proxy[0].width;
+	out->height = out->proxy[0].height;
+	out->format = out->proxy[0].format;
 	out->index = v->frames++;
 	return 1;
 }
@@ -616,11 +827,18 @@ avv_progress(const struct avv *v)
 void
 avv_close(struct avv *v)
 {
+	int i;
+
 	if (v == NULL)
 		return;
+	for (i = 0; i < v->nproxies; i++) {
+		sws_freeContext(v->px[i].sws);
+		av_freep(&v->px[i].gbr[0]);
+		av_freep(&v->px[i].out[0]);
+		av_freep(&v->px[i].tmp[0]);
+	}
 	sws_freeContext(v->sws);
-	av_freep(&v->out[0]);
-	av_freep(&v->tmp[0]);
+	av_freep(&v->base[0]);
 	av_frame_free(&v->frame);
 	av_packet_free(&v->pkt);
 	avcodec_free_context(&v->dec);

@@ -1,7 +1,8 @@
 /*
  * Streaming video decode for the analysis stages: the best video stream of
  * a file, decoded once front to back with decoder threads on, each frame
- * handed out as a small analysis proxy in the caller's pixel format.
+ * handed out as one or more small analysis proxies in the callers' pixel
+ * formats (one decode can feed a colour proxy and a gray one).
  *
  * Guarantees:
  * - The proxy is upright and has square pixels: the stream's sample aspect
@@ -13,6 +14,7 @@
  * - Timestamps are seconds from the first decoded frame, taken from
  *   best_effort_timestamp (so variable frame rate is exact) and made
  *   strictly increasing.
+ * - Every proxy of a frame comes from the same decoded picture.
  * - avv_next() reports the end of the stream only when the stream decoded
  *   soundly: damaged packets and truncated files fail as STAGE_E_DATA
  *   (thresholds in av_video.c). Memory does not grow with the file.
@@ -44,11 +46,26 @@ struct avv_info {
 	/* What the last converted frame used, e.g. "bt709" and "limited". */
 	const char *matrix;
 	const char *range;
+	/* Proxy 0, the one avv_open() asked for. */
 	int proxy_width, proxy_height;
 	enum AVPixelFormat proxy_format;
 };
 
-/* One proxy frame; the planes stay valid until the next avv_next(). */
+/* Proxies per decode: avv_open()'s and avv_add_proxy()'s. */
+#define AVV_PROXIES_MAX 2
+
+/* One proxy picture. */
+struct avv_image {
+	const uint8_t *data[4];
+	int linesize[4];
+	int width, height;
+	enum AVPixelFormat format;
+};
+
+/*
+ * One decoded frame; the planes stay valid until the next avv_next().
+ * data .. format repeat proxy[0] for callers that asked for one proxy.
+ */
 struct avv_frame {
 	const uint8_t *data[4];
 	int linesize[4];
@@ -56,6 +73,7 @@ struct avv_frame {
 	enum AVPixelFormat format;
 	double t;      /* seconds from the first frame */
 	int64_t index; /* 0-based */
+	struct avv_image proxy[AVV_PROXIES_MAX];
 };
 
 struct avv;
@@ -68,6 +86,13 @@ struct avv;
  */
 enum stage_result avv_open(struct stage_ctx *ctx, const char *path,
     int proxy_size, enum AVPixelFormat pix_fmt, struct avv **out);
+/*
+ * Adds another proxy under the same rules, before the first avv_next().
+ * Returns its number in avv_frame.proxy and sets *width and *height, or
+ * returns -1 with ctx->error set.
+ */
+int avv_add_proxy(struct avv *v, int proxy_size, enum AVPixelFormat pix_fmt,
+    int *width, int *height);
 const struct avv_info *avv_info(const struct avv *v);
 /*
  * The next frame: 1 with *out filled, 0 at a sound end of stream, -1 on

@@ -55,6 +55,10 @@ void colour_rgb8_to_lab(uint8_t r, uint8_t g, uint8_t b, double lab[3]);
  */
 int colour_frame_measure(const uint8_t *rgb, int width, int height,
     int linesize, int step, struct colour_frame *out);
+/* The same for planar RGB: planes R, G, B, each with its line size. */
+int colour_frame_measure_planes(const uint8_t *const rgb[3],
+    const int linesize[3], int width, int height, int step,
+    struct colour_frame *out);
 
 void colour_acc_init(struct colour_acc *acc);
 void colour_acc_add(struct colour_acc *acc, const struct colour_frame *f);

@@ -1,6 +1,12 @@
 /*
  * The motion_analysis stage (see motion_analysis.h).
  *
+ * Frames come from the motion proxy video_analysis wrote (proxy.h). The
+ * pairs are measured by MA_THREADS_MAX threads at most, each taking one
+ * contiguous run of frames with an estimator of its own: a pair depends
+ * on its two frames alone (motion.h), so the split changes no figure.
+ * The calling thread takes the first run and reports progress for all.
+ *
  * Shots come from video_analysis.json. Pairs of frames that straddle a shot
  * boundary or overlap a transition are not camera motion and are marked
  * unreliable before any figure is made; so are pairs whose fit fails
@@ -20,10 +26,14 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
-#include "av_video.h"
 #include "motion.h"
 #include "motion_analysis.h"
+#include "proxy.h"
+#include "log.h"
 #include "util.h"
 
 #define MA_VA_ARTIFACT "video_analysis.json"
@@ -31,6 +41,9 @@
 #define MA_EPS 1e-3
 /* Frame interval assumed when a file has one frame and no rate. */
 #define MA_DEFAULT_DT 0.04
+/* Threads measuring pairs, and the fewest pairs worth a thread. */
+#define MA_THREADS_MAX 4
+#define MA_PAIRS_PER_THREAD 64
 
 const struct stage_ops stage_motion_analysis_ops = {
     "motion_analysis", motion_analysis_run};
@@ -51,18 +64,31 @@ struct ma_shots {
 struct ma_state {
 	struct stage_ctx *ctx;
 	const struct ma_shots *sh;
-	struct motion_est *est;
-	struct motion_sample *s;
-	size_t n, cap, reliable;
+	const struct proxy_reader *px;
+	struct motion_sample *s; /* pair i is frames i and i + 1 */
+	size_t n, reliable;
 	int64_t frames;
-	double t_prev, t_last, dt_last;
+	double t_last, dt_last;
 	int width, height;
 	double fps_declared;
+	char proxy_id[PROXY_ID_SIZE];
+	atomic_llong done; /* pairs measured, for progress */
+	atomic_bool stop;  /* a part failed: the others give up */
 };
 
 struct ma_progress {
 	struct stage_ctx *ctx;
 	double base, weight;
+};
+
+/* One thread's run: the pairs ending at frames lo .. hi - 1. */
+struct ma_part {
+	struct ma_state *st;
+	const struct ma_progress *pg; /* the calling thread's part only */
+	int64_t lo, hi;
+	enum stage_result rc;
+	char error[256];
+	pthread_t thread;
 };
 
 /* Shots counted for zoom_usage. */
@@ -181,84 +207,179 @@ ma_pair_clear(const struct ma_shots *sh, double t0, double t1)
 	return true;
 }
 
-static int
-ma_append(struct ma_state *st, const struct motion_sample *smp)
+static enum stage_result
+ma_part_fail(struct ma_part *p, enum stage_result rc, const char *what)
 {
-	struct motion_sample *s;
-	size_t cap;
-
-	if (st->n == st->cap) {
-		cap = st->cap > 0 ? 2 * st->cap : 1024;
-		if ((s = reallocarray(st->s, cap, sizeof(*s))) == NULL)
-			return -1;
-		st->s = s;
-		st->cap = cap;
-	}
-	st->s[st->n++] = *smp;
-	st->reliable += smp->reliable;
-	return 0;
+	snprintf(p->error, sizeof(p->error), "%s", what);
+	atomic_store(&p->st->stop, true);
+	return p->rc = rc;
 }
 
-static enum stage_result
-ma_frame(struct ma_state *st, const struct avv_frame *fr)
+static void
+ma_part_progress(const struct ma_part *p)
 {
-	struct motion_pair p;
-	struct motion_sample smp;
-	double dt = fr->t - st->t_prev;
+	const struct ma_state *st = p->st;
+	double f = st->n > 0 ? (double)atomic_load(&st->done) / st->n : 1.0;
 
-	if (motion_est_push(st->est, fr->data[0], fr->linesize[0], &p) == 1) {
-		motion_sample_of(&p, fr->width, st->t_prev, dt, &smp);
-		if (!ma_pair_clear(st->sh, st->t_prev, fr->t))
-			smp.reliable = false;
-		if (ma_append(st, &smp) == -1)
-			return stage_fail(st->ctx, STAGE_E_TEMP,
-			    "out of memory after %lld frames",
-			    (long long)st->frames);
-		st->dt_last = dt;
+	if (p->pg != NULL)
+		stage_progress(p->pg->ctx, p->pg->base + p->pg->weight * f);
+}
+
+/* Measures the part's pairs into st->s; frame lo - 1 primes it. */
+static enum stage_result
+ma_part_run(struct ma_part *p)
+{
+	struct ma_state *st = p->st;
+	struct motion_est *est = motion_est_new(st->width, st->height);
+	uint8_t *gray = malloc((size_t)st->width * (size_t)st->height);
+	struct motion_pair pair;
+	double t, t_prev = 0.0;
+	int64_t i;
+
+	if (est == NULL || gray == NULL)
+		ma_part_fail(p, STAGE_E_TEMP, "out of memory");
+	for (i = p->lo - 1; p->rc == STAGE_OK && i < p->hi; i++) {
+		if (atomic_load(&st->stop))
+			break;
+		if (proxy_read(st->px, i, gray, &t) < 0) {
+			ma_part_fail(p, STAGE_E_IO, strerror(errno));
+			break;
+		}
+		if (motion_est_push(est, gray, st->width, &pair) == 1) {
+			motion_sample_of(&pair, st->width, t_prev, t - t_prev,
+			    &st->s[i - 1]);
+			if (!ma_pair_clear(st->sh, t_prev, t))
+				st->s[i - 1].reliable = false;
+			atomic_fetch_add(&st->done, 1);
+			ma_part_progress(p);
+		}
+		t_prev = t;
 	}
-	st->t_prev = st->t_last = fr->t;
-	st->frames++;
+	motion_est_free(est);
+	free(gray);
+	return p->rc;
+}
+
+static void *
+ma_part_main(void *arg)
+{
+	(void)ma_part_run(arg);
+	return NULL;
+}
+
+static int
+ma_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 1;
+	return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+}
+
+/* Splits the pairs into parts; returns how many. */
+static int
+ma_split(struct ma_state *st, const struct ma_progress *pg,
+    struct ma_part parts[MA_THREADS_MAX])
+{
+	int64_t pairs = st->frames - 1, k;
+	int n = ma_cpus(), i;
+
+	n = n > MA_THREADS_MAX ? MA_THREADS_MAX : n;
+	k = pairs / MA_PAIRS_PER_THREAD;
+	n = k < n ? (int)(k > 1 ? k : 1) : n;
+	memset(parts, 0, sizeof(*parts) * MA_THREADS_MAX);
+	for (i = 0; i < n; i++) {
+		parts[i].st = st;
+		parts[i].pg = i == 0 ? pg : NULL;
+		parts[i].lo = 1 + pairs * i / n;
+		parts[i].hi = 1 + pairs * (i + 1) / n;
+	}
+	return n;
+}
+
+/* Runs every part, the first on this thread; the first failure wins. */
+static enum stage_result
+ma_measure(struct ma_state *st, const struct ma_progress *pg)
+{
+	struct ma_part parts[MA_THREADS_MAX];
+	int n = ma_split(st, pg, parts), started = 1, i;
+
+	for (i = 1; i < n; i++, started++) {
+		if (pthread_create(
+			&parts[i].thread, NULL, ma_part_main, &parts[i]) != 0) {
+			ma_part_fail(
+			    &parts[i], STAGE_E_OS, "cannot start a thread");
+			break;
+		}
+	}
+	(void)ma_part_run(&parts[0]);
+	for (i = 1; i < started; i++)
+		pthread_join(parts[i].thread, NULL);
+	for (i = 0; i < n; i++) {
+		if (parts[i].rc != STAGE_OK)
+			return stage_fail(st->ctx, parts[i].rc,
+			    "motion proxy %s: %s",
+			    proxy_reader_info(st->px)->name, parts[i].error);
+	}
 	return STAGE_OK;
 }
 
+/* Frame count, times and the sample array, from the proxy. */
 static enum stage_result
-ma_start(struct ma_state *st, const struct avv_info *in, const char *path)
+ma_start(struct ma_state *st)
 {
-	st->width = in->proxy_width;
-	st->height = in->proxy_height;
+	const struct proxy_info *in = proxy_reader_info(st->px);
+
+	st->width = in->width;
+	st->height = in->height;
 	st->fps_declared = in->fps_declared;
+	st->frames = in->frames;
+	(void)str_copy(st->proxy_id, in->id, sizeof(st->proxy_id));
 	if (st->width < MOTION_MIN_SIDE || st->height < MOTION_MIN_SIDE)
 		return stage_fail(st->ctx, STAGE_E_DATA,
-		    "%s: a %dx%d video is too small to measure motion", path,
-		    in->display_width, in->display_height);
-	if ((st->est = motion_est_new(st->width, st->height)) == NULL)
+		    "the video is too small to measure motion: its proxy is "
+		    "%dx%d",
+		    st->width, st->height);
+	st->n = (size_t)(st->frames - 1);
+	if (st->n > 0 && (st->s = calloc(st->n, sizeof(*st->s))) == NULL)
 		return stage_fail(st->ctx, STAGE_E_TEMP, "out of memory");
 	return STAGE_OK;
 }
 
-/* Decodes path once and measures every frame pair into st. */
+/* Reads the proxy of role and measures every frame pair into st. */
 static enum stage_result
-ma_decode(struct ma_state *st, const char *path, const struct ma_progress *pg)
+ma_pairs(struct ma_state *st, const char *role, const struct ma_progress *pg)
 {
-	struct avv *v;
-	struct avv_frame fr;
+	struct proxy_reader *px;
+	char name[PROXY_NAME_SIZE];
 	enum stage_result rc;
-	int got = 0;
+	uint8_t *first;
+	size_t i;
 
-	rc = avv_open(st->ctx, path, MA_PROXY_SIZE, AV_PIX_FMT_GRAY8, &v);
-	if (rc != STAGE_OK)
+	proxy_name(role, name);
+	if ((rc = proxy_open(st->ctx, name, &px)) != STAGE_OK)
 		return rc;
-	rc = ma_start(st, avv_info(v), path);
-	while (rc == STAGE_OK && (got = avv_next(v, &fr)) > 0) {
-		rc = ma_frame(st, &fr);
-		stage_progress(
-		    pg->ctx, pg->base + pg->weight * avv_progress(v));
+	st->px = px;
+	rc = ma_start(st);
+	if (rc == STAGE_OK && st->n > 0)
+		rc = ma_measure(st, pg);
+	if (rc == STAGE_OK && st->n == 0) {
+		/* One frame: its time is the whole timeline. */
+		first = malloc((size_t)st->width * (size_t)st->height);
+		if (first == NULL || proxy_read(px, 0, first, &st->t_last) < 0)
+			rc = stage_fail(st->ctx, STAGE_E_IO,
+			    "motion proxy %s: cannot read its frame", name);
+		free(first);
 	}
-	if (rc == STAGE_OK && got < 0)
-		rc = avv_error(v);
-	motion_est_free(st->est);
-	st->est = NULL;
-	avv_close(v);
+	for (i = 0; rc == STAGE_OK && i < st->n; i++)
+		st->reliable += st->s[i].reliable;
+	if (rc == STAGE_OK && st->n > 0) {
+		st->dt_last = st->s[st->n - 1].dt;
+		st->t_last = st->s[st->n - 1].t + st->dt_last;
+	}
+	proxy_close(px);
+	st->px = NULL;
 	return rc;
 }
 
@@ -433,6 +554,8 @@ ma_report(const struct ma_state *st, const struct ma_shots *sh)
 		-1 ||
 	    (sh->n == 0 && json_object_set_new(
 			       o, "shots_note", json_string(sh->note)) == -1) ||
+	    json_object_set_new(o, "proxy_id", json_string(st->proxy_id)) ==
+		-1 ||
 	    json_object_set_new(o, "shots", shots) == -1 ||
 	    json_object_set_new(o, "per_second", ma_per_second(st, duration)) ==
 		-1) {
@@ -444,9 +567,8 @@ ma_report(const struct ma_state *st, const struct ma_shots *sh)
 
 /* Analyses one input; va is video_analysis.json, or NULL for va_note. */
 static enum stage_result
-ma_analyse(struct stage_ctx *ctx, const char *path, const json_t *va,
-    const char *va_note, const char *role, const struct ma_progress *pg,
-    json_t **out)
+ma_analyse(struct stage_ctx *ctx, const json_t *va, const char *va_note,
+    const char *role, const struct ma_progress *pg, json_t **out)
 {
 	struct ma_shots sh;
 	struct ma_state st;
@@ -460,7 +582,7 @@ ma_analyse(struct stage_ctx *ctx, const char *path, const json_t *va,
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	st.ctx = ctx;
 	st.sh = &sh;
-	rc = ma_decode(&st, path, pg);
+	rc = ma_pairs(&st, role, pg);
 	if (rc == STAGE_OK && (*out = ma_report(&st, &sh)) == NULL)
 		rc = stage_fail(
 		    ctx, STAGE_E_TEMP, "out of memory building the analysis");
@@ -473,12 +595,82 @@ ma_analyse(struct stage_ctx *ctx, const char *path, const json_t *va,
 static json_t *
 ma_summary_of(const json_t *r)
 {
-	if (r == NULL)
+	if (r == NULL || json_is_null(r))
 		return json_null();
 	return json_pack("{s:O, s:O, s:I}", "motion_intensity",
 	    json_object_get(r, "motion_intensity"), "zoom_usage",
 	    json_object_get(r, "zoom_usage"), "shot_count",
 	    (json_int_t)json_array_size(json_object_get(r, "shots")));
+}
+
+static json_t *
+ma_summary(const json_t *jt, const json_t *js)
+{
+	return json_pack("{s:o, s:o}", "template", ma_summary_of(jt), "source",
+	    ma_summary_of(js));
+}
+
+/* The inputs whose proxy this job reads: one when both are one file. */
+static size_t
+ma_roles(const struct stage_ctx *ctx, const char *roles[2])
+{
+	const char *tpl = ctx->template_path, *src = ctx->source;
+	size_t n = 0;
+
+	if (tpl != NULL)
+		roles[n++] = "template";
+	if (src != NULL && (tpl == NULL || !stage_same_file(tpl, src)))
+		roles[n++] = "source";
+	return n;
+}
+
+static void
+ma_proxy_path(
+    const struct stage_ctx *ctx, const char *role, char *path, size_t size)
+{
+	char name[PROXY_NAME_SIZE];
+
+	proxy_name(role, name);
+	snprintf(path, size, "%s/%s", ctx->job_dir, name);
+}
+
+/*
+ * A run that wrote its artifact and deleted the proxies, but was killed
+ * before reeld recorded it, is re-run after a restart. Its artifact
+ * stands when every proxy is gone and it was made from the very proxies
+ * video_analysis.json names; then that artifact is returned.
+ */
+static json_t *
+ma_earlier_run(const struct stage_ctx *ctx, const json_t *va)
+{
+	char path[PATH_MAX];
+	const char *roles[2], *id;
+	const json_t *mine;
+	json_t *doc;
+	size_t i, n = ma_roles(ctx, roles);
+
+	for (i = 0; i < n; i++) {
+		ma_proxy_path(ctx, roles[i], path, sizeof(path));
+		if (access(path, F_OK) == 0 || errno != ENOENT)
+			return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", ctx->job_dir, MA_ARTIFACT);
+	if ((doc = json_load_file(path, 0, NULL)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		id = json_string_value(json_object_get(
+		    json_object_get(
+			json_object_get(va, roles[i]), "motion_proxy"),
+		    "id"));
+		mine =
+		    json_object_get(json_object_get(doc, roles[i]), "proxy_id");
+		if (id == NULL || !json_is_string(mine) ||
+		    strcmp(id, json_string_value(mine)) != 0) {
+			json_decref(doc);
+			return NULL;
+		}
+	}
+	return doc;
 }
 
 static enum stage_result
@@ -492,20 +684,55 @@ ma_run_inputs(struct stage_ctx *ctx, const json_t *va, const char *va_note,
 	enum stage_result rc = STAGE_OK;
 
 	if (tpl != NULL)
-		rc = ma_analyse(ctx, tpl, va, va_note, "template", &pt, jt);
+		rc = ma_analyse(ctx, va, va_note, "template", &pt, jt);
 	if (rc != STAGE_OK || src == NULL)
 		return rc;
 	if (same) {
 		*js = json_incref(*jt);
 		return STAGE_OK;
 	}
-	return ma_analyse(ctx, src, va, va_note, "source", &ps, js);
+	return ma_analyse(ctx, va, va_note, "source", &ps, js);
+}
+
+/* The proxies are spent once the artifact is written. */
+static void
+ma_proxies_remove(const struct stage_ctx *ctx)
+{
+	char path[PATH_MAX];
+	const char *roles[2];
+	size_t i, n = ma_roles(ctx, roles);
+
+	for (i = 0; i < n; i++) {
+		ma_proxy_path(ctx, roles[i], path, sizeof(path));
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_warn("%s: cannot remove %s", ctx->job_id, path);
+	}
+}
+
+static enum stage_result
+ma_write(struct stage_ctx *ctx, json_t *jt, json_t *js)
+{
+	enum stage_result rc;
+	json_t *doc;
+
+	doc = json_pack("{s:i, s:O, s:O}", "version", MA_VERSION, "template",
+	    jt != NULL ? jt : json_null(), "source",
+	    js != NULL ? js : json_null());
+	if (doc == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	rc = stage_write_json(ctx, MA_ARTIFACT, doc);
+	json_decref(doc);
+	if (rc == STAGE_OK) {
+		ctx->result = ma_summary(jt, js);
+		ma_proxies_remove(ctx);
+	}
+	return rc;
 }
 
 enum stage_result
 motion_analysis_run(struct stage_ctx *ctx)
 {
-	json_t *va, *jt = NULL, *js = NULL, *doc;
+	json_t *va, *jt = NULL, *js = NULL, *done = NULL;
 	enum stage_result rc;
 	char note[256] = "";
 
@@ -513,22 +740,20 @@ motion_analysis_run(struct stage_ctx *ctx)
 		return stage_fail(ctx, STAGE_E_NOINPUT,
 		    "the job has neither a template nor a source video");
 	va = ma_va_load(ctx, note, sizeof(note));
-	rc = ma_run_inputs(ctx, va, note, &jt, &js);
-	json_decref(va);
-	if (rc != STAGE_OK) {
-		json_decref(jt);
-		return rc;
+	if (va != NULL && (done = ma_earlier_run(ctx, va)) != NULL) {
+		ctx->result = ma_summary(json_object_get(done, "template"),
+		    json_object_get(done, "source"));
+		rc = STAGE_OK;
+	} else {
+		rc = ma_run_inputs(ctx, va, note, &jt, &js);
+		if (rc == STAGE_OK)
+			rc = ma_write(ctx, jt, js);
 	}
-	doc = json_pack("{s:i, s:o, s:o}", "version", MA_VERSION, "template",
-	    jt != NULL ? jt : json_null(), "source",
-	    js != NULL ? js : json_null());
-	if (doc == NULL)
-		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
-	rc = stage_write_json(ctx, MA_ARTIFACT, doc);
+	json_decref(va);
+	json_decref(done);
+	json_decref(jt);
+	json_decref(js);
 	if (rc == STAGE_OK)
-		ctx->result = json_pack("{s:o, s:o}", "template",
-		    ma_summary_of(jt), "source", ma_summary_of(js));
-	json_decref(doc);
-	stage_progress(ctx, 1.0);
+		stage_progress(ctx, 1.0);
 	return rc;
 }

@@ -1,13 +1,15 @@
 /*
  * The motion_analysis stage: the global camera motion of the template and
- * the source, frame pair by frame pair on a gray proxy (motion.h); the
- * camera class of each shot that video_analysis found; and the Style DNA
- * figures motion_intensity and zoom_usage. Writes
- * <job_dir>/motion_analysis.json atomically; the format is documented in
+ * the source, frame pair by frame pair on the gray motion proxy that
+ * video_analysis wrote while decoding (proxy.h, motion.h); the camera
+ * class of each shot that video_analysis found; and the Style DNA figures
+ * motion_intensity and zoom_usage. Writes <job_dir>/motion_analysis.json
+ * atomically, then deletes the proxies; the format is documented in
  * docs/stages/motion_analysis.md.
  *
- * Each input is decoded once, streaming (the same file only once). Memory
- * grows only by one struct motion_sample per frame. Prefix ma_.
+ * Nothing is decoded here: frames stream from the proxy file, read by up
+ * to MA_THREADS_MAX threads (the same file as both inputs is read once).
+ * Memory grows only by one struct motion_sample per frame. Prefix ma_.
  */
 #ifndef REEL_MOTION_ANALYSIS_H
 #define REEL_MOTION_ANALYSIS_H
@@ -16,8 +18,6 @@
 
 #define MA_ARTIFACT "motion_analysis.json"
 #define MA_VERSION 1
-/* Longer side of the gray proxy, px. */
-#define MA_PROXY_SIZE 320
 /* Mean image speed (frame widths per second) that makes intensity 100. */
 #define MA_SPEED_FULL 0.5
 

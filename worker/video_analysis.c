@@ -12,8 +12,14 @@
  * gradual transitions and all-black or all-white frames (unless nothing
  * else is left), and pooled again for the whole video.
  *
- * The artifact is written to a temporary file, synced and renamed, so a
- * reader sees the old state or the complete new one, never a torn file.
+ * The proxy frames go from the decoding thread to the analysis thread
+ * through a queue of VA_QUEUE copies. Per-frame loops are written for
+ * speed: no integer divides, memory walked in order, fixed-size inner
+ * blocks the compiler can vectorise.
+ *
+ * The motion proxies are committed before the artifact, which is written
+ * to a temporary file, synced and renamed, so a reader sees the old state
+ * or the complete new one, never a torn file.
  */
 #include <sys/stat.h>
 
@@ -21,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +35,8 @@
 
 #include "av_video.h"
 #include "colour.h"
+#include "proxy.h"
+#include "util.h"
 #include "video_analysis.h"
 
 /* Frames of HSV planes kept: t and the SHOTS_SKIPS + 1 before it. */
@@ -38,6 +47,10 @@
 #define VA_COLOUR_STRIDE 2
 /* A frame this share black or white says nothing about the grade. */
 #define VA_FLAT_SHARE 0.98f
+/* Bytes per inner block: fixed-length loops the compiler vectorises. */
+#define VA_LANES 16
+/* Proxy frames in flight between the decoding and the analysis thread. */
+#define VA_QUEUE 8
 /* Luma histogram bins in the whole-video statistics. */
 #define VA_HIST_BINS 64
 /* Edge thresholds never drop below these (Sobel L1 units). */
@@ -48,11 +61,21 @@
 /* ...and this share of such intervals makes the video variable rate. */
 #define VA_VFR_SHARE 0.02
 
+/*
+ * VA_LANES bytes as one value (GCC and Clang vector extensions): the
+ * compiler maps it to whatever vector instructions the target has.
+ */
+typedef uint8_t va_bytes __attribute__((vector_size(VA_LANES)));
+
 struct va_thumbs {
 	int width, height;
+	size_t px;   /* pixels per thumbnail */
 	size_t size; /* bytes per thumbnail */
 	size_t cap;  /* slots in the ring */
 	uint8_t *buf;
+	uint16_t *luma;	       /* per slot: R + 2G + B of each pixel */
+	uint64_t *sum, *sumsq; /* per slot: of luma and its square */
+	uint16_t *acc;	       /* one proxy row of column sums */
 };
 
 struct va_sample {
@@ -78,20 +101,56 @@ struct va_progress {
 	double base, weight;
 };
 
-static void va_hsv_pixel(const uint8_t *p, uint8_t *h, uint8_t *s, uint8_t *v);
+/*
+ * The frames between the two threads: slots head .. tail - 1 (mod
+ * VA_QUEUE) wait for the analysis, which fails into its own ctx so the two
+ * threads never write one error.
+ */
+struct va_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t more, room;
+	uint8_t *buf[VA_QUEUE]; /* G, B and R planes, one after another */
+	double t[VA_QUEUE];
+	int width, height;
+	size_t head, tail;
+	bool done;   /* the decoder has put its last frame */
+	bool failed; /* the analysis has stopped */
+	struct va_state *s;
+	struct stage_ctx ctx;
+	enum stage_result rc;
+};
+
+static void va_hsv_one(int r, int g, int b, uint8_t *h, uint8_t *s, uint8_t *v);
+static void va_hsv_row(const uint8_t *restrict r, const uint8_t *restrict g,
+    const uint8_t *restrict b, uint8_t *restrict h, uint8_t *restrict s,
+    uint8_t *restrict v, int n);
 static int va_median(const uint8_t *v, size_t n);
+static int16_t va_sobel_one(
+    const uint8_t *a, const uint8_t *b, const uint8_t *c, int x);
 static void va_sobel(struct va_planes *p);
 static void va_nms(struct va_planes *p, int low, int high);
+static bool va_touches_strong(const uint8_t *c, int w);
 static void va_hysteresis(struct va_planes *p);
-static void va_dilate_line(
-    const uint8_t *src, uint8_t *dst, int n, ptrdiff_t step, int r);
+static void va_or(uint8_t *restrict dst, const uint8_t *restrict src, int n);
 static void va_dilate(struct va_planes *p);
 static void va_edges(struct va_planes *p);
+static unsigned va_absdiff_one(int a, int b, bool wrap);
+static uint64_t va_absdiff(
+    const uint8_t *a, const uint8_t *b, size_t n, bool wrap);
+static int va_luma_one(int r, int g, int b);
+static void va_luma_row(const struct va_rgb *im, int y, uint64_t acc[4]);
+static uint32_t va_sum(const uint8_t *p, int n);
 static int va_thumbs_init(struct va_thumbs *th, int width, int height);
+static void va_thumbs_free(struct va_thumbs *th);
+static void va_thumb_row(
+    struct va_thumbs *th, const uint8_t *src, int linesize, uint8_t *dst);
 static void va_thumb_put(
-    struct va_thumbs *th, size_t index, const uint8_t *rgb, int linesize);
+    struct va_thumbs *th, size_t index, const struct va_rgb *im);
 static float va_correlation(
     double n, double sa, double sb, double saa, double sbb, double sab);
+static void va_blend_sums(const uint8_t *a, const uint8_t *m, const uint8_t *b,
+    size_t n, uint64_t *d, uint64_t *r);
+static uint64_t va_dot(const uint16_t *a, const uint16_t *b, size_t n);
 static void va_blend_test(const struct va_thumbs *th, size_t a, size_t m,
     size_t b, struct shot_frame *f, int k);
 static int va_state_init(
@@ -100,7 +159,8 @@ static void va_state_free(struct va_state *s);
 static int va_grow(struct va_state *s);
 static void va_scores(struct va_state *s, struct shot_frame *f);
 static void va_linearity(struct va_state *s);
-static int va_colour(struct va_state *s, const struct avv_frame *fr);
+static void va_rgb_of(const struct avv_frame *fr, struct va_rgb *im);
+static int va_colour(struct va_state *s, const struct va_rgb *im, double t);
 static enum stage_result va_frame(
     struct va_state *s, const struct avv_frame *fr);
 static size_t va_first_sample(const struct va_state *s, size_t frame);
@@ -131,8 +191,30 @@ static enum stage_result va_finish(
 static void va_progress_cb(void *arg, double fraction);
 static json_t *va_summary_of(const json_t *report);
 static json_t *va_summary(const json_t *tpl, const json_t *src);
+static int va_queue_init(
+    struct va_queue *q, struct va_state *s, const struct avv_info *in);
+static void va_queue_free(struct va_queue *q);
+static bool va_queue_put(struct va_queue *q, const struct avv_frame *fr);
+static void va_queue_end(struct va_queue *q);
+static bool va_queue_take(struct va_queue *q, struct avv_frame *fr);
+static void va_queue_release(struct va_queue *q, enum stage_result rc);
+static void *va_analysis_main(void *arg);
+static enum stage_result va_decode(struct va_queue *q, struct avv *v,
+    struct proxy_writer *proxy, va_progress_fn fn, void *arg);
+static enum stage_result va_run(struct va_state *s, struct avv *v,
+    struct proxy_writer *proxy, va_progress_fn fn, void *arg);
+static enum stage_result va_proxy_start(struct stage_ctx *ctx, struct avv *v,
+    const char *role, struct proxy_writer **proxy);
+static enum stage_result va_file(struct stage_ctx *ctx, const char *path,
+    va_progress_fn fn, void *arg, const char *role, struct proxy_writer **proxy,
+    json_t **out);
+static json_t *va_proxy_json(const struct proxy_info *in);
 static enum stage_result va_analyse(struct stage_ctx *ctx, const char *path,
-    double base, double weight, json_t **out);
+    double base, double weight, const char *role, struct proxy_writer **proxy,
+    json_t **out);
+static void va_proxy_remove(struct stage_ctx *ctx, const char *role);
+static enum stage_result va_commit(
+    struct stage_ctx *ctx, struct proxy_writer **pt, struct proxy_writer **ps);
 
 const struct stage_ops stage_video_analysis_ops = {
     "video_analysis", video_analysis_run};
@@ -185,47 +267,59 @@ va_planes_free(struct va_planes *p)
 }
 
 /*
- * OpenCV's 8-bit RGB to HSV: H in 0..179 (degrees / 2), S and V 0..255,
- * in integers with rounding to nearest.
+ * One pixel of OpenCV's 8-bit RGB to HSV: H in 0..179 (degrees / 2), S
+ * and V 0..255, rounded to nearest (halves away from zero), without an
+ * integer divide (the costliest step). The quotients are still exact: a
+ * float quotient of integers below 2^16 by at most 510 never comes close
+ * enough to the next integer for rounding to reach it, so truncating it
+ * gives the integer quotient.
  */
-static void
-va_hsv_pixel(const uint8_t *p, uint8_t *h, uint8_t *s, uint8_t *v)
+static inline void
+va_hsv_one(int r, int g, int b, uint8_t *h, uint8_t *s, uint8_t *v)
 {
-	int r = p[0], g = p[1], b = p[2];
 	int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
 	int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
-	int d = mx - mn, base, num, hue;
+	int d = mx - mn, num, base, q;
 
+	num = mx == r ? g - b : mx == g ? b - r : r - g;
+	base = mx == r ? 0 : mx == g ? 60 : 120;
+	q = (int)((float)(60 * abs(num) + d) / (float)(2 * d + (d == 0)));
+	q = base + (num >= 0 ? q : -q);
+	*h = (uint8_t)(d == 0 ? 0 : q < 0 ? q + 180 : q);
+	*s = (uint8_t)((float)(255 * d + mx / 2) / (float)(mx + (mx == 0)));
 	*v = (uint8_t)mx;
-	*s = mx == 0 ? 0 : (uint8_t)((255 * d + mx / 2) / mx);
-	if (d == 0) {
-		*h = 0;
-		return;
-	}
-	if (mx == r) {
-		base = 0;
-		num = 30 * (g - b);
-	} else if (mx == g) {
-		base = 60;
-		num = 30 * (b - r);
-	} else {
-		base = 120;
-		num = 30 * (r - g);
-	}
-	hue = base + (2 * num + (num >= 0 ? d : -d)) / (2 * d);
-	*h = (uint8_t)((hue + 180) % 180);
 }
 
+static void
+va_hsv_row(const uint8_t *restrict r, const uint8_t *restrict g,
+    const uint8_t *restrict b, uint8_t *restrict h, uint8_t *restrict s,
+    uint8_t *restrict v, int n)
+{
+	int x;
+
+	for (x = 0; x < n; x++)
+		va_hsv_one(r[x], g[x], b[x], &h[x], &s[x], &v[x]);
+}
+
+/* Four interleaved histograms: repeats of one value do not serialise. */
 static int
 va_median(const uint8_t *v, size_t n)
 {
-	size_t hist[256] = {0}, cum = 0, i;
+	uint32_t hist[4][256];
+	size_t cum = 0, i;
 	int k;
 
-	for (i = 0; i < n; i++)
-		hist[v[i]]++;
+	memset(hist, 0, sizeof(hist));
+	for (i = 0; i + 4 <= n; i += 4) {
+		hist[0][v[i]]++;
+		hist[1][v[i + 1]]++;
+		hist[2][v[i + 2]]++;
+		hist[3][v[i + 3]]++;
+	}
+	for (; i < n; i++)
+		hist[0][v[i]]++;
 	for (k = 0; k < 256; k++) {
-		cum += hist[k];
+		cum += hist[0][k] + hist[1][k] + hist[2][k] + hist[3][k];
 		if (2 * cum >= n)
 			return k;
 	}
@@ -233,113 +327,141 @@ va_median(const uint8_t *v, size_t n)
 }
 
 /*
- * Sobel L1 magnitude of V into grad, positive where the horizontal
- * gradient dominates and negative where the vertical one does; 0 on the
- * border.
+ * Sobel L1 magnitude at b[x] (a above, c below): positive where the
+ * horizontal gradient dominates, negative where the vertical one does.
  */
+static inline int16_t
+va_sobel_one(const uint8_t *a, const uint8_t *b, const uint8_t *c, int x)
+{
+	int gx = (a[x + 1] + 2 * b[x + 1] + c[x + 1]) -
+		 (a[x - 1] + 2 * b[x - 1] + c[x - 1]);
+	int gy =
+	    (c[x - 1] + 2 * c[x] + c[x + 1]) - (a[x - 1] + 2 * a[x] + a[x + 1]);
+	int ax = abs(gx), ay = abs(gy);
+
+	return (int16_t)(ax >= ay ? ax + ay : -(ax + ay));
+}
+
+/* Sobel of V into grad; 0 on the border. */
 static void
 va_sobel(struct va_planes *p)
 {
-	const uint8_t *v = p->plane[2];
-	int w = p->width, h = p->height, x, y, gx, gy;
-	const uint8_t *a, *b, *c;
+	const uint8_t *v = p->plane[2], *restrict a, *restrict b, *restrict c;
+	int w = p->width, h = p->height, x, y, j;
+	int16_t *restrict out;
 
 	memset(p->grad, 0, (size_t)w * h * sizeof(*p->grad));
 	for (y = 1; y + 1 < h; y++) {
 		a = v + (size_t)(y - 1) * w;
 		b = a + w;
 		c = b + w;
-		for (x = 1; x + 1 < w; x++) {
-			gx = (a[x + 1] + 2 * b[x + 1] + c[x + 1]) -
-			     (a[x - 1] + 2 * b[x - 1] + c[x - 1]);
-			gy = (c[x - 1] + 2 * c[x] + c[x + 1]) -
-			     (a[x - 1] + 2 * a[x] + a[x + 1]);
-			p->grad[(size_t)y * w + x] =
-			    (int16_t)(abs(gx) >= abs(gy)
-					  ? abs(gx) + abs(gy)
-					  : -(abs(gx) + abs(gy)));
-		}
+		out = p->grad + (size_t)y * w;
+		for (x = 1; x + VA_LANES < w; x += VA_LANES)
+			for (j = x; j < x + VA_LANES; j++)
+				out[j] = va_sobel_one(a, b, c, j);
+		for (; x + 1 < w; x++)
+			out[x] = va_sobel_one(a, b, c, x);
 	}
 }
 
-/* Thin edges to their ridge: 2 strong, 1 weak, 0 none, into work. */
+/*
+ * Thin edges to their ridge: 2 strong, 1 weak, 0 none, into work. Most
+ * pixels are below the low threshold, so the branch pays.
+ */
 static void
 va_nms(struct va_planes *p, int low, int high)
 {
 	int w = p->width, h = p->height, x, y, m, m1, m2;
-	size_t i;
+	const int16_t *g;
+	uint8_t *out;
 
 	memset(p->work, 0, (size_t)w * h);
 	for (y = 1; y + 1 < h; y++) {
+		g = p->grad + (size_t)y * w;
+		out = p->work + (size_t)y * w;
 		for (x = 1; x + 1 < w; x++) {
-			i = (size_t)y * w + x;
-			m = abs(p->grad[i]);
+			m = abs(g[x]);
 			if (m < low)
 				continue;
-			m1 = abs(p->grad[p->grad[i] > 0 ? i - 1 : i - w]);
-			m2 = abs(p->grad[p->grad[i] > 0 ? i + 1 : i + w]);
+			m1 = abs(g[x] > 0 ? g[x - 1] : g[x - w]);
+			m2 = abs(g[x] > 0 ? g[x + 1] : g[x + w]);
 			if (m > m1 && m >= m2)
-				p->work[i] = m >= high ? 2 : 1;
+				out[x] = m >= high ? 2 : 1;
 		}
 	}
+}
+
+/* A weak pixel with a strong one among its 8 neighbours. */
+static bool
+va_touches_strong(const uint8_t *c, int w)
+{
+	return c[-w - 1] == 2 || c[-w] == 2 || c[-w + 1] == 2 || c[-1] == 2 ||
+	       c[1] == 2 || c[w - 1] == 2 || c[w] == 2 || c[w + 1] == 2;
 }
 
 /* Strong pixels, and weak ones touching a strong one, become edges. */
 static void
 va_hysteresis(struct va_planes *p)
 {
-	int w = p->width, h = p->height, x, y, dx, dy;
-	uint8_t *e = p->plane[3];
-	size_t i;
-	bool on;
+	int w = p->width, h = p->height, x, y;
+	const uint8_t *row;
+	uint8_t *e;
 
-	memset(e, 0, (size_t)w * h);
+	memset(p->plane[3], 0, (size_t)w * h);
 	for (y = 1; y + 1 < h; y++) {
+		row = p->work + (size_t)y * w;
+		e = p->plane[3] + (size_t)y * w;
 		for (x = 1; x + 1 < w; x++) {
-			i = (size_t)y * w + x;
-			on = p->work[i] == 2;
-			for (dy = -1; !on && p->work[i] == 1 && dy <= 1; dy++)
-				for (dx = -1; dx <= 1; dx++)
-					on =
-					    on || p->work[i + dy * w + dx] == 2;
-			e[i] = on ? 255 : 0;
+			if (row[x] == 2 ||
+			    (row[x] == 1 && va_touches_strong(row + x, w)))
+				e[x] = 255;
 		}
 	}
 }
 
-/*
- * One pass of a binary max filter of radius r along a line of n pixels
- * step apart: a running count of set pixels in the window.
- */
+/* dst |= src over n bytes, a vector of VA_LANES bytes at a time. */
 static void
-va_dilate_line(const uint8_t *src, uint8_t *dst, int n, ptrdiff_t step, int r)
+va_or(uint8_t *restrict dst, const uint8_t *restrict src, int n)
 {
-	int i, on = 0;
+	va_bytes a, b;
+	int x = 0;
 
-	for (i = 0; i < r && i < n; i++)
-		on += src[i * step] != 0;
-	for (i = 0; i < n; i++) {
-		if (i + r < n)
-			on += src[(i + r) * step] != 0;
-		if (i - r - 1 >= 0)
-			on -= src[(i - r - 1) * step] != 0;
-		dst[i * step] = on > 0 ? 255 : 0;
+	for (; x + VA_LANES <= n; x += VA_LANES) {
+		memcpy(&a, dst + x, sizeof(a));
+		memcpy(&b, src + x, sizeof(b));
+		a |= b;
+		memcpy(dst + x, &a, sizeof(a));
 	}
+	for (; x < n; x++)
+		dst[x] |= src[x];
 }
 
-/* Square dilation of 4 + sqrt(w * h) / 192 pixels, odd (PySceneDetect). */
+/*
+ * Square dilation of 4 + sqrt(w * h) / 192 pixels, odd (PySceneDetect).
+ * Edges are 0 or 255, so a window's maximum is the OR of its pixels:
+ * shifted rows ORed into work, then shifted rows of work ORed back.
+ */
 static void
 va_dilate(struct va_planes *p)
 {
-	int w = p->width, h = p->height, k, r, i;
+	int w = p->width, h = p->height, k, r, y, dx;
+	uint8_t *e = p->plane[3], *row;
 
 	k = 4 + (int)lrint(sqrt((double)w * h) / 192.0);
 	r = (k % 2 == 0 ? k + 1 : k) / 2;
-	for (i = 0; i < h; i++)
-		va_dilate_line(p->plane[3] + (size_t)i * w,
-		    p->work + (size_t)i * w, w, 1, r);
-	for (i = 0; i < w; i++)
-		va_dilate_line(p->work + i, p->plane[3] + i, h, w, r);
+	memcpy(p->work, e, (size_t)w * h);
+	for (y = 0; y < h; y++) {
+		row = p->work + (size_t)y * w;
+		for (dx = 1; dx <= r && dx < w; dx++) {
+			va_or(row, e + (size_t)y * w + dx, w - dx);
+			va_or(row + dx, e + (size_t)y * w, w - dx);
+		}
+	}
+	memcpy(e, p->work, (size_t)w * h);
+	for (dx = 1; dx <= r && dx < h; dx++) {
+		va_or(e, p->work + (size_t)dx * w, (h - dx) * w);
+		va_or(e + (size_t)dx * w, p->work, (h - dx) * w);
+	}
 }
 
 /*
@@ -364,100 +486,161 @@ va_edges(struct va_planes *p)
 }
 
 void
-va_planes_fill(struct va_planes *p, const uint8_t *rgb, int linesize)
+va_planes_fill(struct va_planes *p, const struct va_rgb *im)
 {
-	const uint8_t *row;
 	size_t i;
-	int x, y;
+	int y;
 
 	for (y = 0; y < p->height; y++) {
-		row = rgb + (size_t)y * linesize;
-		for (x = 0; x < p->width; x++) {
-			i = (size_t)y * p->width + x;
-			va_hsv_pixel(row + 3 * x, &p->plane[0][i],
-			    &p->plane[1][i], &p->plane[2][i]);
-		}
+		i = (size_t)y * p->width;
+		va_hsv_row(im->p[0] + (size_t)y * im->ls[0],
+		    im->p[1] + (size_t)y * im->ls[1],
+		    im->p[2] + (size_t)y * im->ls[2], p->plane[0] + i,
+		    p->plane[1] + i, p->plane[2] + i, p->width);
 	}
 	va_edges(p);
+}
+
+/* |a - b|, or around the hue wheel when wrap is set. */
+static inline unsigned
+va_absdiff_one(int a, int b, bool wrap)
+{
+	int d = abs(a - b);
+
+	return (unsigned)(wrap && 180 - d < d ? 180 - d : d);
+}
+
+/* Sum of va_absdiff_one() over n bytes. */
+static uint64_t
+va_absdiff(const uint8_t *a, const uint8_t *b, size_t n, bool wrap)
+{
+	uint32_t lane[VA_LANES] = {0};
+	uint64_t sum = 0;
+	size_t i = 0;
+	int j;
+
+	for (; i + VA_LANES <= n; i += VA_LANES)
+		for (j = 0; j < VA_LANES; j++)
+			lane[j] += va_absdiff_one(a[i + j], b[i + j], wrap);
+	for (; i < n; i++)
+		sum += va_absdiff_one(a[i], b[i], wrap);
+	for (j = 0; j < VA_LANES; j++)
+		sum += lane[j];
+	return sum;
 }
 
 double
 va_content_score(const struct va_planes *a, const struct va_planes *b,
     const struct va_score_params *sp)
 {
-	size_t n = (size_t)a->width * a->height, i;
-	uint64_t sum[4] = {0};
+	size_t n = (size_t)a->width * a->height;
 	double score = 0.0, wsum = 0.0;
-	int c, dh;
+	int c;
 
-	for (i = 0; i < n; i++) {
-		dh = abs(a->plane[0][i] - b->plane[0][i]);
-		if (sp->hue_wrap && dh > 90)
-			dh = 180 - dh;
-		sum[0] += (uint64_t)dh;
-		sum[1] += (uint64_t)abs(a->plane[1][i] - b->plane[1][i]);
-		sum[2] += (uint64_t)abs(a->plane[2][i] - b->plane[2][i]);
-		sum[3] += (uint64_t)abs(a->plane[3][i] - b->plane[3][i]);
-	}
 	for (c = 0; c < 4 && n > 0; c++) {
-		score += sp->weights[c] * (double)sum[c] / (double)n;
+		score += sp->weights[c] *
+			 (double)va_absdiff(a->plane[c], b->plane[c], n,
+			     c == 0 && sp->hue_wrap) /
+			 (double)n;
 		wsum += fabs(sp->weights[c]);
 	}
 	return wsum > 0.0 ? score / wsum : 0.0;
 }
 
-void
-va_luma_stats(const uint8_t *rgb, int width, int height, int linesize,
-    struct shot_frame *f)
+/* BT.709 luma weights in 8.8 fixed point. */
+static inline int
+va_luma_one(int r, int g, int b)
 {
-	double sum = 0.0, sq = 0.0, n = (double)width * height, mean;
-	size_t black = 0, white = 0;
-	const uint8_t *p;
-	int x, y, l;
+	return (54 * r + 183 * g + 19 * b + 128) >> 8;
+}
 
-	for (y = 0; y < height; y++) {
-		p = rgb + (size_t)y * linesize;
-		for (x = 0; x < width; x++, p += 3) {
-			/* BT.709 luma weights in 8.8 fixed point. */
-			l = (54 * p[0] + 183 * p[1] + 19 * p[2] + 128) >> 8;
-			sum += l;
-			sq += (double)l * l;
-			black += l <= 25;
-			white += l >= 230;
+/* Sums of luma and its square, and the black and white counts, of a row. */
+static void
+va_luma_row(const struct va_rgb *im, int y, uint64_t acc[4])
+{
+	const uint8_t *r = im->p[0] + (size_t)y * im->ls[0];
+	const uint8_t *g = im->p[1] + (size_t)y * im->ls[1];
+	const uint8_t *b = im->p[2] + (size_t)y * im->ls[2];
+	uint32_t s[VA_LANES] = {0}, q[VA_LANES] = {0}, lo[VA_LANES] = {0},
+		 hi[VA_LANES] = {0};
+	int x = 0, j, l;
+
+	for (; x + VA_LANES <= im->width; x += VA_LANES) {
+		for (j = 0; j < VA_LANES; j++) {
+			l = va_luma_one(r[x + j], g[x + j], b[x + j]);
+			s[j] += (uint32_t)l;
+			q[j] += (uint32_t)(l * l);
+			lo[j] += l <= 25;
+			hi[j] += l >= 230;
 		}
 	}
-	mean = sum / n;
-	f->luma = (float)mean;
-	f->luma_std = (float)sqrt(fmax(0.0, sq / n - mean * mean));
-	f->black = (float)(black / n);
-	f->white = (float)(white / n);
+	for (; x < im->width; x++) {
+		l = va_luma_one(r[x], g[x], b[x]);
+		s[0] += (uint32_t)l;
+		q[0] += (uint32_t)(l * l);
+		lo[0] += l <= 25;
+		hi[0] += l >= 230;
+	}
+	for (j = 0; j < VA_LANES; j++) {
+		acc[0] += s[j];
+		acc[1] += q[j];
+		acc[2] += lo[j];
+		acc[3] += hi[j];
+	}
 }
 
 void
-va_grid(const uint8_t *rgb, int width, int height, int linesize,
-    float grid[SHOTS_GRID])
+va_luma_stats(const struct va_rgb *im, struct shot_frame *f)
 {
-	double sum[SHOTS_GRID] = {0};
+	double n = (double)im->width * im->height, mean;
+	uint64_t acc[4] = {0, 0, 0, 0};
+	int y;
+
+	for (y = 0; y < im->height; y++)
+		va_luma_row(im, y, acc);
+	mean = (double)acc[0] / n;
+	f->luma = (float)mean;
+	f->luma_std = (float)sqrt(fmax(0.0, (double)acc[1] / n - mean * mean));
+	f->black = (float)(acc[2] / n);
+	f->white = (float)(acc[3] / n);
+}
+
+/* Sum of n bytes. */
+static uint32_t
+va_sum(const uint8_t *p, int n)
+{
+	uint32_t lane[VA_LANES] = {0}, sum = 0;
+	int x = 0, j;
+
+	for (; x + VA_LANES <= n; x += VA_LANES)
+		for (j = 0; j < VA_LANES; j++)
+			lane[j] += p[x + j];
+	for (; x < n; x++)
+		sum += p[x];
+	for (j = 0; j < VA_LANES; j++)
+		sum += lane[j];
+	return sum;
+}
+
+void
+va_grid(const struct va_rgb *im, float grid[SHOTS_GRID])
+{
+	uint64_t sum[SHOTS_GRID] = {0};
 	size_t count[SHOTS_GRID / 3] = {0};
-	const uint8_t *p;
-	int x, y, c, row, cell;
+	int y, c, k, row, cell, x0, x1;
+	const int side = SHOTS_GRID_SIDE;
 
-	for (y = 0; y < height; y++) {
-		p = rgb + (size_t)y * linesize;
-		row = y * SHOTS_GRID_SIDE / height * SHOTS_GRID_SIDE;
-		for (c = 0; c < SHOTS_GRID_SIDE; c++) {
+	for (y = 0; y < im->height; y++) {
+		row = y * side / im->height * side;
+		for (c = 0; c < side; c++) {
 			/* Columns of cell c: [x0, x1). */
-			int x0 =
-			    (c * width + SHOTS_GRID_SIDE - 1) / SHOTS_GRID_SIDE;
-			int x1 = ((c + 1) * width + SHOTS_GRID_SIDE - 1) /
-				 SHOTS_GRID_SIDE;
-
+			x0 = (c * im->width + side - 1) / side;
+			x1 = ((c + 1) * im->width + side - 1) / side;
 			cell = row + c;
-			for (x = x0; x < x1; x++) {
-				sum[cell * 3] += p[3 * x];
-				sum[cell * 3 + 1] += p[3 * x + 1];
-				sum[cell * 3 + 2] += p[3 * x + 2];
-			}
+			for (k = 0; k < 3; k++)
+				sum[cell * 3 + k] += va_sum(
+				    im->p[k] + (size_t)y * im->ls[k] + x0,
+				    x1 - x0);
 			count[cell] += (size_t)(x1 - x0);
 		}
 	}
@@ -465,7 +648,8 @@ va_grid(const uint8_t *rgb, int width, int height, int linesize,
 		for (c = 0; c < 3; c++)
 			grid[cell * 3 + c] =
 			    count[cell] > 0
-				? (float)(sum[cell * 3 + c] / count[cell])
+				? (float)((double)sum[cell * 3 + c] /
+					  count[cell])
 				: 0.0f;
 }
 
@@ -474,37 +658,80 @@ va_thumbs_init(struct va_thumbs *th, int width, int height)
 {
 	th->width = width / VA_THUMB_DIV > 0 ? width / VA_THUMB_DIV : 1;
 	th->height = height / VA_THUMB_DIV > 0 ? height / VA_THUMB_DIV : 1;
-	th->size = (size_t)th->width * th->height * 3;
+	th->px = (size_t)th->width * th->height;
+	th->size = th->px * 3;
 	th->cap = 2 * (size_t)shots_scales[SHOTS_SCALES - 1] + 1;
 	th->buf = calloc(th->cap, th->size);
-	return th->buf == NULL ? -1 : 0;
+	th->luma = calloc(th->cap * th->px, sizeof(*th->luma));
+	th->sum = calloc(th->cap, sizeof(*th->sum));
+	th->sumsq = calloc(th->cap, sizeof(*th->sumsq));
+	th->acc = calloc((size_t)width, sizeof(*th->acc));
+	return th->buf == NULL || th->luma == NULL || th->sum == NULL ||
+		       th->sumsq == NULL || th->acc == NULL
+		   ? -1
+		   : 0;
 }
 
-/* Box-averages the proxy into ring slot index % cap. */
 static void
-va_thumb_put(
-    struct va_thumbs *th, size_t index, const uint8_t *rgb, int linesize)
+va_thumbs_free(struct va_thumbs *th)
 {
-	uint8_t *dst = th->buf + (index % th->cap) * th->size;
-	const int d = VA_THUMB_DIV;
-	const uint8_t *p;
-	int tx, ty, x, y, c;
-	unsigned sum;
+	free(th->buf);
+	free(th->luma);
+	free(th->sum);
+	free(th->sumsq);
+	free(th->acc);
+}
 
-	for (ty = 0; ty < th->height; ty++) {
-		for (tx = 0; tx < th->width; tx++) {
-			for (c = 0; c < 3; c++) {
-				sum = 0;
-				for (y = 0; y < d; y++) {
-					p = rgb +
-					    (size_t)(ty * d + y) * linesize +
-					    (size_t)tx * d * 3 + c;
-					for (x = 0; x < d; x++)
-						sum += p[3 * x];
-				}
-				*dst++ = (uint8_t)((sum + d * d / 2) / (d * d));
-			}
-		}
+/*
+ * Box-averages VA_THUMB_DIV rows of one proxy plane (from src) into one
+ * row of the thumbnail's plane.
+ */
+static void
+va_thumb_row(
+    struct va_thumbs *th, const uint8_t *src, int linesize, uint8_t *dst)
+{
+	const int d = VA_THUMB_DIV, n = th->width * d;
+	unsigned s;
+	int x, y, tx, k;
+
+	memset(th->acc, 0, (size_t)n * sizeof(*th->acc));
+	for (y = 0; y < d; y++)
+		for (x = 0; x < n; x++)
+			th->acc[x] += src[(size_t)y * linesize + x];
+	for (tx = 0; tx < th->width; tx++) {
+		s = 0;
+		for (k = 0; k < d; k++)
+			s += th->acc[tx * d + k];
+		dst[tx] = (uint8_t)((s + d * d / 2) / (d * d));
+	}
+}
+
+/*
+ * Box-averages the proxy into ring slot index % cap: three planes R, G, B
+ * (the blend test's sums run over every byte, whatever the order), and
+ * four times the luma of each pixel, with its sums.
+ */
+static void
+va_thumb_put(struct va_thumbs *th, size_t index, const struct va_rgb *im)
+{
+	size_t slot = index % th->cap, i;
+	uint8_t *dst = th->buf + slot * th->size;
+	uint16_t *luma = th->luma + slot * th->px;
+	int ty, c;
+
+	for (c = 0; c < 3; c++)
+		for (ty = 0; ty < th->height; ty++)
+			va_thumb_row(th,
+			    im->p[c] +
+				(size_t)ty * VA_THUMB_DIV * (size_t)im->ls[c],
+			    im->ls[c],
+			    dst + c * th->px + (size_t)ty * th->width);
+	th->sum[slot] = th->sumsq[slot] = 0;
+	for (i = 0; i < th->px; i++) {
+		luma[i] = (uint16_t)(dst[i] + 2 * dst[th->px + i] +
+				     dst[2 * th->px + i]);
+		th->sum[slot] += luma[i];
+		th->sumsq[slot] += (uint64_t)luma[i] * luma[i];
 	}
 }
 
@@ -522,35 +749,72 @@ va_correlation(
 	return (float)(cov / sqrt(va * vb));
 }
 
-/* The linear-blend test of shots.h on thumbnails a, m and b, at scale k. */
+/* Sums of |a - b| and |2m - a - b| over n bytes. */
+static void
+va_blend_sums(const uint8_t *a, const uint8_t *m, const uint8_t *b, size_t n,
+    uint64_t *d, uint64_t *r)
+{
+	uint32_t dl[VA_LANES] = {0}, rl[VA_LANES] = {0};
+	size_t i = 0;
+	int j;
+
+	for (; i + VA_LANES <= n; i += VA_LANES) {
+		for (j = 0; j < VA_LANES; j++) {
+			dl[j] += (uint32_t)abs(a[i + j] - b[i + j]);
+			rl[j] +=
+			    (uint32_t)abs(2 * m[i + j] - a[i + j] - b[i + j]);
+		}
+	}
+	for (; i < n; i++) {
+		*d += (uint64_t)abs(a[i] - b[i]);
+		*r += (uint64_t)abs(2 * m[i] - a[i] - b[i]);
+	}
+	for (j = 0; j < VA_LANES; j++) {
+		*d += dl[j];
+		*r += rl[j];
+	}
+}
+
+/* Sum of a[i] * b[i] over n values of at most 1020. */
+static uint64_t
+va_dot(const uint16_t *a, const uint16_t *b, size_t n)
+{
+	uint32_t lane[VA_LANES] = {0};
+	uint64_t sum = 0;
+	size_t i = 0;
+	int j;
+
+	/* A lane sees n / VA_LANES products: no overflow below 65536. */
+	for (; i + VA_LANES <= n; i += VA_LANES)
+		for (j = 0; j < VA_LANES; j++)
+			lane[j] += (uint32_t)a[i + j] * b[i + j];
+	for (; i < n; i++)
+		sum += (uint64_t)a[i] * b[i];
+	for (j = 0; j < VA_LANES; j++)
+		sum += lane[j];
+	return sum;
+}
+
+/*
+ * The linear-blend test of shots.h on thumbnails a, m and b, at scale k.
+ * Luma is kept as 4 x (R + 2G + B) / 4 in integers: every sum is exact,
+ * so the quarter and sixteenth scalings below lose nothing.
+ */
 static void
 va_blend_test(const struct va_thumbs *th, size_t a, size_t m, size_t b,
     struct shot_frame *f, int k)
 {
-	const uint8_t *pa = th->buf + (a % th->cap) * th->size;
-	const uint8_t *pm = th->buf + (m % th->cap) * th->size;
-	const uint8_t *pb = th->buf + (b % th->cap) * th->size;
-	double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, ya, yb;
-	uint64_t d = 0, r = 0;
-	size_t i;
+	size_t sa = a % th->cap, sm = m % th->cap, sb = b % th->cap;
+	uint64_t d = 0, r = 0, sab;
 
-	for (i = 0; i < th->size; i++) {
-		d += (uint64_t)abs(pa[i] - pb[i]);
-		r += (uint64_t)abs(2 * pm[i] - pa[i] - pb[i]);
-	}
-	for (i = 0; i + 2 < th->size; i += 3) {
-		ya = (pa[i] + 2.0 * pa[i + 1] + pa[i + 2]) / 4.0;
-		yb = (pb[i] + 2.0 * pb[i + 1] + pb[i + 2]) / 4.0;
-		sa += ya;
-		sb += yb;
-		saa += ya * ya;
-		sbb += yb * yb;
-		sab += ya * yb;
-	}
+	va_blend_sums(th->buf + sa * th->size, th->buf + sm * th->size,
+	    th->buf + sb * th->size, th->size, &d, &r);
+	sab = va_dot(th->luma + sa * th->px, th->luma + sb * th->px, th->px);
 	f->lin_dist[k] = (float)((double)d / th->size);
 	f->lin_res[k] = (float)((double)r / (2.0 * th->size));
 	f->lin_same[k] =
-	    va_correlation((double)th->size / 3.0, sa, sb, saa, sbb, sab);
+	    va_correlation((double)th->px, th->sum[sa] / 4.0, th->sum[sb] / 4.0,
+		th->sumsq[sa] / 16.0, th->sumsq[sb] / 16.0, (double)sab / 16.0);
 }
 
 static int
@@ -580,7 +844,7 @@ va_state_free(struct va_state *s)
 
 	for (i = 0; i < VA_RING; i++)
 		va_planes_free(&s->ring[i]);
-	free(s->th.buf);
+	va_thumbs_free(&s->th);
 	free(s->f);
 	free(s->cs);
 	memset(s, 0, sizeof(*s));
@@ -653,16 +917,30 @@ va_linearity(struct va_state *s)
 	}
 }
 
+/* The planes of a GBRP proxy frame. */
+static void
+va_rgb_of(const struct avv_frame *fr, struct va_rgb *im)
+{
+	im->p[0] = fr->data[2];
+	im->p[1] = fr->data[0];
+	im->p[2] = fr->data[1];
+	im->ls[0] = fr->linesize[2];
+	im->ls[1] = fr->linesize[0];
+	im->ls[2] = fr->linesize[1];
+	im->width = fr->width;
+	im->height = fr->height;
+}
+
 static int
-va_colour(struct va_state *s, const struct avv_frame *fr)
+va_colour(struct va_state *s, const struct va_rgb *im, double t)
 {
 	struct va_sample *cs = &s->cs[s->ncs];
 
-	while (s->next_colour <= fr->t)
+	while (s->next_colour <= t)
 		s->next_colour += VA_COLOUR_STEP;
 	cs->frame = s->n;
-	if (colour_frame_measure(fr->data[0], fr->width, fr->height,
-		fr->linesize[0], VA_COLOUR_STRIDE, &cs->c) == -1)
+	if (colour_frame_measure_planes(im->p, im->ls, im->width, im->height,
+		VA_COLOUR_STRIDE, &cs->c) == -1)
 		return -1;
 	s->ncs++;
 	return 0;
@@ -671,24 +949,25 @@ va_colour(struct va_state *s, const struct avv_frame *fr)
 static enum stage_result
 va_frame(struct va_state *s, const struct avv_frame *fr)
 {
-	const uint8_t *rgb = fr->data[0];
-	int ls = fr->linesize[0], k;
 	struct shot_frame *f;
+	struct va_rgb im;
+	int k;
 
 	if (va_grow(s) == -1)
 		return stage_fail(s->ctx, STAGE_E_TEMP, "out of memory");
+	va_rgb_of(fr, &im);
 	f = &s->f[s->n];
 	memset(f, 0, sizeof(*f));
 	f->t = fr->t;
 	for (k = 0; k < SHOTS_SCALES; k++)
 		f->lin_dist[k] = f->lin_res[k] = f->lin_same[k] = -1.0f;
-	va_planes_fill(&s->ring[s->n % VA_RING], rgb, ls);
+	va_planes_fill(&s->ring[s->n % VA_RING], &im);
 	va_scores(s, f);
-	va_luma_stats(rgb, fr->width, fr->height, ls, f);
-	va_grid(rgb, fr->width, fr->height, ls, f->grid);
-	va_thumb_put(&s->th, s->n, rgb, ls);
+	va_luma_stats(&im, f);
+	va_grid(&im, f->grid);
+	va_thumb_put(&s->th, s->n, &im);
 	va_linearity(s);
-	if (fr->t >= s->next_colour && va_colour(s, fr) == -1)
+	if (fr->t >= s->next_colour && va_colour(s, &im, fr->t) == -1)
 		return stage_fail(s->ctx, STAGE_E_SOFTWARE,
 		    "proxy of %dx%d is too large for colour sampling",
 		    fr->width, fr->height);
@@ -967,34 +1246,248 @@ va_finish(struct va_state *s, const struct avv_info *in, json_t **out)
 	return STAGE_OK;
 }
 
-enum stage_result
-video_analysis_file(struct stage_ctx *ctx, const char *path, va_progress_fn fn,
-    void *arg, json_t **out)
+/* The gray motion proxy of the file, from the same decode. */
+static enum stage_result
+va_proxy_start(struct stage_ctx *ctx, struct avv *v, const char *role,
+    struct proxy_writer **proxy)
+{
+	char name[PROXY_NAME_SIZE];
+	int w, h;
+
+	/* Proxy 1: avv_open() made proxy 0; ctx->error says why not. */
+	if (avv_add_proxy(v, PROXY_SIZE, AV_PIX_FMT_GRAY8, &w, &h) != 1)
+		return STAGE_E_SOFTWARE;
+	proxy_name(role, name);
+	return proxy_create(ctx, name, w, h, avv_info(v)->fps_declared, proxy);
+}
+
+static int
+va_queue_init(struct va_queue *q, struct va_state *s, const struct avv_info *in)
+{
+	int i;
+
+	memset(q, 0, sizeof(*q));
+	q->s = s;
+	q->ctx = *s->ctx;
+	q->width = in->proxy_width;
+	q->height = in->proxy_height;
+	for (i = 0; i < VA_QUEUE; i++) {
+		q->buf[i] = malloc((size_t)3 * q->width * q->height);
+		if (q->buf[i] == NULL)
+			break;
+	}
+	if (i < VA_QUEUE || pthread_mutex_init(&q->lock, NULL) != 0) {
+		while (i-- > 0)
+			free(q->buf[i]);
+		return -1;
+	}
+	(void)pthread_cond_init(&q->more, NULL);
+	(void)pthread_cond_init(&q->room, NULL);
+	return 0;
+}
+
+static void
+va_queue_free(struct va_queue *q)
+{
+	int i;
+
+	for (i = 0; i < VA_QUEUE; i++)
+		free(q->buf[i]);
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->room);
+	pthread_mutex_destroy(&q->lock);
+}
+
+/* Copies the colour proxy in; false once the analysis has stopped. */
+static bool
+va_queue_put(struct va_queue *q, const struct avv_frame *fr)
+{
+	size_t plane = (size_t)q->width * q->height;
+	uint8_t *dst;
+	int c, y;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->tail - q->head == VA_QUEUE && !q->failed)
+		pthread_cond_wait(&q->room, &q->lock);
+	dst = q->failed ? NULL : q->buf[q->tail % VA_QUEUE];
+	pthread_mutex_unlock(&q->lock);
+	if (dst == NULL)
+		return false;
+	/* The slot is the decoder's until tail moves past it. */
+	for (c = 0; c < 3; c++)
+		for (y = 0; y < q->height; y++)
+			memcpy(dst + c * plane + (size_t)y * q->width,
+			    fr->data[c] + (size_t)y * fr->linesize[c],
+			    (size_t)q->width);
+	pthread_mutex_lock(&q->lock);
+	q->t[q->tail % VA_QUEUE] = fr->t;
+	q->tail++;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->lock);
+	return true;
+}
+
+static void
+va_queue_end(struct va_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->done = true;
+	pthread_cond_signal(&q->more);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* The next frame to analyse; false when there is none left. */
+static bool
+va_queue_take(struct va_queue *q, struct avv_frame *fr)
+{
+	size_t at, plane = (size_t)q->width * q->height;
+	int c;
+
+	pthread_mutex_lock(&q->lock);
+	while (q->head == q->tail && !q->done)
+		pthread_cond_wait(&q->more, &q->lock);
+	at = q->head % VA_QUEUE;
+	if (q->head == q->tail) {
+		pthread_mutex_unlock(&q->lock);
+		return false;
+	}
+	fr->t = q->t[at];
+	pthread_mutex_unlock(&q->lock);
+	memset(fr->data, 0, sizeof(fr->data));
+	memset(fr->linesize, 0, sizeof(fr->linesize));
+	for (c = 0; c < 3; c++) {
+		fr->data[c] = q->buf[at] + c * plane;
+		fr->linesize[c] = q->width;
+	}
+	fr->width = q->width;
+	fr->height = q->height;
+	fr->format = AV_PIX_FMT_GBRP;
+	return true;
+}
+
+static void
+va_queue_release(struct va_queue *q, enum stage_result rc)
+{
+	pthread_mutex_lock(&q->lock);
+	q->head++;
+	if (rc != STAGE_OK) {
+		q->rc = rc;
+		q->failed = true;
+	}
+	pthread_cond_signal(&q->room);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void *
+va_analysis_main(void *arg)
+{
+	struct va_queue *q = arg;
+	struct avv_frame fr;
+	enum stage_result rc = STAGE_OK;
+
+	while (rc == STAGE_OK && va_queue_take(q, &fr)) {
+		rc = va_frame(q->s, &fr);
+		va_queue_release(q, rc);
+	}
+	return NULL;
+}
+
+/* The decoding side: every frame to the queue and the motion proxy. */
+static enum stage_result
+va_decode(struct va_queue *q, struct avv *v, struct proxy_writer *proxy,
+    va_progress_fn fn, void *arg)
+{
+	struct avv_frame fr;
+	enum stage_result rc;
+	int got;
+
+	while ((got = avv_next(v, &fr)) > 0) {
+		if (!va_queue_put(q, &fr))
+			return STAGE_OK; /* the analysis's failure is the cause
+					  */
+		if (proxy != NULL &&
+		    (rc = proxy_put(proxy, fr.t, fr.proxy[1].data[0],
+			 fr.proxy[1].linesize[0])) != STAGE_OK)
+			return rc;
+		if (fn != NULL)
+			fn(arg, avv_progress(v));
+	}
+	return got < 0 ? avv_error(v) : STAGE_OK;
+}
+
+/*
+ * Decodes and scales on this thread while a second one analyses, up to
+ * VA_QUEUE frames behind: on two cores each side's stalls are the other's
+ * working time. The analysis sees the frames in order, as before.
+ */
+static enum stage_result
+va_run(struct va_state *s, struct avv *v, struct proxy_writer *proxy,
+    va_progress_fn fn, void *arg)
+{
+	struct stage_ctx *ctx = s->ctx;
+	struct va_queue q;
+	enum stage_result rc;
+	pthread_t th;
+
+	if (va_queue_init(&q, s, avv_info(v)) == -1)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	s->ctx = &q.ctx;
+	if (pthread_create(&th, NULL, va_analysis_main, &q) != 0) {
+		s->ctx = ctx;
+		va_queue_free(&q);
+		return stage_fail(
+		    ctx, STAGE_E_OS, "cannot start the analysis thread");
+	}
+	rc = va_decode(&q, v, proxy, fn, arg);
+	va_queue_end(&q);
+	pthread_join(th, NULL);
+	s->ctx = ctx;
+	if (q.rc != STAGE_OK) {
+		(void)str_copy(ctx->error, q.ctx.error, sizeof(ctx->error));
+		rc = q.rc;
+	}
+	va_queue_free(&q);
+	return rc;
+}
+
+/*
+ * video_analysis_file(), also writing the motion proxy to an uncommitted
+ * *proxy when role is not NULL (dropped again on failure).
+ */
+static enum stage_result
+va_file(struct stage_ctx *ctx, const char *path, va_progress_fn fn, void *arg,
+    const char *role, struct proxy_writer **proxy, json_t **out)
 {
 	struct va_state s;
 	struct avv *v;
-	struct avv_frame fr;
 	enum stage_result rc;
-	int got = 0;
 
 	*out = NULL;
-	rc = avv_open(ctx, path, VA_PROXY_SIZE, AV_PIX_FMT_RGB24, &v);
+	rc = avv_open(ctx, path, VA_PROXY_SIZE, AV_PIX_FMT_GBRP, &v);
 	if (rc != STAGE_OK)
 		return rc;
 	if (va_state_init(&s, ctx, avv_info(v)) == -1)
 		rc = stage_fail(ctx, STAGE_E_TEMP, "out of memory");
-	while (rc == STAGE_OK && (got = avv_next(v, &fr)) > 0) {
-		rc = va_frame(&s, &fr);
-		if (fn != NULL)
-			fn(arg, avv_progress(v));
-	}
-	if (rc == STAGE_OK && got < 0)
-		rc = avv_error(v);
+	if (rc == STAGE_OK && role != NULL)
+		rc = va_proxy_start(ctx, v, role, proxy);
+	if (rc == STAGE_OK)
+		rc = va_run(&s, v, role != NULL ? *proxy : NULL, fn, arg);
 	if (rc == STAGE_OK)
 		rc = va_finish(&s, avv_info(v), out);
 	va_state_free(&s);
 	avv_close(v);
+	if (rc != STAGE_OK && role != NULL) {
+		proxy_abort(*proxy);
+		*proxy = NULL;
+	}
 	return rc;
+}
+
+enum stage_result
+video_analysis_file(struct stage_ctx *ctx, const char *path, va_progress_fn fn,
+    void *arg, json_t **out)
+{
+	return va_file(ctx, path, fn, arg, NULL, NULL, out);
 }
 
 static void
@@ -1029,19 +1522,64 @@ va_summary(const json_t *tpl, const json_t *src)
 	    va_summary_of(src));
 }
 
+static json_t *
+va_proxy_json(const struct proxy_info *in)
+{
+	return json_pack("{s:s, s:s, s:i, s:i, s:I}", "file", in->name, "id",
+	    in->id, "width", in->width, "height", in->height, "frames",
+	    (json_int_t)in->frames);
+}
+
 static enum stage_result
 va_analyse(struct stage_ctx *ctx, const char *path, double base, double weight,
-    json_t **out)
+    const char *role, struct proxy_writer **proxy, json_t **out)
 {
 	struct va_progress p = {ctx, base, weight};
+	enum stage_result rc;
 
-	return video_analysis_file(ctx, path, va_progress_cb, &p, out);
+	rc = va_file(ctx, path, va_progress_cb, &p, role, proxy, out);
+	if (rc == STAGE_OK &&
+	    json_object_set_new(*out, "motion_proxy",
+		va_proxy_json(proxy_writer_info(*proxy))) == -1)
+		rc = stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	return rc;
+}
+
+static void
+va_proxy_remove(struct stage_ctx *ctx, const char *role)
+{
+	char name[PROXY_NAME_SIZE], path[PATH_MAX];
+
+	proxy_name(role, name);
+	snprintf(path, sizeof(path), "%s/%s", ctx->job_dir, name);
+	(void)unlink(path);
+}
+
+/* Both proxies under their final names, or neither. */
+static enum stage_result
+va_commit(
+    struct stage_ctx *ctx, struct proxy_writer **pt, struct proxy_writer **ps)
+{
+	enum stage_result rc = STAGE_OK;
+
+	if (*pt != NULL)
+		rc = proxy_commit(*pt);
+	*pt = NULL;
+	if (rc == STAGE_OK && *ps != NULL)
+		rc = proxy_commit(*ps);
+	else
+		proxy_abort(*ps);
+	*ps = NULL;
+	if (rc != STAGE_OK)
+		va_proxy_remove(ctx, "template");
+	return rc;
 }
 
 enum stage_result
 video_analysis_run(struct stage_ctx *ctx)
 {
 	const char *tpl = ctx->template_path, *src = ctx->source;
+	struct proxy_writer *pt = NULL, *ps = NULL;
 	json_t *jt = NULL, *js = NULL, *doc;
 	enum stage_result rc = STAGE_OK;
 	bool same = tpl != NULL && src != NULL && stage_same_file(tpl, src);
@@ -1051,25 +1589,34 @@ video_analysis_run(struct stage_ctx *ctx)
 		return stage_fail(ctx, STAGE_E_NOINPUT,
 		    "the job has neither a template nor a source video");
 	if (tpl != NULL)
-		rc = va_analyse(ctx, tpl, 0.0, w, &jt);
+		rc = va_analyse(ctx, tpl, 0.0, w, "template", &pt, &jt);
 	if (rc == STAGE_OK && src != NULL && same)
 		js = json_incref(jt);
 	else if (rc == STAGE_OK && src != NULL)
-		rc = va_analyse(ctx, src, 1.0 - w, w, &js);
-	if (rc != STAGE_OK) {
-		json_decref(jt);
-		return rc;
+		rc = va_analyse(ctx, src, 1.0 - w, w, "source", &ps, &js);
+	doc = rc != STAGE_OK
+		  ? NULL
+		  : json_pack("{s:i, s:O, s:O}", "version", VA_VERSION,
+			"template", jt != NULL ? jt : json_null(), "source",
+			js != NULL ? js : json_null());
+	if (rc == STAGE_OK && doc == NULL)
+		rc = stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	/* The proxies first: a finished stage's artifact promises them. */
+	if (rc == STAGE_OK)
+		rc = va_commit(ctx, &pt, &ps);
+	proxy_abort(pt);
+	proxy_abort(ps);
+	if (rc == STAGE_OK &&
+	    (rc = stage_write_json(ctx, VA_ARTIFACT, doc)) != STAGE_OK) {
+		va_proxy_remove(ctx, "template");
+		va_proxy_remove(ctx, "source");
 	}
-	doc = json_pack("{s:i, s:o, s:o}", "version", VA_VERSION, "template",
-	    jt != NULL ? jt : json_null(), "source",
-	    js != NULL ? js : json_null());
-	if (doc == NULL)
-		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
-	rc = stage_write_json(ctx, VA_ARTIFACT, doc);
 	if (rc == STAGE_OK) {
 		ctx->result = va_summary(jt, js);
 		stage_progress(ctx, 1.0);
 	}
 	json_decref(doc);
+	json_decref(jt);
+	json_decref(js);
 	return rc;
 }

@@ -1,15 +1,19 @@
 /*
  * The video_analysis stage: decodes the template and the source once each
- * (the same file only once), streaming, into a 256 px RGB proxy; measures
- * per-frame features for shot detection (shots.h) and samples colour
- * statistics (colour.h) ten times a second; then writes
- * <job_dir>/video_analysis.json atomically: geometry, frame rate, shots
- * with their transitions and CIELAB statistics, and whole-video colour.
- * The format is documented in docs/stages/video_analysis.md.
+ * (the same file only once), streaming, into a 256 px planar RGB proxy
+ * and a 320 px gray one; measures per-frame features for shot detection
+ * (shots.h) and samples colour statistics (colour.h) ten times a second,
+ * on a second thread that follows the decoding; writes each input's gray
+ * frames to its motion proxy file for motion_analysis (proxy.h); then
+ * writes <job_dir>/video_analysis.json atomically: geometry, frame rate,
+ * shots with their transitions and CIELAB statistics, whole-video colour
+ * and the motion proxy's name. The format is documented in
+ * docs/stages/video_analysis.md.
  *
  * Memory grows only by one struct shot_frame per frame and one colour
- * sample per 0.1 s; frames themselves are kept in fixed rings. The frame
- * feature functions below are pure, for tests. Prefix va_.
+ * sample per 0.1 s; frames themselves are kept in fixed rings and a queue
+ * of 8, and the motion proxy streams to its file. The frame feature
+ * functions below are pure, for tests. Prefix va_.
  */
 #ifndef REEL_VIDEO_ANALYSIS_H
 #define REEL_VIDEO_ANALYSIS_H
@@ -53,18 +57,23 @@ struct va_planes {
 	uint8_t *work;
 };
 
+/* A planar RGB picture: planes R, G and B, each with its line size. */
+struct va_rgb {
+	const uint8_t *p[3];
+	int ls[3];
+	int width, height;
+};
+
 int va_planes_alloc(struct va_planes *p, int width, int height);
 void va_planes_free(struct va_planes *p);
-/* Fills every plane from packed RGB24 of the planes' size. */
-void va_planes_fill(struct va_planes *p, const uint8_t *rgb, int linesize);
+/* Fills every plane from a picture of the planes' size. */
+void va_planes_fill(struct va_planes *p, const struct va_rgb *im);
 double va_content_score(const struct va_planes *a, const struct va_planes *b,
     const struct va_score_params *sp);
 /* Mean, deviation and black/white shares of BT.709 luma, into f. */
-void va_luma_stats(const uint8_t *rgb, int width, int height, int linesize,
-    struct shot_frame *f);
+void va_luma_stats(const struct va_rgb *im, struct shot_frame *f);
 /* Mean R, G, B of each cell of a SHOTS_GRID_SIDE square grid. */
-void va_grid(const uint8_t *rgb, int width, int height, int linesize,
-    float grid[SHOTS_GRID]);
+void va_grid(const struct va_rgb *im, float grid[SHOTS_GRID]);
 
 /* Called with the fraction of one file decoded, 0..1. */
 typedef void (*va_progress_fn)(void *arg, double fraction);
