@@ -122,8 +122,8 @@ bench_submit(struct client_conn *c, const char *video, char *first_job)
 		msg_init(&req, MSG_SUBMIT);
 		str_copy(req.u.submit.video_id, video, REEL_ID_SIZE);
 		req.u.submit.config.count = 1;
-		snprintf(
-		    req.u.submit.config.kv[0].key, MSG_CONFIG_KEY_SIZE, "x-fake");
+		snprintf(req.u.submit.config.kv[0].key, MSG_CONFIG_KEY_SIZE,
+		    "x-fake");
 		snprintf(req.u.submit.config.kv[0].value, MSG_CONFIG_VALUE_SIZE,
 		    "hang,n=%d", i);
 		int64_t t0 = clock_monotonic_us();

@@ -140,7 +140,7 @@ config_defaults(struct config *cfg)
 	cfg->worker_user = "nobody";
 	cfg->worker_memory_mb = 4096;
 	cfg->worker_cpu_seconds = 4 * 3600;
-	cfg->worker_file_size_mb = 16 * 1024;
+	cfg->worker_file_size_mb = 64 * 1024;
 	cfg->worker_open_files = 256;
 	cfg->webhook_timeout_seconds = 10;
 	cfg->webhook_max_age_seconds = 86400;

@@ -735,12 +735,39 @@ job_count(const struct job *j)
 	}
 }
 
+/*
+ * Removes the job directory's files whose names start with prefix:
+ * temporary files (".name.XXXXXX") of a worker killed mid-write, or the
+ * analysis proxies ("proxy-") that no stage needs once the job has ended.
+ */
+static void
+job_clean_files(const struct job *j, const char *prefix, const char *why)
+{
+	char path[MSG_PATH_SIZE];
+	struct dirent *de;
+	DIR *d;
+
+	job_dir(j, path, sizeof(path));
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+		    strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("%s: removed %s %s", j->j_id, de->d_name, why);
+	}
+	closedir(d);
+}
+
 /* The job has just ended: journal it (synced), then tell the world. */
 static void
 job_count_end(const struct job *j)
 {
 	job_count(j);
 	job_record(j, true);
+	job_clean_files(j, "proxy-", "(the job has ended)");
 	log_info("%s %s%s%s", j->j_id, job_status_name(j->j_st.status),
 	    j->j_st.error[0] != '\0' ? ": " : "", j->j_st.error);
 	if (j->j_webhook[0] != '\0')
@@ -927,28 +954,6 @@ job_shutdown(void)
 
 /* Recovery */
 
-/* Temporary files (".name.XXXXXX") of a worker killed mid-write. */
-static void
-job_clean_temp(const struct job *j)
-{
-	char path[MSG_PATH_SIZE];
-	struct dirent *de;
-	DIR *d;
-
-	job_dir(j, path, sizeof(path));
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			log_info("%s: removed %s left by a killed worker",
-			    j->j_id, de->d_name);
-	}
-	closedir(d);
-}
-
 static void
 job_recover_one(struct job *j)
 {
@@ -969,7 +974,7 @@ job_recover_one(struct job *j)
 	j->j_queued = true;
 	if (j->j_st.status == JOB_PROCESSING) {
 		j->j_resume = true;
-		job_clean_temp(j);
+		job_clean_files(j, ".", "left by a killed worker");
 		log_info(
 		    "%s resumes at %s", j->j_id, stage_name(j->j_st.stage));
 	}

@@ -203,8 +203,8 @@ unsigned job_active_count(void);
  */
 void webhook_init(struct event_base *base, const struct config *cfg);
 /* Journals and serialises body at once; the caller keeps its reference. */
-int webhook_post(const char *job_id, const char *url, const char *event_id,
-    json_t *body);
+int webhook_post(
+    const char *job_id, const char *url, const char *event_id, json_t *body);
 bool webhook_known(const char *event_id);
 int webhook_replay(unsigned type, json_t *rec);
 int webhook_snapshot(struct wal_compaction *c);

@@ -50,6 +50,33 @@ START_TEST(test_values_and_bounds)
 }
 END_TEST
 
+START_TEST(test_reliability_options)
+{
+	struct config cfg;
+	char err[256];
+
+	ck_assert_int_eq(parse(&cfg, err, NULL, NULL), 0);
+	ck_assert_int_eq(cfg.journal_sync, JOURNAL_SYNC_DEFAULT);
+	ck_assert_uint_eq(cfg.retention_seconds, 30 * 86400);
+	ck_assert_str_eq(cfg.worker_user, "nobody");
+	ck_assert_ptr_null(cfg.admin_group);
+	ck_assert_ptr_null(cfg.webhook_secret_file);
+	ck_assert_uint_eq(cfg.webhook_max_age_seconds, 86400);
+	ck_assert_int_eq(parse(&cfg, err, "--journal-sync", "always"), 0);
+	ck_assert_int_eq(cfg.journal_sync, JOURNAL_SYNC_ALWAYS);
+	ck_assert_int_eq(parse(&cfg, err, "--journal-sync", "sometimes"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "default, always or never"));
+	ck_assert_int_eq(parse(&cfg, err, "--worker-user", "reelw"), 0);
+	ck_assert_str_eq(cfg.worker_user, "reelw");
+	ck_assert_int_eq(parse(&cfg, err, "--worker-memory-mb", "10"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "--worker-memory-mb must be 64.."));
+	ck_assert_int_eq(parse(&cfg, err, "--webhook-timeout", "301"), -1);
+	ck_assert_int_eq(parse(&cfg, err, "--retention-seconds", "0"), -1);
+	ck_assert_int_eq(parse(&cfg, err, "--webhook-max-age=60", NULL), 0);
+	ck_assert_uint_eq(cfg.webhook_max_age_seconds, 60);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -58,6 +85,7 @@ config_suite(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values_and_bounds);
+	tcase_add_test(tc, test_reliability_options);
 	suite_add_tcase(s, tc);
 	return s;
 }
