@@ -64,6 +64,16 @@ str_copy(char *dst, const char *src, size_t dstsize)
 	return 0;
 }
 
+uint32_t
+str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 int64_t
 clock_realtime_ms(void)
 {

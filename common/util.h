@@ -16,6 +16,8 @@ char *xstrdup(const char *s);
 
 /* Copies src into dst of size dstsize; returns -1 if it did not fit. */
 int str_copy(char *dst, const char *src, size_t dstsize);
+/* FNV-1a of a string: for hash tables, never for security. */
+uint32_t str_hash(const char *s);
 
 int64_t clock_realtime_ms(void);
 int64_t clock_monotonic_us(void);

@@ -104,11 +104,7 @@ job_init(struct event_base *base, const struct config *cfg, struct jobtab *jt)
 static unsigned
 job_hash_of(const char *id)
 {
-	unsigned h = 2166136261u;
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h % JOB_HASH_SIZE;
+	return str_hash(id) % JOB_HASH_SIZE;
 }
 
 static void
@@ -1050,9 +1046,15 @@ job_expire(struct job *j)
 static void
 job_expire_old(void)
 {
-	int64_t limit =
-	    clock_realtime_ms() - (int64_t)job_cfg->retention_seconds * 1000;
+	static int64_t last_scan;
+	int64_t now = clock_realtime_ms();
+	int64_t limit = now - (int64_t)job_cfg->retention_seconds * 1000;
 	struct job *j, *next;
+
+	/* Retention is counted in seconds: one pass a second is enough. */
+	if (now - last_scan < 1000)
+		return;
+	last_scan = now;
 
 	for (j = TAILQ_FIRST(&jobs); j != NULL; j = next) {
 		next = TAILQ_NEXT(j, j_all);

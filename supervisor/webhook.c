@@ -36,6 +36,8 @@
 #define WEBHOOK_HISTORY 8
 #define WEBHOOK_KEY_MAX 128
 #define WEBHOOK_SECRET_PREFIX "whsec_"
+/* Replay looks an event up per attempt record: keep that O(1). */
+#define WEBHOOK_HASH_SIZE 4096
 
 enum delivery_state {
 	DELIVERY_READY,	    /* in the ready queue, waiting for a free slot */
@@ -63,6 +65,7 @@ struct attempt {
 /* One event to deliver, across all its attempts. */
 struct delivery {
 	TAILQ_ENTRY(delivery) d_all;   /* every event, oldest first */
+	LIST_ENTRY(delivery) d_hash;   /* by event id */
 	TAILQ_ENTRY(delivery) d_ready; /* DELIVERY_READY only */
 	enum delivery_state d_state;
 	char d_job_id[REEL_ID_SIZE];
@@ -89,6 +92,7 @@ struct wsock {
 
 static TAILQ_HEAD(, delivery) all = TAILQ_HEAD_INITIALIZER(all);
 static TAILQ_HEAD(, delivery) ready = TAILQ_HEAD_INITIALIZER(ready);
+static LIST_HEAD(, delivery) by_event[WEBHOOK_HASH_SIZE];
 static LIST_HEAD(, wsock) wsocks = LIST_HEAD_INITIALIZER(wsocks);
 static unsigned npending;
 static unsigned in_flight;
@@ -633,6 +637,7 @@ delivery_free(struct delivery *d)
 		npending--;
 	event_free(d->d_retry_ev);
 	TAILQ_REMOVE(&all, d, d_all);
+	LIST_REMOVE(d, d_hash);
 	free(d->d_event_id);
 	free(d->d_url);
 	free(d->d_body);
@@ -644,7 +649,8 @@ delivery_find(const char *event_id)
 {
 	struct delivery *d;
 
-	TAILQ_FOREACH(d, &all, d_all)
+	LIST_FOREACH(
+	    d, &by_event[str_hash(event_id) % WEBHOOK_HASH_SIZE], d_hash)
 	{
 		if (strcmp(d->d_event_id, event_id) == 0)
 			return d;
@@ -675,6 +681,8 @@ delivery_new(
 		fatalx("%s: evtimer_new", __func__);
 	d->d_state = DELIVERY_WAITING;
 	TAILQ_INSERT_TAIL(&all, d, d_all);
+	LIST_INSERT_HEAD(
+	    &by_event[str_hash(event_id) % WEBHOOK_HASH_SIZE], d, d_hash);
 	npending++;
 	return d;
 }

@@ -43,10 +43,6 @@ struct proxy_reader {
 	size_t record;
 };
 
-static void proxy_put_u32(uint8_t *p, uint32_t v);
-static void proxy_put_u64(uint8_t *p, uint64_t v);
-static uint32_t proxy_get_u32(const uint8_t *p);
-static uint64_t proxy_get_u64(const uint8_t *p);
 static void proxy_put_f64(uint8_t *p, double v);
 static double proxy_get_f64(const uint8_t *p);
 static void proxy_make_id(char id[PROXY_ID_SIZE]);
@@ -58,42 +54,20 @@ static enum stage_result proxy_bad(
 static enum stage_result proxy_check(
     struct stage_ctx *ctx, struct proxy_reader *r, const struct stat *sb);
 
+/* Little-endian integers of n bytes, the file's byte order. */
 static void
-proxy_put_u32(uint8_t *p, uint32_t v)
+proxy_put_le(uint8_t *p, uint64_t v, int n)
 {
-	int i;
-
-	for (i = 0; i < 4; i++)
+	for (int i = 0; i < n; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-proxy_put_u64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-proxy_get_u32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	int i;
-
-	for (i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static uint64_t
-proxy_get_u64(const uint8_t *p)
+proxy_get_le(const uint8_t *p, int n)
 {
 	uint64_t v = 0;
-	int i;
 
-	for (i = 7; i >= 0; i--)
+	for (int i = n - 1; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
 }
@@ -104,13 +78,13 @@ proxy_put_f64(uint8_t *p, double v)
 	uint64_t bits;
 
 	memcpy(&bits, &v, sizeof(bits));
-	proxy_put_u64(p, bits);
+	proxy_put_le(p, bits, 8);
 }
 
 static double
 proxy_get_f64(const uint8_t *p)
 {
-	uint64_t bits = proxy_get_u64(p);
+	uint64_t bits = proxy_get_le(p, 8);
 	double v;
 
 	memcpy(&v, &bits, sizeof(v));
@@ -174,9 +148,9 @@ proxy_header(struct proxy_writer *w)
 
 	memset(h, 0, PROXY_HEADER_SIZE);
 	memcpy(h, PROXY_MAGIC, 8);
-	proxy_put_u32(h + 8, PROXY_VERSION);
-	proxy_put_u32(h + 12, (uint32_t)w->info.width);
-	proxy_put_u32(h + 16, (uint32_t)w->info.height);
+	proxy_put_le(h + 8, PROXY_VERSION, 4);
+	proxy_put_le(h + 12, (uint32_t)w->info.width, 4);
+	proxy_put_le(h + 16, (uint32_t)w->info.height, 4);
 	proxy_put_f64(h + 24, w->info.fps_declared);
 	memcpy(h + 32, w->info.id, PROXY_ID_SIZE - 1);
 	w->used = PROXY_HEADER_SIZE;
@@ -269,7 +243,7 @@ proxy_commit(struct proxy_writer *w)
 	if (rc == STAGE_OK) {
 		end = w->buf + w->used;
 		memcpy(end, PROXY_END, 8);
-		proxy_put_u64(end + 8, (uint64_t)w->info.frames);
+		proxy_put_le(end + 8, (uint64_t)w->info.frames, 8);
 		w->used += PROXY_TRAILER_SIZE;
 		rc = proxy_flush(w);
 	}
@@ -324,10 +298,10 @@ proxy_check(
 	if (sb->st_size < PROXY_HEADER_SIZE + PROXY_TRAILER_SIZE)
 		return proxy_bad(
 		    ctx, r, "is truncated: video_analysis did not finish it");
-	if (proxy_get_u32(h + 8) != PROXY_VERSION)
+	if (proxy_get_le(h + 8, 4) != PROXY_VERSION)
 		return proxy_bad(ctx, r, "is not a version 1 motion proxy");
-	in->width = (int)proxy_get_u32(h + 12);
-	in->height = (int)proxy_get_u32(h + 16);
+	in->width = (int)proxy_get_le(h + 12, 4);
+	in->height = (int)proxy_get_le(h + 16, 4);
 	in->fps_declared = proxy_get_f64(h + 24);
 	memcpy(in->id, h + 32, PROXY_ID_SIZE - 1);
 	in->id[PROXY_ID_SIZE - 1] = '\0';
@@ -341,7 +315,7 @@ proxy_check(
 	    memcmp(t, PROXY_END, 8) != 0 || body % (off_t)r->record != 0)
 		return proxy_bad(
 		    ctx, r, "is truncated: video_analysis did not finish it");
-	in->frames = (int64_t)proxy_get_u64(t + 8);
+	in->frames = (int64_t)proxy_get_le(t + 8, 8);
 	if (in->frames < 1 || in->frames != body / (off_t)r->record)
 		return proxy_bad(ctx, r,
 		    "is truncated: its frame count and "
