@@ -5,11 +5,13 @@
  *  - the full job's wall time against the ffmpeg program transcoding the
  *    same source with the same encoder settings (quality=medium);
  *  - a template-only job against a plain `ffmpeg -f null` decode of the
- *    template;
- *  - per-stage worker times and peak RSS.
+ *    template, each run TEMPLATE_RUNS times in turn and compared by their
+ *    medians, because a shared machine's noise moves a single run of a
+ *    few seconds by a fifth either way;
+ *  - per-stage worker times and peak RSS (of the median run).
  * usage: bench/pipeline [BUILD_DIR] [template]
  *   BUILD_DIR defaults to build; the whole run takes a few minutes.
- *   "template" runs the template-only job alone (about half a minute).
+ *   "template" runs the template-only jobs alone (about a minute).
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -26,6 +28,11 @@
 #include "util.h"
 
 extern char **environ;
+
+/* Template-only jobs and decodes, alternated. Odd, for a median. */
+#define TEMPLATE_RUNS 5
+/* Job status polls: a tenth of the finest figure printed. */
+#define POLL_MS 10
 
 static char dir[] = "/tmp/reel-pipeline.XXXXXX";
 static char sock_path[256];
@@ -157,7 +164,7 @@ run_job(
     const char *video, const char *template, bool template_only, double *wall)
 {
 	struct msg req;
-	struct timespec nap = {0, 50 * 1000000L};
+	struct timespec nap = {0, POLL_MS * 1000000L};
 	char job[REEL_ID_SIZE];
 	enum job_status status;
 	json_t *data;
@@ -214,6 +221,55 @@ print_stages(const json_t *detail)
 	}
 }
 
+static int
+compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double
+median(const double *v, int n)
+{
+	double sorted[TEMPLATE_RUNS];
+
+	memcpy(sorted, v, sizeof(*v) * (size_t)n);
+	qsort(sorted, (size_t)n, sizeof(*sorted), compare_doubles);
+	return sorted[n / 2];
+}
+
+/*
+ * The template-only job and the decode, alternated so that a slow spell
+ * of the machine falls on both. Prints every run and the median job's
+ * stages; returns the medians.
+ */
+static void
+bench_template(
+    char *const decode_argv[], const char *tpl_id, double *job, double *dec)
+{
+	double jobs[TEMPLATE_RUNS], decodes[TEMPLATE_RUNS];
+	json_t *detail[TEMPLATE_RUNS];
+	int i, mid = 0;
+
+	for (i = 0; i < TEMPLATE_RUNS; i++) {
+		decodes[i] = run(decode_argv);
+		detail[i] = run_job(tpl_id, NULL, true, &jobs[i]);
+		printf("  run %d: decode %.2f s, template-only job %.2f s\n",
+		    i + 1, decodes[i], jobs[i]);
+	}
+	*job = median(jobs, TEMPLATE_RUNS);
+	*dec = median(decodes, TEMPLATE_RUNS);
+	for (i = 0; i < TEMPLATE_RUNS; i++) {
+		if (jobs[i] == *job)
+			mid = i;
+	}
+	printf("template-only job, median run (30 s 1080p30 template):\n");
+	print_stages(detail[mid]);
+	for (i = 0; i < TEMPLATE_RUNS; i++)
+		json_decref(detail[i]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -248,7 +304,6 @@ main(int argc, char **argv)
 	char *decode_argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error",
 	    "-i", tpl, "-f", "null", "-", NULL};
 	transcode = full_job ? run(transcode_argv) : 0.0;
-	decode = run(decode_argv);
 
 	reeld = start_reeld(bin, run_dir, state_dir);
 	if (full_job)
@@ -260,10 +315,9 @@ main(int argc, char **argv)
 		print_stages(detail);
 		json_decref(detail);
 	}
-	detail = run_job(tpl_id, NULL, true, &extract);
-	printf("template-only job (30 s 1080p30 template):\n");
-	print_stages(detail);
-	json_decref(detail);
+	printf(
+	    "\ntemplate-only job and decode, %d runs each:\n", TEMPLATE_RUNS);
+	bench_template(decode_argv, tpl_id, &extract, &decode);
 
 	if (full_job) {
 		printf("\n%-40s %7.2f s\n",
@@ -271,9 +325,9 @@ main(int argc, char **argv)
 		printf("%-40s %7.2f s   %.2fx the transcode (target <= 1.5x)\n",
 		    "reel full job", full, full / transcode);
 	}
-	printf(
-	    "%-40s %7.2f s\n", "ffmpeg -f null decode of the template", decode);
-	printf("%-40s %7.2f s   %.2fx the decode (target <= 1.5x)\n",
+	printf("%-40s %7.2f s   (median)\n",
+	    "ffmpeg -f null decode of the template", decode);
+	printf("%-40s %7.2f s   (median) %.2fx the decode (target <= 1.5x)\n",
 	    "reel template-only job", extract, extract / decode);
 	client_disconnect(&conn);
 	kill(reeld, SIGTERM);

@@ -35,7 +35,16 @@ struct job {
 	char j_webhook[MSG_URL_SIZE];
 	struct msg_config j_config;
 	struct jobstate j_st;
+	/* The worker of the job's current stage. */
 	struct child *j_child;
+	/*
+	 * audio_analysis started early, beside video_analysis (docs/jobs.md,
+	 * "Stages"), and its outcome, kept until the job reaches that stage.
+	 */
+	struct child *j_early;
+	bool j_early_ended;
+	struct child_outcome j_early_out;
+	char j_early_code[MSG_WORD_SIZE];
 	/* Set while the job holds one of the --slots processing slots. */
 	bool j_running;
 	struct event *j_timeout_ev;
@@ -81,15 +90,23 @@ static void job_count_end(const struct job *j);
 static void job_notify(const struct job *j);
 static void job_load_style(struct job *j);
 static void job_dequeue(struct job *j);
+static void job_continue(struct job *j);
 static void job_expire_old(void);
 static json_t *job_stats_json(const struct job *j);
 static void job_progress_cb(void *arg, unsigned permille);
 static void job_finished_cb(void *arg, const struct child_outcome *out);
+static void job_early_progress_cb(void *arg, unsigned permille);
+static void job_early_finished_cb(void *arg, const struct child_outcome *out);
 static void job_timeout_cb(evutil_socket_t fd, short what, void *arg);
 
 static const struct child_ops job_child_ops = {
     .progress = job_progress_cb,
     .finished = job_finished_cb,
+};
+
+static const struct child_ops job_early_ops = {
+    .progress = job_early_progress_cb,
+    .finished = job_early_finished_cb,
 };
 
 void
@@ -221,7 +238,9 @@ job_publish(struct job *j)
 	row.progress = (uint8_t)j->j_st.progress;
 	row.error_stage = (uint8_t)j->j_st.error_stage;
 	row.template_only = j->j_st.template_only;
-	row.worker_pid = j->j_child != NULL ? child_pid(j->j_child) : 0;
+	row.worker_pid = j->j_child != NULL   ? child_pid(j->j_child)
+			 : j->j_early != NULL ? child_pid(j->j_early)
+					      : 0;
 	row.created_ms = j->j_st.created_ms;
 	row.updated_ms = j->j_st.updated_ms;
 	row.started_ms = j->j_st.started_ms;
@@ -667,6 +686,25 @@ job_fail_to_start(struct job *j, const char *code, const char *why)
 	job_release(j);
 }
 
+/* A worker for stage; NULL when it cannot start (logged). */
+static struct child *
+job_start_worker(struct job *j, struct msg_job_start *start, enum stage stage,
+    const struct child_ops *ops)
+{
+	struct child *c;
+
+	str_copy(start->stage, stage_name(stage), sizeof(start->stage));
+	if ((c = child_start(start, ops, j)) != NULL)
+		log_info("%s %s: worker pid %d", j->j_id, start->stage,
+		    (int)child_pid(c));
+	return c;
+}
+
+/*
+ * audio_analysis needs nothing from video_analysis, and video_analysis
+ * leaves part of a second core idle: the two run together. When the early
+ * worker cannot start, audio_analysis runs in its turn.
+ */
 static void
 job_run_stage(struct job *j)
 {
@@ -674,7 +712,6 @@ job_run_stage(struct job *j)
 
 	memset(&start, 0, sizeof(start));
 	str_copy(start.job_id, j->j_id, sizeof(start.job_id));
-	str_copy(start.stage, stage_name(j->j_st.stage), sizeof(start.stage));
 	job_dir(j, start.job_dir, sizeof(start.job_dir));
 	/* Every stage: a restart or a new --worker-user needs it again. */
 	if (mkdir_p(start.job_dir, 0750) != 0 ||
@@ -691,14 +728,15 @@ job_run_stage(struct job *j)
 	}
 	start.template_only = j->j_st.template_only;
 	start.config = j->j_config;
-	j->j_child = child_start(&start, &job_child_ops, j);
+	j->j_child = job_start_worker(j, &start, j->j_st.stage, &job_child_ops);
 	if (j->j_child == NULL) {
 		job_fail_to_start(
 		    j, ERR_INTERNAL, "cannot start a worker process");
 		return;
 	}
-	log_info("%s %s: worker pid %d", j->j_id, start.stage,
-	    (int)child_pid(j->j_child));
+	if (j->j_st.stage == STAGE_VIDEO_ANALYSIS)
+		j->j_early = job_start_worker(
+		    j, &start, STAGE_AUDIO_ANALYSIS, &job_early_ops);
 	job_publish(j);
 }
 
@@ -710,6 +748,15 @@ job_progress_cb(void *arg, unsigned permille)
 	if (jobstate_progress(
 		&j->j_st, j->j_st.stage, permille, clock_realtime_ms()) == 0)
 		job_publish(j);
+}
+
+static void
+job_early_progress_cb(void *arg, unsigned permille)
+{
+	struct job *j = arg;
+
+	if (j->j_st.stage == STAGE_AUDIO_ANALYSIS)
+		job_progress_cb(j, permille);
 }
 
 static void
@@ -796,11 +843,21 @@ job_notify(const struct job *j)
 	json_decref(body);
 }
 
-/* The job has no worker left: give back its processing slot. */
+/*
+ * The job has ended or stopped: once no worker is left, give back its
+ * processing slot. An early worker still running is no longer needed.
+ */
 static void
 job_release(struct job *j)
 {
 	j->j_child = NULL;
+	if (j->j_early != NULL) {
+		child_stop(
+		    j->j_early, shutting_down ? "SHUTDOWN" : "CANCELLED");
+		job_publish(j);
+		return;
+	}
+	j->j_early_ended = false;
 	evtimer_del(j->j_timeout_ev);
 	if (j->j_running) {
 		j->j_running = false;
@@ -843,7 +900,61 @@ job_stage_ok(struct job *j)
 	}
 	/* The finished stage's artifacts are now a checkpoint. */
 	job_record(j, false);
-	job_run_stage(j);
+	job_continue(j);
+}
+
+/*
+ * The job's next stage: a worker for it, unless it ran early. Its early
+ * outcome is then taken as if it had run now, so running early changes a
+ * job's time, never its result or which stage a failure names.
+ */
+static void
+job_continue(struct job *j)
+{
+	struct child_outcome out;
+
+	if (j->j_st.stage != STAGE_AUDIO_ANALYSIS ||
+	    (j->j_early == NULL && !j->j_early_ended)) {
+		job_run_stage(j);
+		return;
+	}
+	if (j->j_early != NULL) {
+		job_publish(j); /* its end is this stage's end */
+		return;
+	}
+	out = j->j_early_out;
+	j->j_early_ended = false;
+	job_finished_cb(j, &out);
+}
+
+static void
+job_early_finished_cb(void *arg, const struct child_outcome *out)
+{
+	struct job *j = arg;
+
+	j->j_early = NULL;
+	if (!job_terminal(j) && j->j_st.stage == STAGE_AUDIO_ANALYSIS) {
+		job_finished_cb(j, out);
+		return;
+	}
+	if (!job_terminal(j) && j->j_child != NULL &&
+	    out->end != CHILD_CANCELLED) {
+		j->j_early_out = *out;
+		j->j_early_out.result = NULL;
+		if (out->code != NULL) {
+			str_copy(j->j_early_code, out->code,
+			    sizeof(j->j_early_code));
+			j->j_early_out.code = j->j_early_code;
+		}
+		j->j_early_ended = true;
+		log_info("%s audio_analysis: worker ended early; its outcome "
+			 "counts after video_analysis",
+		    j->j_id);
+		return;
+	}
+	/* The job ended or stopped while it ran. */
+	if (j->j_child == NULL)
+		job_release(j);
 }
 
 static void
@@ -915,6 +1026,8 @@ job_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("%s exceeded %u s", j->j_id, job_cfg->job_timeout_seconds);
 	if (j->j_child != NULL)
 		child_stop(j->j_child, ERR_JOB_TIMEOUT);
+	if (j->j_early != NULL)
+		child_stop(j->j_early, ERR_JOB_TIMEOUT);
 }
 
 int
@@ -932,6 +1045,8 @@ job_cancel(struct job *j, char *code, char *detail)
 	/* The slot stays taken until the worker group is gone. */
 	if (j->j_child != NULL)
 		child_stop(j->j_child, "CANCELLED");
+	if (j->j_early != NULL)
+		child_stop(j->j_early, "CANCELLED");
 	job_publish(j);
 	job_publish_counters();
 	return 0;

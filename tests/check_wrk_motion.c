@@ -45,6 +45,8 @@
 #include "video_analysis.h"
 
 #define W 320
+/* Bytes of one frame of a 320x180 clip's proxy. */
+#define PROXY_FRAME (PROXY_SIZE * (PROXY_SIZE * 9 / 16))
 #define H 180
 #define ENC                                                                 \
 	"-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", \
@@ -725,9 +727,10 @@ START_TEST(test_portrait_pan)
 	const json_t *o = json_object_get(doc, "source");
 
 	ck_assert_double_eq(
-	    media_json_num(json_object_get(o, "proxy"), "width"), 180);
+	    media_json_num(json_object_get(o, "proxy"), "width"),
+	    PROXY_SIZE * 9 / 16);
 	ck_assert_double_eq(
-	    media_json_num(json_object_get(o, "proxy"), "height"), 320);
+	    media_json_num(json_object_get(o, "proxy"), "height"), PROXY_SIZE);
 	near_rel(media_json_num(shot(o, 0), "tx_fw_per_s"), 60.0 / 180.0, 0.05,
 	    "portrait pan speed");
 	json_decref(doc);
@@ -953,14 +956,14 @@ START_TEST(test_missing_or_truncated_proxy)
 	/* Cut mid-frame, then cut to whole frames without the trailer. */
 	proxies(job, NULL, "pan.mp4");
 	cut_file(job, "proxy-source.gray",
-	    PROXY_HEADER_SIZE + 40 * (8 + 320 * 180) + 100);
+	    PROXY_HEADER_SIZE + 40 * (8 + PROXY_FRAME) + 100);
 	rc = run(&ctx, job, NULL, "pan.mp4");
 	printf("check_wrk_motion: cut proxy: %d \"%s\"\n", rc, ctx.error);
 	ck_assert_int_eq(rc, STAGE_E_DATA);
 	ck_assert_ptr_nonnull(strstr(ctx.error, "proxy-source.gray"));
 	ck_assert_ptr_nonnull(strstr(ctx.error, "truncated"));
-	cut_file(
-	    job, "proxy-source.gray", PROXY_HEADER_SIZE + 40 * (8 + 320 * 180));
+	cut_file(job, "proxy-source.gray",
+	    PROXY_HEADER_SIZE + 40 * (8 + PROXY_FRAME));
 	ck_assert_int_eq(run(&ctx, job, NULL, "pan.mp4"), STAGE_E_DATA);
 	ck_assert_ptr_nonnull(strstr(ctx.error, "truncated"));
 	snprintf(path, sizeof(path), "%s/%s", job, MA_ARTIFACT);

@@ -618,13 +618,14 @@ check_proxy(
 	ck_assert_str_eq(media_json_str(mp, "file"), name);
 	ck_assert_int_eq(proxy_open(ctx, name, &r), STAGE_OK);
 	in = proxy_reader_info(r);
-	ck_assert_int_eq(in->width, 320);
-	ck_assert_int_eq(in->height, 180);
+	/* The 320x180 clip, its longer side PROXY_SIZE. */
+	ck_assert_int_eq(in->width, PROXY_SIZE);
+	ck_assert_int_eq(in->height, PROXY_SIZE * 9 / 16);
 	ck_assert_int_eq(in->frames, frames);
 	ck_assert_int_eq((int)media_json_num(mp, "frames"), frames);
 	ck_assert_str_eq(in->id, media_json_str(mp, "id"));
 	ck_assert_double_eq_tol(in->fps_declared, 25.0, 1e-6);
-	ck_assert_ptr_nonnull(gray = malloc(320 * 180));
+	ck_assert_ptr_nonnull(gray = malloc((size_t)in->width * in->height));
 	ck_assert_int_eq(proxy_read(r, frames - 1, gray, &t), 0);
 	ck_assert_double_eq_tol(t, (frames - 1) * 0.04, 1e-6);
 	ck_assert_int_eq(proxy_read(r, frames, gray, &t), -1);
@@ -763,6 +764,52 @@ START_TEST(test_two_proxies)
 }
 END_TEST
 
+/*
+ * The direct path: planar colour and gray of one size, the gray being the
+ * colour's BT.601 luma (untagged SD), also when the file is rotated.
+ */
+START_TEST(test_same_size_proxies)
+{
+	struct stage_ctx ctx;
+	struct avv_frame fr;
+	struct avv *v;
+	const uint8_t *g, *b, *r, *y;
+	char path[256];
+	int w, h, n = 0, i;
+	long luma;
+
+	make_rotated("rotpair.mp4", S320);
+	media_path(path, sizeof(path), "rotpair.mp4");
+	memset(&ctx, 0, sizeof(ctx));
+	ck_assert_int_eq(
+	    avv_open(&ctx, path, 160, AV_PIX_FMT_GBRP, &v), STAGE_OK);
+	ck_assert_int_eq(avv_add_proxy(v, 160, AV_PIX_FMT_GRAY8, &w, &h), 1);
+	ck_assert_int_eq(w, 90);
+	ck_assert_int_eq(h, 160);
+	while (avv_next(v, &fr) == 1) {
+		n++;
+		ck_assert_int_eq(fr.proxy[0].width, 90);
+		ck_assert_int_eq(fr.proxy[0].height, 160);
+		/* Upright as the ffmpeg program shows it: blue on top. */
+		ck_assert_int_ge(fr.data[1][20 * fr.linesize[1] + 45], 240);
+		ck_assert_int_ge(fr.data[2][140 * fr.linesize[2] + 45], 240);
+		for (i = 0; i < 160; i += 7) {
+			g = fr.data[0] + i * fr.linesize[0];
+			b = fr.data[1] + i * fr.linesize[1];
+			r = fr.data[2] + i * fr.linesize[2];
+			y = fr.proxy[1].data[0] + i * fr.proxy[1].linesize[0];
+			luma = lrint(
+			    0.299 * r[45] + 0.587 * g[45] + 0.114 * b[45]);
+			ck_assert_int_le(labs(y[45] - luma), 1);
+		}
+		ck_assert_int_le(
+		    abs(fr.proxy[1].data[0][140 * 90 + 45] - 76), 4);
+	}
+	ck_assert_int_eq(n, 5);
+	avv_close(v);
+}
+END_TEST
+
 /* The planar summary of a picture equals the packed one. */
 static void
 check_planes_agree(void)
@@ -855,6 +902,7 @@ wrk_video_suite(void)
 	tcase_add_test(tc, test_stage_writes_artifact);
 	tcase_add_test(tc, test_gray_proxy_full_range);
 	tcase_add_test(tc, test_two_proxies);
+	tcase_add_test(tc, test_same_size_proxies);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,6 +12,7 @@
 
 #include <libavutil/display.h>
 #include <libavutil/error.h>
+#include <libswscale/swscale.h>
 
 #include "av.h"
 
@@ -93,6 +94,45 @@ avh_open_decoder(struct stage_ctx *ctx, const AVFormatContext *fmt,
 	}
 	*out = dec;
 	return STAGE_OK;
+}
+
+struct avh_matrix
+avh_frame_matrix(const AVFrame *f)
+{
+	struct avh_matrix m = {0.299, 0.114, SWS_CS_ITU601, "bt601", false};
+	const struct avh_matrix bt709 = {
+	    0.2126, 0.0722, SWS_CS_ITU709, "bt709", false};
+
+	switch (f->colorspace) {
+	case AVCOL_SPC_BT709:
+		m = bt709;
+		break;
+	case AVCOL_SPC_FCC:
+		m = (struct avh_matrix){0.30, 0.11, SWS_CS_FCC, "fcc", false};
+		break;
+	case AVCOL_SPC_SMPTE240M:
+		m = (struct avh_matrix){
+		    0.212, 0.087, SWS_CS_SMPTE240M, "smpte240m", false};
+		break;
+	case AVCOL_SPC_BT2020_NCL:
+	case AVCOL_SPC_BT2020_CL:
+		m = (struct avh_matrix){
+		    0.2627, 0.0593, SWS_CS_BT2020, "bt2020", false};
+		break;
+	case AVCOL_SPC_BT470BG:
+	case AVCOL_SPC_SMPTE170M:
+		break;
+	default:
+		if (f->width >= 1280 || f->height > 576)
+			m = bt709;
+	}
+	m.full = f->color_range == AVCOL_RANGE_JPEG ||
+		 f->format == AV_PIX_FMT_YUVJ420P ||
+		 f->format == AV_PIX_FMT_YUVJ422P ||
+		 f->format == AV_PIX_FMT_YUVJ444P ||
+		 f->format == AV_PIX_FMT_YUVJ440P ||
+		 f->format == AV_PIX_FMT_YUVJ411P;
+	return m;
 }
 
 int

@@ -6,6 +6,8 @@
 #ifndef REEL_AV_H
 #define REEL_AV_H
 
+#include <stdbool.h>
+
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
@@ -34,5 +36,19 @@ enum stage_result avh_open_decoder(struct stage_ctx *ctx,
  * as the ffmpeg program does from the display matrix; 0 without one.
  */
 int avh_rotation(const AVStream *st);
+
+/* A frame's YUV matrix: luma weights, swscale's constant, name, range. */
+struct avh_matrix {
+	double kr, kb;
+	int sws_cs;	  /* SWS_CS_* */
+	const char *name; /* "bt709", "bt601", ... */
+	bool full;	  /* full range */
+};
+/*
+ * The matrix a frame was coded with: its tag, else BT.709 from 1280 wide
+ * or over 576 high and BT.601 below (the usual convention for untagged
+ * video), and its range.
+ */
+struct avh_matrix avh_frame_matrix(const AVFrame *f);
 
 #endif

@@ -81,6 +81,9 @@ struct avv {
 	uint8_t luma_full[256]; /* base luma to full range */
 	/* What the scalers were built for. */
 	int src_w, src_h, src_fmt, src_cs, src_full;
+	/* The direct path (avv_direct()), and its luma weights. */
+	bool direct;
+	uint32_t wr, wg, wb;
 	int64_t first_pts;
 	double last_t, step;
 	int64_t frames, packets, bad;
@@ -102,18 +105,24 @@ static enum stage_result avv_setup_proxy(
     struct avv *v, int size, enum AVPixelFormat pix_fmt);
 static bool avv_table_luma(const struct avv *v, const struct avv_proxy *p);
 static enum stage_result avv_pick_stream(struct avv *v);
-static int avv_matrix(const AVFrame *f);
-static const char *avv_matrix_name(int cs);
-static bool avv_full_range(const AVFrame *f);
 static enum AVPixelFormat avv_base_format(enum AVPixelFormat src);
 static int avv_base_alloc(struct avv *v, enum AVPixelFormat fmt);
 static void avv_luma_table(struct avv *v, bool full);
 static int avv_proxy_sws(struct avv *v, struct avv_proxy *p, int cs, int full);
+static bool avv_direct(const struct avv *v, const AVFrame *f);
+static int avv_direct_sws(
+    struct avv *v, const AVFrame *f, const struct avh_matrix *m);
+static int avv_base_sws(
+    struct avv *v, const AVFrame *f, const struct avh_matrix *m);
 static int avv_sws_update(struct avv *v, const AVFrame *f);
 static void avv_luma_copy(const struct avv *v, uint8_t *dst, int dls);
 static void avv_rotate_plane(const uint8_t *src, int sls, int cw, int ch,
     uint8_t *dst, int dls, int bpp, int rotation);
 static void avv_interleave(const struct avv_proxy *p, uint8_t *dst, int dls);
+static void avv_turn(const struct avv *v, struct avv_proxy *p);
+static void avv_luma_of_rgb(const struct avv *v, uint8_t *const rgb[4],
+    const int ls[4], uint8_t *dst, int dls);
+static int avv_convert_direct(struct avv *v, const AVFrame *f, bool turn);
 static int avv_make_proxy(struct avv *v, struct avv_proxy *p, bool turn);
 static int avv_convert(struct avv *v, const AVFrame *f);
 static double avv_time(struct avv *v, const AVFrame *f);
@@ -350,61 +359,6 @@ avv_error(const struct avv *v)
 	return v->err;
 }
 
-static int
-avv_matrix(const AVFrame *f)
-{
-	switch (f->colorspace) {
-	case AVCOL_SPC_BT709:
-		return SWS_CS_ITU709;
-	case AVCOL_SPC_FCC:
-		return SWS_CS_FCC;
-	case AVCOL_SPC_SMPTE240M:
-		return SWS_CS_SMPTE240M;
-	case AVCOL_SPC_BT2020_NCL:
-	case AVCOL_SPC_BT2020_CL:
-		return SWS_CS_BT2020;
-	case AVCOL_SPC_BT470BG:
-	case AVCOL_SPC_SMPTE170M:
-		return SWS_CS_ITU601;
-	default:
-		/* Untagged: HD is BT.709 by convention, SD BT.601. */
-		return f->width >= 1280 || f->height > 576 ? SWS_CS_ITU709
-							   : SWS_CS_ITU601;
-	}
-}
-
-static const char *
-avv_matrix_name(int cs)
-{
-	switch (cs) {
-	case SWS_CS_ITU709:
-		return "bt709";
-	case SWS_CS_FCC:
-		return "fcc";
-	case SWS_CS_SMPTE240M:
-		return "smpte240m";
-	case SWS_CS_BT2020:
-		return "bt2020";
-	default:
-		return "bt601";
-	}
-}
-
-static bool
-avv_full_range(const AVFrame *f)
-{
-	switch (f->format) {
-	case AV_PIX_FMT_YUVJ420P:
-	case AV_PIX_FMT_YUVJ422P:
-	case AV_PIX_FMT_YUVJ444P:
-	case AV_PIX_FMT_YUVJ440P:
-	case AV_PIX_FMT_YUVJ411P:
-		return true;
-	default:
-		return f->color_range == AVCOL_RANGE_JPEG;
-	}
-}
-
 /*
  * The base keeps the frame's family so the big reduction needs no matrix:
  * 4:4:4 YUV for YUV, planar RGB for RGB, palette and Bayer, gray for gray.
@@ -489,16 +443,56 @@ avv_proxy_sws(struct avv *v, struct avv_proxy *p, int cs, int full)
 	return 0;
 }
 
-static int
-avv_sws_update(struct avv *v, const AVFrame *f)
+/*
+ * The direct path: proxy 0 straight from the frame, when it is planar RGB
+ * and every other proxy is gray of its size (video_analysis's pair).
+ * swscale's planar RGB output at the small size is its cheapest path from
+ * YUV, cheaper than the base and a conversion after it, and a gray proxy
+ * is then the luma of those values under the frame's own matrix.
+ */
+static bool
+avv_direct(const struct avv *v, const AVFrame *f)
 {
-	int cs = avv_matrix(f), full = avv_full_range(f), i;
-	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
-	const int *coef = sws_getCoefficients(cs);
+	const struct avv_proxy *p0 = &v->px[0];
+	int i;
 
-	if (v->sws != NULL && f->width == v->src_w && f->height == v->src_h &&
-	    f->format == v->src_fmt && cs == v->src_cs && full == v->src_full)
-		return 0;
+	if (p0->fmt != AV_PIX_FMT_GBRP ||
+	    avv_base_format(f->format) != AV_PIX_FMT_YUV444P)
+		return false;
+	for (i = 1; i < v->nproxies; i++) {
+		if (v->px[i].fmt != AV_PIX_FMT_GRAY8 || v->px[i].cw != p0->cw ||
+		    v->px[i].ch != p0->ch)
+			return false;
+	}
+	return true;
+}
+
+static int
+avv_direct_sws(struct avv *v, const AVFrame *f, const struct avh_matrix *m)
+{
+	const int *coef = sws_getCoefficients(m->sws_cs);
+
+	v->sws = sws_getCachedContext(v->sws, f->width, f->height, f->format,
+	    v->px[0].cw, v->px[0].ch, AV_PIX_FMT_GBRP, AVV_SWS_FLAGS, NULL,
+	    NULL, NULL);
+	if (v->sws == NULL)
+		return avv_fail(v, STAGE_E_DATA, "%s: cannot convert %s frames",
+		    v->name, av_get_pix_fmt_name(f->format));
+	(void)sws_setColorspaceDetails(
+	    v->sws, coef, m->full, coef, 1, 0, 1 << 16, 1 << 16);
+	/* Luma weights in 1/32768ths; they sum to one exactly. */
+	v->wr = (uint32_t)lrint(m->kr * 32768.0);
+	v->wb = (uint32_t)lrint(m->kb * 32768.0);
+	v->wg = 32768 - v->wr - v->wb;
+	return 0;
+}
+
+static int
+avv_base_sws(struct avv *v, const AVFrame *f, const struct avh_matrix *m)
+{
+	const int *coef = sws_getCoefficients(m->sws_cs);
+	int i;
+
 	if (avv_base_alloc(v, avv_base_format(f->format)) < 0)
 		return -1;
 	v->sws = sws_getCachedContext(v->sws, f->width, f->height, f->format,
@@ -508,21 +502,36 @@ avv_sws_update(struct avv *v, const AVFrame *f)
 		    v->name, av_get_pix_fmt_name(f->format));
 	/* Same matrix and range out as in: no conversion at full size. */
 	(void)sws_setColorspaceDetails(
-	    v->sws, coef, full, coef, full, 0, 1 << 16, 1 << 16);
-	avv_luma_table(v, full);
+	    v->sws, coef, m->full, coef, m->full, 0, 1 << 16, 1 << 16);
+	avv_luma_table(v, m->full);
 	for (i = 0; i < v->nproxies; i++) {
-		if (avv_proxy_sws(v, &v->px[i], cs, full) < 0)
+		if (avv_proxy_sws(v, &v->px[i], m->sws_cs, m->full) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int
+avv_sws_update(struct avv *v, const AVFrame *f)
+{
+	struct avh_matrix m = avh_frame_matrix(f);
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+
+	if (v->sws != NULL && f->width == v->src_w && f->height == v->src_h &&
+	    f->format == v->src_fmt && m.sws_cs == v->src_cs &&
+	    m.full == v->src_full)
+		return 0;
+	v->direct = avv_direct(v, f);
+	if ((v->direct ? avv_direct_sws(v, f, &m) : avv_base_sws(v, f, &m)) < 0)
+		return -1;
 	v->src_w = f->width;
 	v->src_h = f->height;
 	v->src_fmt = f->format;
-	v->src_cs = cs;
-	v->src_full = full;
-	v->info.matrix = d != NULL && (d->flags & AV_PIX_FMT_FLAG_RGB)
-			     ? "rgb"
-			     : avv_matrix_name(cs);
-	v->info.range = full ? "full" : "limited";
+	v->src_cs = m.sws_cs;
+	v->src_full = m.full;
+	v->info.matrix =
+	    d != NULL && (d->flags & AV_PIX_FMT_FLAG_RGB) ? "rgb" : m.name;
+	v->info.range = m.full ? "full" : "limited";
 	return 0;
 }
 
@@ -594,12 +603,67 @@ avv_interleave(const struct avv_proxy *p, uint8_t *dst, int dls)
 	}
 }
 
+/* A proxy made in coded orientation (in tmp), turned upright into out. */
+static void
+avv_turn(const struct avv *v, struct avv_proxy *p)
+{
+	int i;
+
+	for (i = 0; i < av_pix_fmt_count_planes(p->fmt); i++)
+		avv_rotate_plane(p->tmp[i], p->tmp_ls[i], p->cw, p->ch,
+		    p->out[i], p->out_ls[i],
+		    av_image_get_linesize(p->fmt, 1, i), v->info.rotation);
+}
+
+/* A gray proxy from proxy 0's planar RGB (G, B, R), full range. */
+static void
+avv_luma_of_rgb(const struct avv *v, uint8_t *const rgb[4], const int ls[4],
+    uint8_t *dst, int dls)
+{
+	const uint8_t *g, *b, *r;
+	uint8_t *row;
+	int x, y;
+
+	for (y = 0; y < v->px[0].ch; y++) {
+		g = rgb[0] + (size_t)y * ls[0];
+		b = rgb[1] + (size_t)y * ls[1];
+		r = rgb[2] + (size_t)y * ls[2];
+		row = dst + (size_t)y * dls;
+		for (x = 0; x < v->px[0].cw; x++)
+			row[x] = (uint8_t)((v->wr * r[x] + v->wg * g[x] +
+					       v->wb * b[x] + 16384) >>
+					   15);
+	}
+}
+
+/* Every proxy by the direct path (see avv_direct()). */
+static int
+avv_convert_direct(struct avv *v, const AVFrame *f, bool turn)
+{
+	struct avv_proxy *p0 = &v->px[0], *p;
+	uint8_t **rgb = turn ? p0->tmp : p0->out;
+	int *rgb_ls = turn ? p0->tmp_ls : p0->out_ls, i;
+
+	if (sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0,
+		f->height, rgb, rgb_ls) < 0)
+		return avv_fail(
+		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
+	for (i = 1; i < v->nproxies; i++) {
+		p = &v->px[i];
+		avv_luma_of_rgb(v, rgb, rgb_ls, turn ? p->tmp[0] : p->out[0],
+		    turn ? p->tmp_ls[0] : p->out_ls[0]);
+	}
+	for (i = 0; turn && i < v->nproxies; i++)
+		avv_turn(v, &v->px[i]);
+	return 0;
+}
+
 /* One proxy from the base, in coded orientation, then turned upright. */
 static int
 avv_make_proxy(struct avv *v, struct avv_proxy *p, bool turn)
 {
 	uint8_t **dst = turn ? p->tmp : p->out;
-	int *dls = turn ? p->tmp_ls : p->out_ls, i;
+	int *dls = turn ? p->tmp_ls : p->out_ls;
 
 	if (p->sws == NULL)
 		avv_luma_copy(v, dst[0], dls[0]);
@@ -610,26 +674,27 @@ avv_make_proxy(struct avv *v, struct avv_proxy *p, bool turn)
 		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
 	if (p->gbr[0] != NULL)
 		avv_interleave(p, dst[0], dls[0]);
-	for (i = 0; turn && i < av_pix_fmt_count_planes(p->fmt); i++)
-		avv_rotate_plane(p->tmp[i], p->tmp_ls[i], p->cw, p->ch,
-		    p->out[i], p->out_ls[i],
-		    av_image_get_linesize(p->fmt, 1, i), v->info.rotation);
+	if (turn)
+		avv_turn(v, p);
 	return 0;
 }
 
 static int
 avv_convert(struct avv *v, const AVFrame *f)
 {
+	bool turn = v->info.rotation != 0;
 	int i;
 
 	if (avv_sws_update(v, f) < 0)
 		return -1;
+	if (v->direct)
+		return avv_convert_direct(v, f, turn);
 	if (sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0,
 		f->height, v->base, v->base_ls) < 0)
 		return avv_fail(
 		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
 	for (i = 0; i < v->nproxies; i++) {
-		if (avv_make_proxy(v, &v->px[i], v->info.rotation != 0) < 0)
+		if (avv_make_proxy(v, &v->px[i], turn) < 0)
 			return -1;
 	}
 	return 0;

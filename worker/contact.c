@@ -85,7 +85,7 @@ static enum stage_result
 contact_scale(
     struct stage_ctx *ctx, const AVFrame *f, uint8_t *buf, int cw, int ch)
 {
-	struct rconf_matrix m = rconf_frame_matrix(f);
+	struct avh_matrix m = avh_frame_matrix(f);
 	struct SwsContext *s;
 	uint8_t *dst[4] = {buf, NULL, NULL, NULL};
 	int ls[4] = {3 * cw, 0, 0, 0}, err;

@@ -22,7 +22,7 @@
 #include "stage.h"
 
 /* Longer side of the gray proxy, px (never more than the video's own). */
-#define PROXY_SIZE 320
+#define PROXY_SIZE 256
 #define PROXY_VERSION 1
 /* Header and trailer sizes, bytes. */
 #define PROXY_HEADER_SIZE 64

@@ -45,7 +45,7 @@ struct rconf {
 	int in_w, in_h, in_fmt;
 	int rx, ry, rw, rh; /* coded crop region, even */
 	int sw, sh;	    /* scaled size, coded orientation */
-	struct rconf_matrix mat;
+	struct avh_matrix mat;
 	bool mat_set;
 	struct SwsContext *pre, *scale;
 	/* Tags of the source converted to 8-bit 4:2:0, when it was not. */
@@ -54,43 +54,6 @@ struct rconf {
 	AVFrame *work;	 /* the graded crop, when it is scaled next */
 	AVFrame *scaled; /* the scaled picture, when it is turned or padded */
 };
-
-struct rconf_matrix
-rconf_frame_matrix(const AVFrame *f)
-{
-	struct rconf_matrix m = {0.299, 0.114, SWS_CS_ITU601, false};
-
-	switch (f->colorspace) {
-	case AVCOL_SPC_BT709:
-		m = (struct rconf_matrix){0.2126, 0.0722, SWS_CS_ITU709, false};
-		break;
-	case AVCOL_SPC_FCC:
-		m = (struct rconf_matrix){0.30, 0.11, SWS_CS_FCC, false};
-		break;
-	case AVCOL_SPC_SMPTE240M:
-		m = (struct rconf_matrix){
-		    0.212, 0.087, SWS_CS_SMPTE240M, false};
-		break;
-	case AVCOL_SPC_BT2020_NCL:
-	case AVCOL_SPC_BT2020_CL:
-		m = (struct rconf_matrix){0.2627, 0.0593, SWS_CS_BT2020, false};
-		break;
-	case AVCOL_SPC_BT470BG:
-	case AVCOL_SPC_SMPTE170M:
-		break;
-	default:
-		if (f->width >= 1280 || f->height > 576)
-			m = (struct rconf_matrix){
-			    0.2126, 0.0722, SWS_CS_ITU709, false};
-	}
-	m.full = f->color_range == AVCOL_RANGE_JPEG ||
-		 f->format == AV_PIX_FMT_YUVJ420P ||
-		 f->format == AV_PIX_FMT_YUVJ422P ||
-		 f->format == AV_PIX_FMT_YUVJ444P ||
-		 f->format == AV_PIX_FMT_YUVJ440P ||
-		 f->format == AV_PIX_FMT_YUVJ411P;
-	return m;
-}
 
 /* The upright target rectangle inside the output frame. */
 static void
@@ -211,7 +174,7 @@ static enum stage_result
 rconf_setup_pre(struct rconf *c, const AVFrame *in)
 {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(in->format);
-	struct rconf_matrix m = rconf_frame_matrix(in);
+	struct avh_matrix m = avh_frame_matrix(in);
 	const int *coef = sws_getCoefficients(m.sws_cs);
 	bool rgb = d != NULL && (d->flags & AV_PIX_FMT_FLAG_RGB) != 0;
 
@@ -337,7 +300,7 @@ rconf_crop(const struct rconf *c, const AVFrame *f)
 
 static void
 rconf_grade(
-    struct rconf *c, struct rconf_matrix m, const AVFrame *src, AVFrame *dst)
+    struct rconf *c, struct avh_matrix m, const AVFrame *src, AVFrame *dst)
 {
 	if (!c->mat_set || m.kr != c->mat.kr || m.kb != c->mat.kb ||
 	    m.full != c->mat.full) {
@@ -436,7 +399,7 @@ rconf_tag(AVFrame *f)
 static enum stage_result
 rconf_graded(struct rconf *c, const AVFrame *src, bool last, AVFrame **g)
 {
-	struct rconf_matrix m = rconf_frame_matrix(src);
+	struct avh_matrix m = avh_frame_matrix(src);
 	AVFrame *reg = rconf_crop(c, src);
 
 	*g = NULL;

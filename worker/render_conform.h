@@ -27,21 +27,7 @@
 #include "render_plan.h"
 #include "stage.h"
 
-/* A frame's YUV matrix as luma weights and swscale's constant. */
-struct rconf_matrix {
-	double kr, kb;
-	int sws_cs;
-	bool full; /* full range */
-};
-
 struct rconf;
-
-/*
- * The matrix a frame was coded with: its tag, else BT.709 from 1280 wide
- * or over 576 high and BT.601 below (the usual convention for untagged
- * video), and its range.
- */
-struct rconf_matrix rconf_frame_matrix(const AVFrame *f);
 
 /*
  * Sets up conform for a source stream whose frames have sample aspect

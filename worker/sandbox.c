@@ -70,7 +70,7 @@ static const char *const sandbox_allowed[] = {
 	"fadvise64",
 	/* Files: writing artifacts (the job directory is the worker's). */
 	"write", "writev", "pwrite64", "pwritev", "pwritev2", "fsync",
-	"fdatasync", "ftruncate", "fallocate", "rename", "renameat",
+	"fdatasync", "sync_file_range", "ftruncate", "fallocate", "rename", "renameat",
 	"renameat2", "unlink", "unlinkat", "mkdir", "mkdirat", "fchmod",
 	"umask",
 	/* Messages to reeld on fd 3; no new socket can be made. */
