@@ -66,6 +66,9 @@
  * compiler maps it to whatever vector instructions the target has.
  */
 typedef uint8_t va_bytes __attribute__((vector_size(VA_LANES)));
+/* Eight bytes, and eight 16-bit sums of them. */
+typedef uint8_t va_octet __attribute__((vector_size(8)));
+typedef uint16_t va_words __attribute__((vector_size(16)));
 
 struct va_thumbs {
 	int width, height;
@@ -267,13 +270,30 @@ va_planes_free(struct va_planes *p)
 }
 
 /*
- * One pixel of OpenCV's 8-bit RGB to HSV: H in 0..179 (degrees / 2), S
- * and V 0..255, rounded to nearest (halves away from zero), without an
- * integer divide (the costliest step). The quotients are still exact: a
- * float quotient of integers below 2^16 by at most 510 never comes close
- * enough to the next integer for rounding to reach it, so truncating it
- * gives the integer quotient.
+ * OpenCV's 8-bit RGB to HSV: H in 0..179 (degrees / 2), S and V 0..255,
+ * rounded to nearest (halves away from zero). Both quotients come from
+ * tables indexed by (mx, d) and (d, |num|), filled once with integer
+ * division: a lookup costs a fraction of the divide it replaces.
  */
+static uint8_t va_sat_table[256 * 256]; /* [mx][d] */
+static uint8_t va_hue_table[256 * 256]; /* [d][|num|], |num| <= d */
+static pthread_once_t va_hsv_once = PTHREAD_ONCE_INIT;
+
+static void
+va_hsv_tables(void)
+{
+	int mx, d, n;
+
+	for (mx = 1; mx < 256; mx++)
+		for (d = 0; d <= mx; d++)
+			va_sat_table[mx * 256 + d] =
+			    (uint8_t)((255 * d + mx / 2) / mx);
+	for (d = 1; d < 256; d++)
+		for (n = 0; n <= d; n++)
+			va_hue_table[d * 256 + n] =
+			    (uint8_t)((60 * n + d) / (2 * d));
+}
+
 static inline void
 va_hsv_one(int r, int g, int b, uint8_t *h, uint8_t *s, uint8_t *v)
 {
@@ -283,10 +303,10 @@ va_hsv_one(int r, int g, int b, uint8_t *h, uint8_t *s, uint8_t *v)
 
 	num = mx == r ? g - b : mx == g ? b - r : r - g;
 	base = mx == r ? 0 : mx == g ? 60 : 120;
-	q = (int)((float)(60 * abs(num) + d) / (float)(2 * d + (d == 0)));
+	q = va_hue_table[d * 256 + abs(num)];
 	q = base + (num >= 0 ? q : -q);
 	*h = (uint8_t)(d == 0 ? 0 : q < 0 ? q + 180 : q);
-	*s = (uint8_t)((float)(255 * d + mx / 2) / (float)(mx + (mx == 0)));
+	*s = va_sat_table[mx * 256 + d];
 	*v = (uint8_t)mx;
 }
 
@@ -491,6 +511,7 @@ va_planes_fill(struct va_planes *p, const struct va_rgb *im)
 	size_t i;
 	int y;
 
+	(void)pthread_once(&va_hsv_once, va_hsv_tables);
 	for (y = 0; y < p->height; y++) {
 		i = (size_t)y * p->width;
 		va_hsv_row(im->p[0] + (size_t)y * im->ls[0],
@@ -682,6 +703,24 @@ va_thumbs_free(struct va_thumbs *th)
 	free(th->acc);
 }
 
+/* acc[x] += row[x] for n bytes, eight at a time. */
+static void
+va_add_row(uint16_t *restrict acc, const uint8_t *restrict row, int n)
+{
+	va_octet b;
+	va_words a;
+	int x = 0;
+
+	for (; x + 8 <= n; x += 8) {
+		memcpy(&b, row + x, sizeof(b));
+		memcpy(&a, acc + x, sizeof(a));
+		a += __builtin_convertvector(b, va_words);
+		memcpy(acc + x, &a, sizeof(a));
+	}
+	for (; x < n; x++)
+		acc[x] = (uint16_t)(acc[x] + row[x]);
+}
+
 /*
  * Box-averages VA_THUMB_DIV rows of one proxy plane (from src) into one
  * row of the thumbnail's plane.
@@ -692,12 +731,11 @@ va_thumb_row(
 {
 	const int d = VA_THUMB_DIV, n = th->width * d;
 	unsigned s;
-	int x, y, tx, k;
+	int y, tx, k;
 
 	memset(th->acc, 0, (size_t)n * sizeof(*th->acc));
 	for (y = 0; y < d; y++)
-		for (x = 0; x < n; x++)
-			th->acc[x] += src[(size_t)y * linesize + x];
+		va_add_row(th->acc, src + (size_t)y * linesize, n);
 	for (tx = 0; tx < th->width; tx++) {
 		s = 0;
 		for (k = 0; k < d; k++)
