@@ -1,6 +1,11 @@
 /*
  * Streaming video decode into analysis proxies (see av_video.h).
  *
+ * The direct path (avv_direct()): when proxy 0 is planar RGB and every
+ * other proxy is gray of its size, swscale scales each YUV frame once,
+ * straight to proxy 0 with the frame's matrix and range, and a gray proxy
+ * is the luma of those values under the same matrix. Otherwise:
+ *
  * Each decoded frame is scaled once, in coded orientation, to a 4:4:4
  * base picture the size of the largest proxy, keeping the frame's own
  * family (YUV, RGB or gray) and range: that one big reduction is the only
