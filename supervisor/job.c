@@ -39,7 +39,8 @@ struct job {
 	struct child *j_child;
 	/*
 	 * audio_analysis started early, beside video_analysis (docs/jobs.md,
-	 * "Stages"), and its outcome, kept until the job reaches that stage.
+	 * "stages run"), and its outcome, kept until the job reaches that
+	 * stage.
 	 */
 	struct child *j_early;
 	bool j_early_ended;
