@@ -105,16 +105,19 @@ quiet(void)
 	av_log_set_level(AV_LOG_QUIET);
 }
 
-/* Segments of whole frames: cuts fall exactly on frame boundaries. */
+/*
+ * Segments of whole frames: cuts fall exactly on frame boundaries. The
+ * random sources are seeded, so every run measures the same clip.
+ */
 static const char *const cut_segments[] = {
     "testsrc2=s=" S320 ":r=25:d=1.2",
     "smptehdbars=s=" S320 ":r=25:d=0.8",
     "mandelbrot=s=" S320 ":r=25,trim=duration=1.6,setpts=PTS-STARTPTS",
     "gradients=s=" S320 ":r=25:d=1.4:speed=0.05",
-    "color=c=0x3060a0:s=" S320 ":r=25:d=1.0,noise=alls=20:allf=t",
-    "life=s=" S320 ":r=25:mold=10:ratio=0.3:death_color=#204010:"
+    "color=c=0x3060a0:s=" S320 ":r=25:d=1.0,noise=alls=20:allf=t:all_seed=7",
+    "life=s=" S320 ":r=25:mold=10:ratio=0.3:seed=7:death_color=#204010:"
     "life_color=#e0c080,trim=duration=1.2,setpts=PTS-STARTPTS",
-    "cellauto=s=" S320 ":r=25:rule=30,trim=duration=0.88,"
+    "cellauto=s=" S320 ":r=25:rule=30:seed=7,trim=duration=0.88,"
     "setpts=PTS-STARTPTS",
     "testsrc2=s=" S320 ":r=25:d=1.52,hue=h=120",
     "rgbtestsrc=s=" S320 ":r=25:d=0.72",

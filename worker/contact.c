@@ -21,7 +21,6 @@
 
 #include "av.h"
 #include "contact.h"
-#include "render_conform.h"
 
 #define CONTACT_W (CONTACT_COLS * CONTACT_TILE_W)
 #define CONTACT_EMPTY 0x20
