@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libavutil/common.h>
+#include <libavutil/cpu.h>
 #include <libavutil/display.h>
 #include <libavutil/error.h>
 #include <libswscale/swscale.h>
@@ -65,9 +67,22 @@ avh_open_input(struct stage_ctx *ctx, const char *path, AVFormatContext **out)
 	return STAGE_OK;
 }
 
+/* FFmpeg caps its own automatic count at 16 too. */
+#define AVH_MAX_DECODER_THREADS 16
+
+/* 0 leaves the count to FFmpeg. */
+static int
+avh_decoder_threads(int busy_threads)
+{
+	if (busy_threads <= 0)
+		return 0;
+	return FFMIN(
+	    av_cpu_count() + 1 + busy_threads, AVH_MAX_DECODER_THREADS);
+}
+
 enum stage_result
 avh_open_decoder(struct stage_ctx *ctx, const AVFormatContext *fmt,
-    int stream_index, AVCodecContext **out)
+    int stream_index, int busy_threads, AVCodecContext **out)
 {
 	const AVStream *st = fmt->streams[stream_index];
 	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
@@ -82,7 +97,7 @@ avh_open_decoder(struct stage_ctx *ctx, const AVFormatContext *fmt,
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	err = avcodec_parameters_to_context(dec, st->codecpar);
 	if (err >= 0) {
-		dec->thread_count = 0;
+		dec->thread_count = avh_decoder_threads(busy_threads);
 		dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
 		dec->pkt_timebase = st->time_base;
 		err = avcodec_open2(dec, codec, NULL);

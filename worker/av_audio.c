@@ -114,7 +114,7 @@ ava_setup(struct stage_ctx *ctx, struct ava_stream *s)
 	const AVStream *st = s->fmt->streams[s->index];
 	enum stage_result rc;
 
-	rc = avh_open_decoder(ctx, s->fmt, s->index, &s->dec);
+	rc = avh_open_decoder(ctx, s->fmt, s->index, 0, &s->dec);
 	if (rc != STAGE_OK)
 		return rc;
 	if (s->dec->sample_rate <= 0 || s->dec->ch_layout.nb_channels <= 0)

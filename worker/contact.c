@@ -190,7 +190,8 @@ contact_src_open(struct stage_ctx *ctx, const char *path, struct contact_src *s)
 	s->tb = av_q2d(st->time_base);
 	s->origin =
 	    st->start_time != AV_NOPTS_VALUE ? st->start_time * s->tb : 0.0;
-	if ((rc = avh_open_decoder(ctx, s->fmt, s->vidx, &s->dec)) != STAGE_OK)
+	if ((rc = avh_open_decoder(ctx, s->fmt, s->vidx, 0, &s->dec)) !=
+	    STAGE_OK)
 		return rc;
 	if ((s->pkt = av_packet_alloc()) == NULL ||
 	    (s->frame = av_frame_alloc()) == NULL ||

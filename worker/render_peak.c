@@ -252,7 +252,7 @@ rpeak_src_open(struct stage_ctx *ctx, const char *source, int vidx, int aidx,
 	s->origin = vst->start_time != AV_NOPTS_VALUE
 			? vst->start_time * av_q2d(vst->time_base)
 			: 0.0;
-	if ((rc = avh_open_decoder(ctx, s->fmt, aidx, &s->dec)) != STAGE_OK)
+	if ((rc = avh_open_decoder(ctx, s->fmt, aidx, 0, &s->dec)) != STAGE_OK)
 		return rc;
 	if ((s->pkt = av_packet_alloc()) == NULL ||
 	    (s->frame = av_frame_alloc()) == NULL)

@@ -219,10 +219,10 @@ render_prepare(struct render *r)
 	if ((rc = render_inputs(r)) != STAGE_OK ||
 	    (rc = avh_open_input(r->ctx, r->source, &r->fmt)) != STAGE_OK ||
 	    (rc = render_streams(r)) != STAGE_OK ||
-	    (rc = avh_open_decoder(r->ctx, r->fmt, r->vidx, &r->vdec)) !=
+	    (rc = avh_open_decoder(r->ctx, r->fmt, r->vidx, 0, &r->vdec)) !=
 		STAGE_OK)
 		return rc;
-	if (r->aidx >= 0 && (rc = avh_open_decoder(r->ctx, r->fmt, r->aidx,
+	if (r->aidx >= 0 && (rc = avh_open_decoder(r->ctx, r->fmt, r->aidx, 0,
 				 &r->adec)) != STAGE_OK)
 		return rc;
 	vst = r->fmt->streams[r->vidx];

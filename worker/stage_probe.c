@@ -307,7 +307,7 @@ probe_decode(struct stage_ctx *ctx, AVFormatContext *fmt, int idx)
 	enum stage_result code;
 	int last_err = 0;
 
-	if ((code = avh_open_decoder(ctx, fmt, idx, &dec)) != STAGE_OK)
+	if ((code = avh_open_decoder(ctx, fmt, idx, 0, &dec)) != STAGE_OK)
 		return code;
 	pkt = av_packet_alloc();
 	frame = av_frame_alloc();
