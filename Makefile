@@ -110,19 +110,30 @@ $(O)/reeld: $(O)/supervisor/main.o $(SUP_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC))
 
 # reel-worker is the small skeleton: it answers reeld at once, confines
-# itself (sandbox.o, seccomp) and then loads the stage code, which links
-# FFmpeg, from reel-stages.so beside it. The filter stays out of the
-# library. -rdynamic lets the library call the skeleton's stage_* functions.
+# itself (sandbox.o, seccomp) and then loads the stage code from one of two
+# libraries beside it: reel-stages.so, which links FFmpeg, or, for the
+# stages that read only reel's own artifacts, reel-stages-nolibav.so. The
+# filter stays out of both. -rdynamic lets them call the skeleton's stage_*
+# functions. Objects both kinds of stage use are linked into both.
 SKEL_OBJS := $(O)/worker/skeleton.o $(O)/worker/sandbox.o
-STAGE_OBJS := $(filter-out $(SKEL_OBJS),$(WRK_OBJS))
+NOLIBAV_OBJS := $(call objs,worker/stages_nolibav.c worker/motion_analysis.c \
+	worker/motion.c worker/style_extraction.c worker/proxy.c worker/grade.c \
+	worker/colour.c worker/recut.c)
+NOLIBAV_ONLY_OBJS := $(call objs,worker/stages_nolibav.c \
+	worker/motion_analysis.c worker/motion.c)
+STAGE_OBJS := $(filter-out $(SKEL_OBJS) $(NOLIBAV_ONLY_OBJS),$(WRK_OBJS))
+STAGE_LIBS := $(O)/reel-stages.so $(O)/reel-stages-nolibav.so
 
 $(O)/reel-worker: $(O)/worker/main.o $(SKEL_OBJS) $(IPC_OBJS) \
-		$(COMMON_OBJS) | $(O)/reel-stages.so
+		$(COMMON_OBJS) | $(STAGE_LIBS)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ \
 		$(call pc_libs,$(IPC_PC) $(BASE_PC) $(SANDBOX_PC))
 
 $(O)/reel-stages.so: $(STAGE_OBJS)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pc_libs,$(WRK_PC)) -lm
+
+$(O)/reel-stages-nolibav.so: $(NOLIBAV_OBJS)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pc_libs,jansson) -lm -pthread
 
 $(O)/reelctl: $(O)/cli/reelctl.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) $(BASE_PC) libevent) -lm
@@ -235,7 +246,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 		$(DESTDIR)$(PREFIX)/libexec/reel $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 $(O)/reeld $(DESTDIR)$(PREFIX)/sbin/reeld
-	install -m 0755 $(O)/reel-worker $(O)/reel-stages.so \
+	install -m 0755 $(O)/reel-worker $(STAGE_LIBS) \
 		$(DESTDIR)$(PREFIX)/libexec/reel/
 	install -m 0755 $(O)/reelctl $(O)/reelstat $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 systemd/reeld.service \

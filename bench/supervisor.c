@@ -195,15 +195,15 @@ bench_shm(void)
 
 /*
  * fork+exec through spawn.c, send JOB_START, and time until HELLO and
- * until the stage's result (the probe of a missing file: for reel-worker
- * that includes loading the stage library).
+ * until the stage's result (the stage fails at once on a missing file:
+ * for reel-worker that includes loading the stage's library).
  */
 static void
-bench_spawn(const char *label, const char *worker)
+bench_spawn(const char *label, const char *worker, const char *stage)
 {
 	static int64_t hello_us[SPAWNS], end_us[SPAWNS];
-	char *argv[] = {
-	    "reel-worker", "--stage", "probe", "--job", "vid_bench", NULL};
+	char *argv[] = {"reel-worker", "--stage", (char *)stage, "--job",
+	    "vid_bench", NULL};
 	char err[256], what[128];
 
 	memset(end_us, 0, sizeof(end_us));
@@ -220,7 +220,7 @@ bench_spawn(const char *label, const char *worker)
 			exit(1);
 		}
 		msg_init(&m, MSG_JOB_START);
-		str_copy(m.u.job_start.stage, "probe", MSG_WORD_SIZE);
+		str_copy(m.u.job_start.stage, stage, MSG_WORD_SIZE);
 		str_copy(
 		    m.u.job_start.job_id, "vid_000000000000", REEL_ID_SIZE);
 		str_copy(m.u.job_start.source, "/nonexistent", MSG_PATH_SIZE);
@@ -277,9 +277,10 @@ main(int argc, char **argv)
 	kill(reeld, SIGTERM);
 	waitpid(reeld, NULL, 0);
 	snprintf(worker, sizeof(worker), "%s/tests/fake_worker", bin);
-	bench_spawn("test worker", worker);
+	bench_spawn("test worker", worker, "probe");
 	snprintf(worker, sizeof(worker), "%s/reel-worker", bin);
-	bench_spawn("reel-worker", worker);
+	bench_spawn("reel-worker probe", worker, "probe");
+	bench_spawn("reel-worker motion", worker, "motion_analysis");
 	remove_tree(dir);
 	return 0;
 }

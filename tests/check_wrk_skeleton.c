@@ -5,6 +5,7 @@
  * "build") run the way reeld runs it, with a socketpair end on fd 3: the
  * messages it sends, in order, and its exit code for a probe that works,
  * a stage without an implementation, a stage mismatch, bad input media,
+ * a missing stage library,
  * garbage or silence on fd 3, and no fd 3 at all.
  */
 #include <errno.h>
@@ -38,6 +39,8 @@ struct child {
 static char dir[64];
 static char video[128];
 static char text[128];
+/* Where the worker under test is: $BIN, or a test's own copy. */
+static const char *worker_dir;
 
 static void
 setup_media(void)
@@ -64,16 +67,23 @@ setup_media(void)
 static void
 teardown_media(void)
 {
+	worker_dir = NULL;
 	remove_tree(dir);
+}
+
+static const char *
+bin_dir(void)
+{
+	const char *bin = getenv("BIN");
+
+	return bin != NULL && *bin != '\0' ? bin : "build";
 }
 
 static void
 worker_path(char *buf, size_t size)
 {
-	const char *bin = getenv("BIN");
-
 	snprintf(buf, size, "%s/reel-worker",
-	    bin != NULL && *bin != '\0' ? bin : "build");
+	    worker_dir != NULL ? worker_dir : bin_dir());
 	ck_assert_msg(access(buf, X_OK) == 0, "%s: %s (make it first)", buf,
 	    strerror(errno));
 }
@@ -225,20 +235,29 @@ run_fails(const char *argv_stage, const char *msg_stage, const char *source,
 
 START_TEST(test_table)
 {
-	static const char *const jobs[] = {"video_analysis", "audio_analysis",
-	    "motion_analysis", "style_extraction", "style_application",
-	    "rendering"};
+	static const char *const media[] = {"probe", "video_analysis",
+	    "audio_analysis", "style_application", "rendering"};
+	static const char *const nolibav[] = {
+	    "motion_analysis", "style_extraction"};
 	size_t i;
 
-	ck_assert_ptr_nonnull(stage_find("probe"));
-	ck_assert_ptr_nonnull(stage_find("probe")->run);
-	for (i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
-		ck_assert_ptr_nonnull(stage_find(jobs[i]));
-		ck_assert_str_eq(stage_find(jobs[i])->name, jobs[i]);
+	for (i = 0; i < sizeof(media) / sizeof(media[0]); i++) {
+		ck_assert_ptr_nonnull(stage_find(media[i]));
+		ck_assert_str_eq(stage_find(media[i])->name, media[i]);
+		ck_assert_ptr_nonnull(stage_find(media[i])->run);
+		ck_assert_ptr_null(stage_find_nolibav(media[i]));
+	}
+	for (i = 0; i < sizeof(nolibav) / sizeof(nolibav[0]); i++) {
+		ck_assert_ptr_nonnull(stage_find_nolibav(nolibav[i]));
+		ck_assert_str_eq(
+		    stage_find_nolibav(nolibav[i])->name, nolibav[i]);
+		ck_assert_ptr_null(stage_find(nolibav[i]));
 	}
 	ck_assert_ptr_null(stage_find("colourise"));
+	ck_assert_ptr_null(stage_find_nolibav("colourise"));
 	ck_assert_ptr_null(stage_find(""));
 	ck_assert_ptr_null(stage_find(NULL));
+	ck_assert_ptr_null(stage_find_nolibav(NULL));
 }
 END_TEST
 
@@ -420,6 +439,24 @@ START_TEST(test_unknown_stage)
 }
 END_TEST
 
+/*
+ * A worker with only the library of the stages without media beside it
+ * cannot run a media stage: the one library it needs is named.
+ */
+START_TEST(test_missing_library)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+	    "cp %s/reel-worker %s/reel-stages-nolibav.so %s/", bin_dir(),
+	    bin_dir(), dir);
+	ck_assert_int_eq(system(cmd), 0);
+	worker_dir = dir;
+	run_fails("probe", "probe", video,
+	    "reel-stages.so: cannot open shared object file", STAGE_E_OS);
+}
+END_TEST
+
 static void
 garbage_exit(const void *bytes, size_t len, const char *reason)
 {
@@ -510,6 +547,7 @@ wrk_skeleton_suite(void)
 	tcase_add_test(bin, test_bad_media);
 	tcase_add_test(bin, test_stage_mismatch);
 	tcase_add_test(bin, test_unknown_stage);
+	tcase_add_test(bin, test_missing_library);
 	tcase_add_test(bin, test_garbage);
 	tcase_add_test(bin, test_wrong_direction);
 	tcase_add_test(bin, test_no_fd3);

@@ -206,6 +206,20 @@ stage_write_json(struct stage_ctx *ctx, const char *name, const json_t *doc)
 	return stage_write_file(ctx, name, emit_json, doc);
 }
 
+const struct stage_ops *
+stage_lookup(const struct stage_ops *table, size_t n, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (strcmp(table[i].name, name) == 0)
+			return &table[i];
+	}
+	return NULL;
+}
+
 bool
 stage_same_file(const char *a, const char *b)
 {
@@ -353,36 +367,69 @@ worker_ctx_init(struct stage_ctx *ctx, const struct msg_job_start *js,
 }
 
 /*
- * The stage code lives in reel-stages.so beside this program, loaded only
- * after HELLO has gone out: linking FFmpeg costs about 40 ms of dynamic
- * loading, which reeld should not wait for to learn that the worker runs.
+ * The stage libraries beside this program, tried in this order; each is
+ * loaded only after HELLO has gone out. The one that links FFmpeg costs
+ * about 20 ms of dynamic linking, which reeld should not wait for to learn
+ * that the worker runs, and which the stages without media skip.
  */
+static const struct worker_library {
+	const char *file;
+	const char *finder;
+} worker_libraries[] = {
+    {"reel-stages-nolibav.so", "stage_find_nolibav"},
+    {"reel-stages.so", "stage_find"},
+};
+
+/* The library's entry for stage, or NULL with the library closed. */
+static const struct stage_ops *
+worker_try_library(struct stage_ctx *ctx, const char *dir,
+    const struct worker_library *wl, const char *stage, enum stage_result *rc)
+{
+	const struct stage_ops *(*find)(const char *);
+	const struct stage_ops *ops;
+	char path[PATH_MAX];
+	void *lib;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, wl->file);
+	if ((lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		*rc = stage_fail(ctx, STAGE_E_OS, "cannot load %s", dlerror());
+		return NULL;
+	}
+	*(void **)&find = dlsym(lib, wl->finder);
+	if (find == NULL) {
+		*rc =
+		    stage_fail(ctx, STAGE_E_OS, "%s has no stage table", path);
+		(void)dlclose(lib);
+		return NULL;
+	}
+	if ((ops = find(stage)) == NULL)
+		(void)dlclose(lib);
+	return ops;
+}
+
 static enum stage_result
 worker_load_stage(
     struct stage_ctx *ctx, const char *stage, const struct stage_ops **ops)
 {
-	const struct stage_ops *(*find)(const char *);
-	char path[PATH_MAX];
+	enum stage_result rc = STAGE_OK;
+	char dir[PATH_MAX];
+	size_t i;
 	ssize_t n;
-	void *lib;
 
-	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
 	if (n <= 0)
 		return stage_fail(ctx, STAGE_E_OS,
 		    "cannot find this program: %s", strerror(errno));
-	path[n] = '\0';
-	snprintf(strrchr(path, '/') + 1, sizeof(path) - (size_t)n, "%s",
-	    WORKER_STAGE_LIBRARY);
-	if ((lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return stage_fail(ctx, STAGE_E_OS, "cannot load %s", dlerror());
-	*(void **)&find = dlsym(lib, "stage_find");
-	if (find == NULL)
-		return stage_fail(
-		    ctx, STAGE_E_OS, "%s has no stage table", path);
-	if ((*ops = find(stage)) == NULL)
-		return stage_fail(
-		    ctx, STAGE_E_USAGE, "unknown stage %s", stage);
-	return STAGE_OK;
+	dir[n] = '\0';
+	*strrchr(dir, '/') = '\0';
+	for (i = 0; i < sizeof(worker_libraries) / sizeof(worker_libraries[0]);
+	     i++) {
+		*ops = worker_try_library(
+		    ctx, dir, &worker_libraries[i], stage, &rc);
+		if (*ops != NULL || rc != STAGE_OK)
+			return *ops != NULL ? STAGE_OK : rc;
+	}
+	return stage_fail(ctx, STAGE_E_USAGE, "unknown stage %s", stage);
 }
 
 static enum stage_result

@@ -75,7 +75,16 @@ enum stage_result stage_write_json(
     struct stage_ctx *ctx, const char *name, const json_t *doc);
 /* Whether two paths name the same file (template used as its own source). */
 bool stage_same_file(const char *a, const char *b);
-/* Looks a stage up in the table; NULL when unknown. */
+/*
+ * Look a stage up; NULL when unknown. The stages are split between two
+ * libraries by what they link: stage_find() is reel-stages.so's table of
+ * the stages that decode or encode media, stage_find_nolibav() that of
+ * reel-stages-nolibav.so, the stages that only read reel's own artifacts.
+ */
 const struct stage_ops *stage_find(const char *name);
+const struct stage_ops *stage_find_nolibav(const char *name);
+/* The entry of table[0..n) named name, for the two finders; NULL if none. */
+const struct stage_ops *stage_lookup(
+    const struct stage_ops *table, size_t n, const char *name);
 
 #endif

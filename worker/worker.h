@@ -4,7 +4,8 @@
  * HELLO, PROGRESS and final STAGE_DONE or STAGE_FAIL it sends, and the exit
  * code. Stages never see any of it: they get a struct stage_ctx (stage.h).
  *
- * Also the entry points of the stages, for the table in stages.c.
+ * Also the entry points of the stages, for the tables in stages.c and
+ * stages_nolibav.c.
  */
 #ifndef REEL_WORKER_H
 #define REEL_WORKER_H
@@ -15,8 +16,6 @@
 
 /* The descriptor reeld hands every worker: a socketpair end. */
 #define WORKER_FD 3
-/* The stage code, installed beside reel-worker. */
-#define WORKER_STAGE_LIBRARY "reel-stages.so"
 /* How long the worker waits for its JOB_START. */
 #define WORKER_START_TIMEOUT_MS 10000
 
