@@ -380,13 +380,16 @@ static const struct worker_library {
     {"reel-stages.so", "stage_find"},
 };
 
-/* The library's entry for stage, or NULL with the library closed. */
+/*
+ * The library's entry for stage, or NULL. A library is never closed: the
+ * process ends with its one stage, and unloading FFmpeg's dependencies
+ * would leave their constructors' allocations behind as leaks.
+ */
 static const struct stage_ops *
 worker_try_library(struct stage_ctx *ctx, const char *dir,
     const struct worker_library *wl, const char *stage, enum stage_result *rc)
 {
 	const struct stage_ops *(*find)(const char *);
-	const struct stage_ops *ops;
 	char path[PATH_MAX];
 	void *lib;
 
@@ -399,12 +402,9 @@ worker_try_library(struct stage_ctx *ctx, const char *dir,
 	if (find == NULL) {
 		*rc =
 		    stage_fail(ctx, STAGE_E_OS, "%s has no stage table", path);
-		(void)dlclose(lib);
 		return NULL;
 	}
-	if ((ops = find(stage)) == NULL)
-		(void)dlclose(lib);
-	return ops;
+	return find(stage);
 }
 
 static enum stage_result
