@@ -871,6 +871,59 @@ START_TEST(test_colour_conversions)
 }
 END_TEST
 
+/*
+ * OpenCV's 8-bit HSV, from its definition in doubles: halves of the hue
+ * and saturation quotients round up.
+ */
+static void
+hsv_reference(int r, int g, int b, int out[3])
+{
+	int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
+	int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
+	int d = mx - mn, num, base, q;
+
+	num = mx == r ? g - b : mx == g ? b - r : r - g;
+	base = mx == r ? 0 : mx == g ? 60 : 120;
+	q = d == 0 ? 0 : (int)floor(30.0 * abs(num) / d + 0.5);
+	q = base + (num < 0 ? -q : q);
+	out[0] = d == 0 ? 0 : q < 0 ? q + 180 : q;
+	out[1] = mx == 0 ? 0 : (int)floor(255.0 * d / mx + 0.5);
+	out[2] = mx;
+}
+
+/*
+ * Every 8-bit colour: per value of R, a picture of G down and B across.
+ * It is 259 wide, so each row ends with a part-filled block.
+ */
+#define HSV_W 259
+START_TEST(test_hsv_every_colour)
+{
+	static uint8_t red[HSV_W * 256], green[HSV_W * 256], blue[HSV_W * 256];
+	struct va_rgb im = {
+	    {red, green, blue}, {HSV_W, HSV_W, HSV_W}, HSV_W, 256};
+	struct va_planes p;
+	int r, i, want[3], wrong = 0;
+
+	ck_assert_int_eq(va_planes_alloc(&p, HSV_W, 256), 0);
+	for (i = 0; i < HSV_W * 256; i++) {
+		green[i] = (uint8_t)(i / HSV_W);
+		blue[i] = (uint8_t)(i % HSV_W % 256);
+	}
+	for (r = 0; r < 256; r++) {
+		memset(red, r, sizeof(red));
+		va_planes_fill(&p, &im);
+		for (i = 0; i < HSV_W * 256; i++) {
+			hsv_reference(r, green[i], blue[i], want);
+			wrong += p.plane[0][i] != want[0] ||
+				 p.plane[1][i] != want[1] ||
+				 p.plane[2][i] != want[2];
+		}
+	}
+	ck_assert_int_eq(wrong, 0);
+	va_planes_free(&p);
+}
+END_TEST
+
 static Suite *
 wrk_video_suite(void)
 {
@@ -879,6 +932,7 @@ wrk_video_suite(void)
 
 	tc = tcase_create("colour");
 	tcase_add_test(tc, test_colour_conversions);
+	tcase_add_test(tc, test_hsv_every_colour);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("shots");
 	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);
