@@ -123,6 +123,7 @@ struct va_queue {
 	enum stage_result rc;
 };
 
+static void va_hsv_one(int r, int g, int b, uint8_t *h, uint8_t *s, uint8_t *v);
 static void va_hsv_row(const uint8_t *restrict r, const uint8_t *restrict g,
     const uint8_t *restrict b, uint8_t *restrict h, uint8_t *restrict s,
     uint8_t *restrict v, int n);
@@ -270,76 +271,43 @@ va_planes_free(struct va_planes *p)
 
 /*
  * OpenCV's 8-bit RGB to HSV: H in 0..179 (degrees / 2), S and V 0..255,
- * rounded to nearest (halves away from zero), VA_HSV_LANES pixels at a
- * time. Both quotients are of integers below 2^14 whose true value, when
- * not whole, is at least 1/510 from the next whole number; a float divide
- * is off by under 2^-19 there, so truncating it gives the integer quotient
- * exactly (check_wrk_video compares all 2^24 colours with the formula).
+ * rounded to nearest (halves away from zero). Both quotients come from
+ * tables indexed by (mx, d) and (d, |num|), filled once with integer
+ * division: a lookup costs a fraction of the divide it replaces.
  */
-#define VA_HSV_LANES 4
-typedef uint8_t va_hsv_u8 __attribute__((vector_size(VA_HSV_LANES)));
-typedef int32_t va_hsv_i32 __attribute__((vector_size(4 * VA_HSV_LANES)));
-typedef float va_hsv_f32 __attribute__((vector_size(4 * VA_HSV_LANES)));
+static uint8_t va_sat_table[256 * 256]; /* [mx][d] */
+static uint8_t va_hue_table[256 * 256]; /* [d][|num|], |num| <= d */
+static pthread_once_t va_hsv_once = PTHREAD_ONCE_INIT;
 
-/* Lane-wise m ? a : b for masks of all ones or zeros: C has no vector ?:. */
-static inline va_hsv_i32
-va_pick(va_hsv_i32 m, va_hsv_i32 a, va_hsv_i32 b)
+static void
+va_hsv_tables(void)
 {
-	return (m & a) | (~m & b);
-}
+	int mx, d, n;
 
-static inline va_hsv_i32
-va_quotient(va_hsv_i32 a, va_hsv_i32 b)
-{
-	return __builtin_convertvector(
-	    __builtin_convertvector(a, va_hsv_f32) /
-		__builtin_convertvector(b, va_hsv_f32),
-	    va_hsv_i32);
-}
-
-static inline va_hsv_i32
-va_hsv_load(const uint8_t *p)
-{
-	va_hsv_u8 t;
-
-	memcpy(&t, p, sizeof(t));
-	return __builtin_convertvector(t, va_hsv_i32);
+	for (mx = 1; mx < 256; mx++)
+		for (d = 0; d <= mx; d++)
+			va_sat_table[mx * 256 + d] =
+			    (uint8_t)((255 * d + mx / 2) / mx);
+	for (d = 1; d < 256; d++)
+		for (n = 0; n <= d; n++)
+			va_hue_table[d * 256 + n] =
+			    (uint8_t)((60 * n + d) / (2 * d));
 }
 
 static inline void
-va_hsv_store(uint8_t *p, va_hsv_i32 v)
+va_hsv_one(int r, int g, int b, uint8_t *h, uint8_t *s, uint8_t *v)
 {
-	va_hsv_u8 t = __builtin_convertvector(v, va_hsv_u8);
+	int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
+	int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
+	int d = mx - mn, num, base, q;
 
-	memcpy(p, &t, sizeof(t));
-}
-
-static void
-va_hsv_block(const uint8_t *r8, const uint8_t *g8, const uint8_t *b8,
-    uint8_t *h8, uint8_t *s8, uint8_t *v8)
-{
-	const va_hsv_i32 zero = {0}, one = zero + 1;
-	va_hsv_i32 r = va_hsv_load(r8), g = va_hsv_load(g8),
-		   b = va_hsv_load(b8);
-	va_hsv_i32 mx, mn, d, is_r, is_g, num, base, q;
-
-	mx = va_pick(r > g, r, g);
-	mx = va_pick(mx > b, mx, b);
-	mn = va_pick(r < g, r, g);
-	mn = va_pick(mn < b, mn, b);
-	d = mx - mn;
-	is_r = mx == r;
-	is_g = ~is_r & (mx == g);
-	num = va_pick(is_r, g - b, va_pick(is_g, b - r, r - g));
-	base = va_pick(is_r, zero, va_pick(is_g, one * 60, one * 120));
-	q = va_quotient(
-	    60 * va_pick(num < 0, -num, num) + d, 2 * va_pick(d == 0, one, d));
-	q = base + va_pick(num < 0, -q, q);
-	q = va_pick(q < 0, q + 180, q);
-	va_hsv_store(h8, va_pick(d == 0, zero, q));
-	va_hsv_store(
-	    s8, va_quotient(255 * d + (mx >> 1), va_pick(mx == 0, one, mx)));
-	va_hsv_store(v8, mx);
+	num = mx == r ? g - b : mx == g ? b - r : r - g;
+	base = mx == r ? 0 : mx == g ? 60 : 120;
+	q = va_hue_table[d * 256 + abs(num)];
+	q = base + (num >= 0 ? q : -q);
+	*h = (uint8_t)(d == 0 ? 0 : q < 0 ? q + 180 : q);
+	*s = va_sat_table[mx * 256 + d];
+	*v = (uint8_t)mx;
 }
 
 static void
@@ -347,21 +315,10 @@ va_hsv_row(const uint8_t *restrict r, const uint8_t *restrict g,
     const uint8_t *restrict b, uint8_t *restrict h, uint8_t *restrict s,
     uint8_t *restrict v, int n)
 {
-	uint8_t in[3][VA_HSV_LANES] = {{0}}, out[3][VA_HSV_LANES];
-	int x, rest;
+	int x;
 
-	for (x = 0; x + VA_HSV_LANES <= n; x += VA_HSV_LANES)
-		va_hsv_block(r + x, g + x, b + x, h + x, s + x, v + x);
-	if ((rest = n - x) == 0)
-		return;
-	/* The row's last few pixels go through one padded block. */
-	memcpy(in[0], r + x, (size_t)rest);
-	memcpy(in[1], g + x, (size_t)rest);
-	memcpy(in[2], b + x, (size_t)rest);
-	va_hsv_block(in[0], in[1], in[2], out[0], out[1], out[2]);
-	memcpy(h + x, out[0], (size_t)rest);
-	memcpy(s + x, out[1], (size_t)rest);
-	memcpy(v + x, out[2], (size_t)rest);
+	for (x = 0; x < n; x++)
+		va_hsv_one(r[x], g[x], b[x], &h[x], &s[x], &v[x]);
 }
 
 /* Four interleaved histograms: repeats of one value do not serialise. */
@@ -554,6 +511,7 @@ va_planes_fill(struct va_planes *p, const struct va_rgb *im)
 	size_t i;
 	int y;
 
+	(void)pthread_once(&va_hsv_once, va_hsv_tables);
 	for (y = 0; y < p->height; y++) {
 		i = (size_t)y * p->width;
 		va_hsv_row(im->p[0] + (size_t)y * im->ls[0],
