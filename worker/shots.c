@@ -4,7 +4,8 @@
  * Order of decisions: fades first (a run of dark or bright frames with a
  * luma ramp on at least one side), then dissolves (a linear blend between
  * two steady states, checked on thumbnails and on block means), then hard
- * cuts outside those intervals. Cuts come from the adaptive ratio, lose
+ * cuts outside those intervals. Cuts come from the adaptive ratio (of the
+ * scores, or of the block-mean steps, which grain does not move), lose
  * flashes (the frame after a burst of up to flash_max_s matches the one
  * before it)
  * and then a minimum shot length, the earlier cut winning. Every function
@@ -48,6 +49,9 @@ static bool shots_fade_at(const struct shot_frame *f, size_t n,
 static size_t shots_fades_of(const struct shot_frame *f, size_t n,
     const struct shots_params *p, bool white, struct shot_transition *out,
     size_t max);
+static double shots_grid_step(const struct shot_frame *f, size_t i);
+static double shots_grid_ratio(const struct shot_frame *f, size_t n, size_t i,
+    const struct shots_params *p);
 static bool shots_blend_evidence(
     const struct shot_frame *f, const struct shots_params *p, int hmax);
 static double shots_grid_dist(
@@ -179,6 +183,44 @@ shots_is_flash(const struct shot_frame *f, size_t n, size_t i,
 	return false;
 }
 
+/* RMS change of the block means from frame i - 1 to frame i. */
+static double
+shots_grid_step(const struct shot_frame *f, size_t i)
+{
+	return shots_grid_dist(&f[i - 1], &f[i]) / sqrt((double)SHOTS_GRID);
+}
+
+/*
+ * The adaptive ratio of the block-mean steps at frame i, over the window
+ * of shots_adaptive_ratio(); 0 when the step is below grid_min_rms. Block
+ * means average zero-mean grain away, so this ratio stays high at a cut
+ * into a grainy shot, where the score ratio drops because the new shot's
+ * own high scores fill half the window.
+ */
+static double
+shots_grid_ratio(const struct shot_frame *f, size_t n, size_t i,
+    const struct shots_params *p)
+{
+	double step = shots_grid_step(f, i), sum = 0.0, avg;
+	size_t j, lo, hi;
+	int count = 0;
+
+	if (step < p->grid_min_rms)
+		return 0.0;
+	lo = i > (size_t)p->window ? i - (size_t)p->window : 1;
+	hi = i + (size_t)p->window < n ? i + (size_t)p->window : n - 1;
+	for (j = lo; j <= hi; j++) {
+		if (j == i)
+			continue;
+		sum += shots_grid_step(f, j);
+		count++;
+	}
+	if (count < p->window)
+		return 0.0;
+	avg = sum / count;
+	return avg < 1e-5 ? 255.0 : fmin(step / avg, 255.0);
+}
+
 size_t
 shots_cut_candidates(const struct shot_frame *f, size_t n,
     const struct shots_params *p, size_t *out)
@@ -188,7 +230,8 @@ shots_cut_candidates(const struct shot_frame *f, size_t n,
 	for (i = 1; i < n; i++) {
 		if (f[i].score < p->min_content)
 			continue;
-		if (shots_adaptive_ratio(f, n, i, p) < p->adaptive_threshold)
+		if (shots_adaptive_ratio(f, n, i, p) < p->adaptive_threshold &&
+		    shots_grid_ratio(f, n, i, p) < p->adaptive_threshold)
 			continue;
 		if (shots_is_flash(f, n, i, p))
 			continue;
