@@ -72,13 +72,15 @@ make_media(const char *src, const char *tpl)
 {
 	char *src_argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error",
 	    "-y", "-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30:d=20", "-f",
-	    "lavfi", "-i", "gradients=s=1920x1080:r=30:d=20:speed=0.05", "-f",
-	    "lavfi", "-i", "smptehdbars=s=1920x1080:r=30:d=20", "-f", "lavfi",
-	    "-i",
+	    "lavfi", "-i",
+	    "gradients=s=1920x1080:r=30:d=20:speed=0.05:seed=1:"
+	    "c0=0x2050a0:c1=0xe0a040",
+	    "-f", "lavfi", "-i", "smptehdbars=s=1920x1080:r=30:d=20", "-f",
+	    "lavfi", "-i",
 	    "aevalsrc='0.3*sin(2*PI*110*t)*exp(-6*mod(t,0.5))':s=48000:d=60",
 	    "-filter_complex",
-	    "[2:v]noise=alls=12:allf=t[n];[0:v][1:v][n]concat=n=3:v=1:a=0,"
-	    "format=yuv420p[v]",
+	    "[2:v]noise=alls=12:allf=t:all_seed=1[n];"
+	    "[0:v][1:v][n]concat=n=3:v=1:a=0,format=yuv420p[v]",
 	    "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-preset",
 	    "ultrafast", "-crf", "18", "-c:a", "aac", (char *)src, NULL};
 	char *tpl_argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error",

@@ -68,10 +68,10 @@ static void
 make_texture(void)
 {
 	const char *args[] = {"-f", "lavfi", "-i",
-	    "color=gray:s=320x180,noise=alls=100:allf=u,"
+	    "color=gray:s=320x180,noise=alls=100:allf=u:all_seed=11,"
 	    "scale=1280:720:flags=bicubic",
 	    "-f", "lavfi", "-i",
-	    "color=gray:s=64x36,noise=alls=100:allf=u,"
+	    "color=gray:s=64x36,noise=alls=100:allf=u:all_seed=12,"
 	    "scale=1280:720:flags=bicubic",
 	    "-filter_complex", "[0][1]blend=all_mode=average,format=gray",
 	    "-frames:v", "1", NULL};
@@ -111,7 +111,7 @@ media(const char *name)
 	static const struct {
 		const char *name, *vf, *seconds;
 	} clips[] = {
-	    {"static.mp4", LOOP "crop=320:180:480:270,noise=alls=6:allf=t",
+	    {"static.mp4", LOOP "crop=320:180:480:270,noise=alls=6:allf=t:all_seed=13",
 		"3"},
 	    {"slowpan.mp4", LOOP "crop=320:180:x='100+t*40':y=100", "3"},
 	    {"pan.mp4", LOOP "crop=320:180:x='100+t*100':y=100", "3"},

@@ -1717,7 +1717,7 @@ e2e_template(const char *tpl)
 		     "setpts=PTS-STARTPTS[c];"
 		     "rgbtestsrc=s=320x180:r=30:d=2[d];"
 		     "testsrc2=s=320x180:r=30:d=2,hue=h=180,negate[e];"
-		     "cellauto=s=320x180:r=30:rule=110,trim=duration=2,"
+		     "cellauto=s=320x180:r=30:rule=110:seed=7,trim=duration=2,"
 		     "setpts=PTS-STARTPTS[f];"
 		     "[a][b][c][d][e][f]concat=n=6:v=1:a=0,format=yuv420p,"
 		     "eq=saturation=1.3,colorbalance=rm=0.15:bm=-0.15,"
