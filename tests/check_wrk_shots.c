@@ -204,6 +204,58 @@ START_TEST(test_adaptive_ratio)
 }
 END_TEST
 
+/*
+ * From frame `from` on, temporal grain: every frame scores about 35
+ * against any earlier one, while the block means move by 1-2 levels.
+ */
+static void
+grain_from(struct shot_frame *f, size_t n, size_t from)
+{
+	size_t i;
+	int k;
+
+	for (i = from; i < n; i++) {
+		f[i].score = (float)(35.0 + 3.0 * noise(i, 30));
+		for (k = 0; k < SHOTS_SKIPS; k++)
+			f[i].skip[k] = (float)(35.0 + 3.0 * noise(i, 31 + k));
+		for (k = 0; k < SHOTS_GRID; k++)
+			f[i].grid[k] += (float)(noise(i, 200 + k));
+	}
+}
+
+/*
+ * A cut into a grainy shot scores under 3x the mean of its window, half
+ * of which is grain; the block means still jump, so it is a cut. Grain
+ * switching on over the same picture is not.
+ */
+START_TEST(test_cut_into_grain)
+{
+	const size_t n = 120;
+	struct shot_frame *f = frames_new(n);
+	struct shot_transition *tr;
+	size_t count;
+
+	cut_to(f, n, 60, 1);
+	grain_from(f, n, 61);
+	f[60].score = 45.0f;
+	ck_assert_double_lt(shots_adaptive_ratio(f, n, 60, &P), 3.0);
+	detect(f, n, &tr, &count);
+	ck_assert_uint_eq(count, 1);
+	ck_assert_int_eq(tr[0].kind, SHOT_CUT);
+	ck_assert_uint_eq(tr[0].at, 60);
+	free(tr);
+	free(f);
+
+	f = frames_new(n);
+	grain_from(f, n, 60);
+	f[60].score = 45.0f;
+	detect(f, n, &tr, &count);
+	ck_assert_uint_eq(count, 0);
+	free(tr);
+	free(f);
+}
+END_TEST
+
 START_TEST(test_known_cuts)
 {
 	const size_t n = 400, truth[] = {40, 95, 150, 262, 330};
@@ -610,6 +662,7 @@ wrk_shots_suite(void)
 	tcase_add_test(tc, test_frame_interval_median);
 	tcase_add_test(tc, test_adaptive_ratio);
 	tcase_add_test(tc, test_known_cuts);
+	tcase_add_test(tc, test_cut_into_grain);
 	tcase_add_test(tc, test_min_shot_length);
 	tcase_add_test(tc, test_flash_is_not_a_cut);
 	tcase_add_test(tc, test_flash_is_timed_not_counted);

@@ -49,6 +49,10 @@ static bool shots_fade_at(const struct shot_frame *f, size_t n,
 static size_t shots_fades_of(const struct shot_frame *f, size_t n,
     const struct shots_params *p, bool white, struct shot_transition *out,
     size_t max);
+static double shots_score_of(const struct shot_frame *f, size_t j);
+static double shots_window_mean(const struct shot_frame *f, size_t n, size_t i,
+    const struct shots_params *p,
+    double (*value)(const struct shot_frame *, size_t));
 static double shots_grid_step(const struct shot_frame *f, size_t i);
 static double shots_grid_ratio(const struct shot_frame *f, size_t n, size_t i,
     const struct shots_params *p);
@@ -134,25 +138,45 @@ shots_frame_interval(const struct shot_frame *f, size_t n)
 	return m;
 }
 
-double
-shots_adaptive_ratio(const struct shot_frame *f, size_t n, size_t i,
-    const struct shots_params *p)
+/* Frame j's content score, for shots_window_mean(). */
+static double
+shots_score_of(const struct shot_frame *f, size_t j)
 {
-	double sum = 0.0, avg;
+	return f[j].score;
+}
+
+/*
+ * The mean of value() over the window frames either side of frame i
+ * (frame 0 has no step into it); -1 when fewer than window of them exist.
+ */
+static double
+shots_window_mean(const struct shot_frame *f, size_t n, size_t i,
+    const struct shots_params *p,
+    double (*value)(const struct shot_frame *, size_t))
+{
+	double sum = 0.0;
 	size_t j, lo, hi;
 	int count = 0;
 
 	lo = i > (size_t)p->window ? i - (size_t)p->window : 1;
 	hi = i + (size_t)p->window < n ? i + (size_t)p->window : n - 1;
-	for (j = lo < 1 ? 1 : lo; j <= hi; j++) {
-		if (j == i)
-			continue;
-		sum += f[j].score;
-		count++;
+	for (j = lo; j <= hi; j++) {
+		if (j != i) {
+			sum += value(f, j);
+			count++;
+		}
 	}
-	if (count < p->window)
+	return count < p->window ? -1.0 : sum / count;
+}
+
+double
+shots_adaptive_ratio(const struct shot_frame *f, size_t n, size_t i,
+    const struct shots_params *p)
+{
+	double avg = shots_window_mean(f, n, i, p, shots_score_of);
+
+	if (avg < 0.0)
 		return 0.0;
-	avg = sum / count;
 	if (avg < 1e-5)
 		return f[i].score >= p->min_content ? 255.0 : 0.0;
 	return fmin(f[i].score / avg, 255.0);
@@ -201,23 +225,13 @@ static double
 shots_grid_ratio(const struct shot_frame *f, size_t n, size_t i,
     const struct shots_params *p)
 {
-	double step = shots_grid_step(f, i), sum = 0.0, avg;
-	size_t j, lo, hi;
-	int count = 0;
+	double step = shots_grid_step(f, i), avg;
 
 	if (step < p->grid_min_rms)
 		return 0.0;
-	lo = i > (size_t)p->window ? i - (size_t)p->window : 1;
-	hi = i + (size_t)p->window < n ? i + (size_t)p->window : n - 1;
-	for (j = lo; j <= hi; j++) {
-		if (j == i)
-			continue;
-		sum += shots_grid_step(f, j);
-		count++;
-	}
-	if (count < p->window)
+	avg = shots_window_mean(f, n, i, p, shots_grid_step);
+	if (avg < 0.0)
 		return 0.0;
-	avg = sum / count;
 	return avg < 1e-5 ? 255.0 : fmin(step / avg, 255.0);
 }
 
