@@ -111,7 +111,8 @@ media(const char *name)
 	static const struct {
 		const char *name, *vf, *seconds;
 	} clips[] = {
-	    {"static.mp4", LOOP "crop=320:180:480:270,noise=alls=6:allf=t:all_seed=13",
+	    {"static.mp4",
+		LOOP "crop=320:180:480:270,noise=alls=6:allf=t:all_seed=13",
 		"3"},
 	    {"slowpan.mp4", LOOP "crop=320:180:x='100+t*40':y=100", "3"},
 	    {"pan.mp4", LOOP "crop=320:180:x='100+t*100':y=100", "3"},

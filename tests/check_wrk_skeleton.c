@@ -67,7 +67,6 @@ setup_media(void)
 static void
 teardown_media(void)
 {
-	worker_dir = NULL;
 	remove_tree(dir);
 }
 
@@ -454,6 +453,7 @@ START_TEST(test_missing_library)
 	worker_dir = dir;
 	run_fails("probe", "probe", video,
 	    "reel-stages.so: cannot open shared object file", STAGE_E_OS);
+	worker_dir = NULL;
 }
 END_TEST
 

@@ -876,8 +876,8 @@ START_TEST(test_colour_conversions)
 END_TEST
 
 /*
- * OpenCV's 8-bit HSV, from its definition in doubles: halves of the hue
- * and saturation quotients round up.
+ * The 8-bit HSV of video_analysis.c from its definition in doubles: hue
+ * and saturation quotients rounded to nearest, halves away from zero.
  */
 static void
 hsv_reference(int r, int g, int b, int out[3])
@@ -896,8 +896,8 @@ hsv_reference(int r, int g, int b, int out[3])
 }
 
 /*
- * Every 8-bit colour: per value of R, a picture of G down and B across.
- * It is 259 wide, so each row ends with a part-filled block.
+ * Every 8-bit colour: per value of R, a picture of G down and B across,
+ * 259 wide so that rows are not a power of two long.
  */
 #define HSV_W 259
 START_TEST(test_hsv_every_colour)

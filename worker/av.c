@@ -70,11 +70,11 @@ avh_open_input(struct stage_ctx *ctx, const char *path, AVFormatContext **out)
 /* FFmpeg caps its own automatic count at 16 too. */
 #define AVH_MAX_DECODER_THREADS 16
 
-/* 0 leaves the count to FFmpeg. */
+/* 0 leaves the count to FFmpeg, which uses one thread on one core. */
 static int
 avh_decoder_threads(int busy_threads)
 {
-	if (busy_threads <= 0)
+	if (busy_threads <= 0 || av_cpu_count() < 2)
 		return 0;
 	return FFMIN(
 	    av_cpu_count() + 1 + busy_threads, AVH_MAX_DECODER_THREADS);

@@ -26,10 +26,11 @@ enum stage_result avh_open_input(
     struct stage_ctx *ctx, const char *path, AVFormatContext **out);
 /*
  * Opens a decoder for one stream with frame threads on. FFmpeg's automatic
- * count (cores + 1) suits a caller that does nothing else; busy_threads
- * adds one decoder thread per thread of the caller's own that keeps a core
- * busy beside it, so the decoder still has work queued when that thread
- * runs. The caller frees it with avcodec_free_context().
+ * count (cores + 1 on two or more cores) suits a caller that does nothing
+ * else; busy_threads adds one decoder thread per thread of the caller's
+ * own that keeps a core busy beside it, so the decoder still has work
+ * queued when that thread runs. The caller frees it with
+ * avcodec_free_context().
  */
 enum stage_result avh_open_decoder(struct stage_ctx *ctx,
     const AVFormatContext *fmt, int stream_index, int busy_threads,

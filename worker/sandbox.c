@@ -1,6 +1,6 @@
 /*
  * The worker's seccomp filter (docs/security.md). reel-worker installs it
- * right after HELLO, before it loads reel-stages.so or opens any input, so
+ * right after HELLO, before it loads a stage library or opens any input, so
  * everything that parses untrusted media runs under it, library
  * constructors included.
  *

@@ -1,8 +1,8 @@
 /*
  * The worker's seccomp filter (docs/security.md): an allow-list of the
  * system calls that decoding, analysis and encoding need. It is linked into
- * the reel-worker executable (and the test worker), never into
- * reel-stages.so, so stage code cannot run without it.
+ * the reel-worker executable (and the test worker), never into a stage
+ * library, so stage code cannot run without it.
  */
 #ifndef REEL_WORKER_SANDBOX_H
 #define REEL_WORKER_SANDBOX_H

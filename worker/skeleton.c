@@ -369,8 +369,9 @@ worker_ctx_init(struct stage_ctx *ctx, const struct msg_job_start *js,
 /*
  * The stage libraries beside this program, tried in this order; each is
  * loaded only after HELLO has gone out. The one that links FFmpeg costs
- * about 20 ms of dynamic linking, which reeld should not wait for to learn
- * that the worker runs, and which the stages without media skip.
+ * about 30 ms of dynamic linking, which reeld should not wait for to learn
+ * that the worker runs, and which the stages without media skip. Both
+ * must be installed: a missing first one fails every stage, by name.
  */
 static const struct worker_library {
 	const char *file;

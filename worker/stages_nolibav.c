@@ -1,7 +1,7 @@
 /*
  * The table of reel-stages-nolibav.so: the stages that read only reel's
  * own artifacts (proxies and JSON). Their workers never load FFmpeg, which
- * costs some 20 ms of dynamic linking and most of a worker's memory.
+ * costs about 30 ms of dynamic linking and most of a worker's memory.
  */
 #include <stddef.h>
 

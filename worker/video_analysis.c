@@ -270,10 +270,11 @@ va_planes_free(struct va_planes *p)
 }
 
 /*
- * OpenCV's 8-bit RGB to HSV: H in 0..179 (degrees / 2), S and V 0..255,
- * rounded to nearest (halves away from zero). Both quotients come from
- * tables indexed by (mx, d) and (d, |num|), filled once with integer
- * division: a lookup costs a fraction of the divide it replaces.
+ * 8-bit HSV on OpenCV's scales: H in 0..179 (degrees / 2), S and V 0..255,
+ * rounded to nearest, halves away from zero (OpenCV's own fixed point may
+ * round a half differently: one step on a 180-step wheel). Both quotients
+ * come from tables indexed by (mx, d) and (d, |num|), filled once with
+ * integer division: a lookup costs a fraction of the divide it replaces.
  */
 static uint8_t va_sat_table[256 * 256]; /* [mx][d] */
 static uint8_t va_hue_table[256 * 256]; /* [d][|num|], |num| <= d */
