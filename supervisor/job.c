@@ -98,6 +98,7 @@ static void job_progress_cb(void *arg, unsigned permille);
 static void job_finished_cb(void *arg, const struct child_outcome *out);
 static void job_early_progress_cb(void *arg, unsigned permille);
 static void job_early_finished_cb(void *arg, const struct child_outcome *out);
+static void job_stop_workers(struct job *j, const char *code);
 static void job_timeout_cb(evutil_socket_t fd, short what, void *arg);
 
 static const struct child_ops job_child_ops = {
@@ -1017,6 +1018,16 @@ job_finished_cb(void *arg, const struct child_outcome *out)
 	job_release(j);
 }
 
+/* Both of a job's workers, the current stage's and the early one. */
+static void
+job_stop_workers(struct job *j, const char *code)
+{
+	if (j->j_child != NULL)
+		child_stop(j->j_child, code);
+	if (j->j_early != NULL)
+		child_stop(j->j_early, code);
+}
+
 static void
 job_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1025,10 +1036,7 @@ job_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_warnx("%s exceeded %u s", j->j_id, job_cfg->job_timeout_seconds);
-	if (j->j_child != NULL)
-		child_stop(j->j_child, ERR_JOB_TIMEOUT);
-	if (j->j_early != NULL)
-		child_stop(j->j_early, ERR_JOB_TIMEOUT);
+	job_stop_workers(j, ERR_JOB_TIMEOUT);
 }
 
 int
@@ -1044,10 +1052,7 @@ job_cancel(struct job *j, char *code, char *detail)
 	jobstate_cancel(&j->j_st, clock_realtime_ms());
 	job_count_end(j);
 	/* The slot stays taken until the worker group is gone. */
-	if (j->j_child != NULL)
-		child_stop(j->j_child, "CANCELLED");
-	if (j->j_early != NULL)
-		child_stop(j->j_early, "CANCELLED");
+	job_stop_workers(j, "CANCELLED");
 	job_publish(j);
 	job_publish_counters();
 	return 0;

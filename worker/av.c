@@ -74,10 +74,11 @@ avh_open_input(struct stage_ctx *ctx, const char *path, AVFormatContext **out)
 static int
 avh_decoder_threads(int busy_threads)
 {
-	if (busy_threads <= 0 || av_cpu_count() < 2)
+	int cores = av_cpu_count();
+
+	if (busy_threads <= 0 || cores < 2)
 		return 0;
-	return FFMIN(
-	    av_cpu_count() + 1 + busy_threads, AVH_MAX_DECODER_THREADS);
+	return FFMIN(cores + 1 + busy_threads, AVH_MAX_DECODER_THREADS);
 }
 
 enum stage_result

@@ -130,6 +130,9 @@ static void avv_luma_copy(const struct avv *v, uint8_t *dst, int dls);
 static void avv_rotate_plane(const uint8_t *src, int sls, int cw, int ch,
     uint8_t *dst, int dls, int bpp, int rotation);
 static void avv_interleave(const struct avv_proxy *p, uint8_t *dst, int dls);
+static int avv_scale(struct avv *v, struct SwsContext *sws,
+    uint8_t *const src[], const int sls[], int h, uint8_t *const dst[],
+    const int dls[]);
 static void avv_turn(const struct avv *v, struct avv_proxy *p);
 static void avv_luma_of_rgb(const struct avv *v, uint8_t *const rgb[4],
     const int ls[4], uint8_t *dst, int dls);
@@ -615,6 +618,18 @@ avv_interleave(const struct avv_proxy *p, uint8_t *dst, int dls)
 	}
 }
 
+/* One sws_scale() of a whole picture of h rows; -1 with the error set. */
+static int
+avv_scale(struct avv *v, struct SwsContext *sws, uint8_t *const src[],
+    const int sls[], int h, uint8_t *const dst[], const int dls[])
+{
+	if (sws_scale(sws, (const uint8_t *const *)src, sls, 0, h, dst, dls) <
+	    0)
+		return avv_fail(
+		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
+	return 0;
+}
+
 /* A proxy made in coded orientation (in tmp), turned upright into out. */
 static void
 avv_turn(const struct avv *v, struct avv_proxy *p)
@@ -656,10 +671,9 @@ avv_convert_direct(struct avv *v, const AVFrame *f, bool turn)
 	uint8_t **rgb = turn ? p0->tmp : p0->out;
 	int *rgb_ls = turn ? p0->tmp_ls : p0->out_ls, i;
 
-	if (sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0,
-		f->height, rgb, rgb_ls) < 0)
-		return avv_fail(
-		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
+	if (avv_scale(v, v->sws, f->data, f->linesize, f->height, rgb, rgb_ls) <
+	    0)
+		return -1;
 	for (i = 1; i < v->nproxies; i++) {
 		p = &v->px[i];
 		avv_luma_of_rgb(v, rgb, rgb_ls, turn ? p->tmp[0] : p->out[0],
@@ -679,11 +693,10 @@ avv_make_proxy(struct avv *v, struct avv_proxy *p, bool turn)
 
 	if (p->sws == NULL)
 		avv_luma_copy(v, dst[0], dls[0]);
-	else if (sws_scale(p->sws, (const uint8_t *const *)v->base, v->base_ls,
-		     0, v->bh, p->gbr[0] != NULL ? p->gbr : dst,
+	else if (avv_scale(v, p->sws, v->base, v->base_ls, v->bh,
+		     p->gbr[0] != NULL ? p->gbr : dst,
 		     p->gbr[0] != NULL ? p->gbr_ls : dls) < 0)
-		return avv_fail(
-		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
+		return -1;
 	if (p->gbr[0] != NULL)
 		avv_interleave(p, dst[0], dls[0]);
 	if (turn)
@@ -701,10 +714,9 @@ avv_convert(struct avv *v, const AVFrame *f)
 		return -1;
 	if (v->direct)
 		return avv_convert_direct(v, f, turn);
-	if (sws_scale(v->sws, (const uint8_t *const *)f->data, f->linesize, 0,
-		f->height, v->base, v->base_ls) < 0)
-		return avv_fail(
-		    v, STAGE_E_DATA, "%s: cannot scale a frame", v->name);
+	if (avv_scale(v, v->sws, f->data, f->linesize, f->height, v->base,
+		v->base_ls) < 0)
+		return -1;
 	for (i = 0; i < v->nproxies; i++) {
 		if (avv_make_proxy(v, &v->px[i], turn) < 0)
 			return -1;

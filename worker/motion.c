@@ -391,12 +391,6 @@ motion_tap5(const uint8_t *r, int x, int n)
 	return r[l2] + 4 * r[l1] + 6 * r[x] + 4 * r[r1] + r[r2];
 }
 
-/*
- * Level 0 is the frame under a [1 4 6 4 1] / 16 binomial blur (sigma 1 px)
- * in both directions. Detail near the pixel pitch is aliased, and aliased
- * detail biases sub-pixel shifts (by 5-8 % on fine noise): the blur takes
- * most of it out of the estimate.
- */
 /* The horizontal 1 4 6 4 1 taps of eight pixels at p (two each side). */
 static inline void
 motion_tap5_h8(const uint8_t *p, uint16_t *out)
@@ -428,6 +422,12 @@ motion_tap5_v8(const uint16_t *const t[5], int x, uint8_t *out)
 	memcpy(out, &b, sizeof(b));
 }
 
+/*
+ * Level 0 is the frame under a [1 4 6 4 1] / 16 binomial blur (sigma 1 px)
+ * in both directions. Detail near the pixel pitch is aliased, and aliased
+ * detail biases sub-pixel shifts (by 5-8 % on fine noise): the blur takes
+ * most of it out of the estimate.
+ */
 static void
 motion_load(struct motion_est *e, const uint8_t *gray, int linesize)
 {
