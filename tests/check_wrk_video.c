@@ -928,6 +928,191 @@ START_TEST(test_hsv_every_colour)
 }
 END_TEST
 
+/* xorshift32: the same pictures on every run. */
+static uint32_t
+next_random(uint32_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
+
+/*
+ * A picture of flat blocks, ramps and noise, so that the edge detector
+ * meets flat runs, strong and weak edges, and every threshold.
+ */
+static void
+random_picture(uint8_t *rgb[3], int w, int h, uint32_t seed)
+{
+	int x, y, c, v;
+
+	for (c = 0; c < 3; c++) {
+		for (y = 0; y < h; y++) {
+			for (x = 0; x < w; x++) {
+				v = (int)((x / 7 * 37 + y / 5 * 91 + c * 50) %
+					  256);
+				if ((x / 11 + y / 9) % 3 == 0)
+					v = (x * 3 + y * 2) % 256;
+				if ((x / 13 + y / 6) % 4 == 1)
+					v = (int)(next_random(&seed) % 256);
+				rgb[c][(size_t)y * w + x] = (uint8_t)v;
+			}
+		}
+	}
+}
+
+/* Sobel L1 at (x, y) of v, sign-coded as va_planes_fill() keeps it. */
+static int
+sobel_reference(const uint8_t *v, int w, int x, int y)
+{
+#define V(dx, dy) v[(size_t)(y + (dy)) * w + x + (dx)]
+	int gx = V(1, -1) + 2 * V(1, 0) + V(1, 1) - V(-1, -1) - 2 * V(-1, 0) -
+		 V(-1, 1);
+	int gy = V(-1, 1) + 2 * V(0, 1) + V(1, 1) - V(-1, -1) - 2 * V(0, -1) -
+		 V(1, -1);
+#undef V
+	return abs(gx) >= abs(gy) ? abs(gx) + abs(gy) : -(abs(gx) + abs(gy));
+}
+
+/*
+ * The edge plane by its definition (video_analysis.c): Sobel of V, ridge
+ * test across the dominant gradient, hysteresis over 8 neighbours, square
+ * dilation; thresholds from the median of V.
+ */
+static void
+edges_reference(const uint8_t *v, int w, int h, uint8_t *out)
+{
+	size_t n = (size_t)w * h, i, cum = 0, count[256] = {0};
+	int *g = calloc(n, sizeof(*g));
+	uint8_t *ridge = calloc(n, 1), *edge = calloc(n, 1);
+	int med = 255, low, high, k, r, x, y, dx, dy, m, m1, m2;
+
+	ck_assert(g != NULL && ridge != NULL && edge != NULL);
+	for (i = 0; i < n; i++)
+		count[v[i]]++;
+	for (k = 0; k < 256 && med == 255; k++) {
+		cum += count[k];
+		if (2 * cum >= n)
+			med = k;
+	}
+	low = (int)(2.0 * med / 3.0);
+	high = (int)(4.0 * med / 3.0);
+	low = low < VA_EDGE_LOW_MIN ? VA_EDGE_LOW_MIN : low;
+	high = high > 255		 ? 255
+	       : high < VA_EDGE_HIGH_MIN ? VA_EDGE_HIGH_MIN
+					 : high;
+	for (y = 1; y + 1 < h; y++)
+		for (x = 1; x + 1 < w; x++)
+			g[(size_t)y * w + x] = sobel_reference(v, w, x, y);
+	for (y = 1; y + 1 < h; y++) {
+		for (x = 1; x + 1 < w; x++) {
+			i = (size_t)y * w + x;
+			m = abs(g[i]);
+			m1 = abs(g[i] > 0 ? g[i - 1] : g[i - w]);
+			m2 = abs(g[i] > 0 ? g[i + 1] : g[i + w]);
+			if (m >= low && m > m1 && m >= m2)
+				ridge[i] = m >= high ? 2 : 1;
+		}
+	}
+	for (y = 1; y + 1 < h; y++) {
+		for (x = 1; x + 1 < w; x++) {
+			i = (size_t)y * w + x;
+			for (dy = -1; dy <= 1 && ridge[i] == 1; dy++)
+				for (dx = -1; dx <= 1; dx++)
+					edge[i] |= ridge[i + dy * w + dx] == 2;
+			edge[i] |= ridge[i] == 2;
+		}
+	}
+	k = 4 + (int)lrint(sqrt((double)w * h) / 192.0);
+	r = (k % 2 == 0 ? k + 1 : k) / 2;
+	for (y = 0; y < h; y++) {
+		for (x = 0; x < w; x++) {
+			m = 0;
+			for (dy = -r; dy <= r; dy++)
+				for (dx = -r; dx <= r; dx++)
+					m |=
+					    y + dy >= 0 && y + dy < h &&
+					    x + dx >= 0 && x + dx < w &&
+					    edge[(size_t)(y + dy) * w + x + dx];
+			out[(size_t)y * w + x] = m ? 255 : 0;
+		}
+	}
+	free(g);
+	free(ridge);
+	free(edge);
+}
+
+/* Mean absolute difference of two planes, around the hue wheel if asked. */
+static double
+plane_diff_reference(const uint8_t *a, const uint8_t *b, size_t n, bool wrap)
+{
+	double sum = 0.0;
+	int d;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		d = abs(a[i] - b[i]);
+		sum += wrap && 180 - d < d ? 180 - d : d;
+	}
+	return sum / (double)n;
+}
+
+/*
+ * The vectorised edge detector and content score against their plain
+ * definitions, on sizes that leave every kind of row tail.
+ */
+START_TEST(test_edges_and_score_match_definition)
+{
+	static const int size[][2] = {
+	    {256, 144}, {259, 37}, {37, 23}, {17, 9}, {3, 3}, {320, 180}};
+	struct va_score_params sp;
+	struct va_planes p[2];
+	uint8_t *rgb[2][3], *want;
+	double score, diff;
+	int s, w, h, c, f;
+	size_t n;
+
+	va_score_params_default(&sp);
+	for (s = 0; s < (int)(sizeof(size) / sizeof(size[0])); s++) {
+		w = size[s][0];
+		h = size[s][1];
+		n = (size_t)w * h;
+		want = malloc(n);
+		ck_assert(want != NULL);
+		for (f = 0; f < 2; f++) {
+			for (c = 0; c < 3; c++) {
+				rgb[f][c] = malloc(n);
+				ck_assert(rgb[f][c] != NULL);
+			}
+			random_picture(rgb[f], w, h, (uint32_t)(s * 2 + f + 1));
+			ck_assert_int_eq(va_planes_alloc(&p[f], w, h), 0);
+			va_planes_fill(&p[f],
+			    &(struct va_rgb){{rgb[f][0], rgb[f][1], rgb[f][2]},
+				{w, w, w}, w, h});
+			edges_reference(p[f].plane[2], w, h, want);
+			ck_assert_msg(memcmp(want, p[f].plane[3], n) == 0,
+			    "edges of %dx%d picture %d differ", w, h, f);
+		}
+		score = diff = 0.0;
+		for (c = 0; c < 4; c++) {
+			diff += sp.weights[c] *
+				plane_diff_reference(p[0].plane[c],
+				    p[1].plane[c], n, c == 0 && sp.hue_wrap);
+			score += fabs(sp.weights[c]);
+		}
+		ck_assert_double_eq_tol(
+		    va_content_score(&p[0], &p[1], &sp), diff / score, 1e-9);
+		for (f = 0; f < 2; f++) {
+			va_planes_free(&p[f]);
+			for (c = 0; c < 3; c++)
+				free(rgb[f][c]);
+		}
+		free(want);
+	}
+}
+END_TEST
+
 static Suite *
 wrk_video_suite(void)
 {
@@ -937,6 +1122,7 @@ wrk_video_suite(void)
 	tc = tcase_create("colour");
 	tcase_add_test(tc, test_colour_conversions);
 	tcase_add_test(tc, test_hsv_every_colour);
+	tcase_add_test(tc, test_edges_and_score_match_definition);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("shots");
 	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);

@@ -53,9 +53,6 @@
 #define VA_QUEUE 8
 /* Luma histogram bins in the whole-video statistics. */
 #define VA_HIST_BINS 64
-/* Edge thresholds never drop below these (Sobel L1 units). */
-#define VA_EDGE_LOW_MIN 8
-#define VA_EDGE_HIGH_MIN 16
 /* An interval this far from the median is a variable-rate frame... */
 #define VA_VFR_DEVIATION 0.10
 /* ...and this share of such intervals makes the video variable rate. */
@@ -69,6 +66,7 @@ typedef uint8_t va_bytes __attribute__((vector_size(VA_LANES)));
 /* Eight bytes, and eight 16-bit sums of them. */
 typedef uint8_t va_octet __attribute__((vector_size(8)));
 typedef uint16_t va_words __attribute__((vector_size(16)));
+typedef int16_t va_shorts __attribute__((vector_size(16)));
 
 struct va_thumbs {
 	int width, height;
@@ -363,13 +361,48 @@ va_sobel_one(const uint8_t *a, const uint8_t *b, const uint8_t *c, int x)
 	return (int16_t)(ax >= ay ? ax + ay : -(ax + ay));
 }
 
+/* Eight bytes from p, widened. */
+static inline va_shorts
+va_load8(const uint8_t *p)
+{
+	va_octet o;
+
+	memcpy(&o, p, sizeof(o));
+	return __builtin_convertvector(o, va_shorts);
+}
+
+static inline va_shorts
+va_abs8(va_shorts v)
+{
+	va_shorts sign = v >> 15;
+
+	return (v ^ sign) - sign;
+}
+
+/* va_sobel_one() for b[x .. x + 7]; sums stay within +-2040. */
+static inline void
+va_sobel8(
+    const uint8_t *a, const uint8_t *b, const uint8_t *c, int x, int16_t *out)
+{
+	va_shorts al = va_load8(a + x - 1), am = va_load8(a + x),
+		  ar = va_load8(a + x + 1), bl = va_load8(b + x - 1),
+		  br = va_load8(b + x + 1), cl = va_load8(c + x - 1),
+		  cm = va_load8(c + x), cr = va_load8(c + x + 1);
+	va_shorts ax = va_abs8((ar + br + br + cr) - (al + bl + bl + cl));
+	va_shorts ay = va_abs8((cl + cm + cm + cr) - (al + am + am + ar));
+	va_shorts sum = ax + ay, horizontal = ax >= ay;
+
+	sum = (sum & horizontal) | (-sum & ~horizontal);
+	memcpy(out + x, &sum, sizeof(sum));
+}
+
 /* Sobel of V into grad; 0 on the border. */
 static void
 va_sobel(struct va_planes *p)
 {
-	const uint8_t *v = p->plane[2], *restrict a, *restrict b, *restrict c;
-	int w = p->width, h = p->height, x, y, j;
-	int16_t *restrict out;
+	const uint8_t *v = p->plane[2], *a, *b, *c;
+	int w = p->width, h = p->height, x, y;
+	int16_t *out;
 
 	memset(p->grad, 0, (size_t)w * h * sizeof(*p->grad));
 	for (y = 1; y + 1 < h; y++) {
@@ -377,38 +410,65 @@ va_sobel(struct va_planes *p)
 		b = a + w;
 		c = b + w;
 		out = p->grad + (size_t)y * w;
-		for (x = 1; x + VA_LANES < w; x += VA_LANES)
-			for (j = x; j < x + VA_LANES; j++)
-				out[j] = va_sobel_one(a, b, c, j);
+		for (x = 1; x + 9 <= w; x += 8)
+			va_sobel8(a, b, c, x, out);
 		for (; x + 1 < w; x++)
 			out[x] = va_sobel_one(a, b, c, x);
 	}
 }
 
+/* Whether any of 16 bytes is non-zero. */
+static inline bool
+va_any16(const void *p)
+{
+	uint64_t q[2];
+
+	memcpy(q, p, sizeof(q));
+	return (q[0] | q[1]) != 0;
+}
+
+/* Ridge test of one pixel: 2 strong, 1 weak, 0 none. */
+static inline uint8_t
+va_nms_one(const int16_t *g, int w, int low, int high)
+{
+	int m = abs(g[0]), m1, m2;
+
+	if (m < low)
+		return 0;
+	m1 = abs(g[0] > 0 ? g[-1] : g[-w]);
+	m2 = abs(g[0] > 0 ? g[1] : g[w]);
+	if (m > m1 && m >= m2)
+		return m >= high ? 2 : 1;
+	return 0;
+}
+
 /*
- * Thin edges to their ridge: 2 strong, 1 weak, 0 none, into work. Most
- * pixels are below the low threshold, so the branch pays.
+ * Thin edges to their ridge, into work. Most pixels are below the low
+ * threshold: eight of them are dismissed at once.
  */
 static void
 va_nms(struct va_planes *p, int low, int high)
 {
-	int w = p->width, h = p->height, x, y, m, m1, m2;
+	int w = p->width, h = p->height, x, y, j;
+	va_shorts lows = {0}, m;
 	const int16_t *g;
 	uint8_t *out;
 
+	lows += (int16_t)low;
 	memset(p->work, 0, (size_t)w * h);
 	for (y = 1; y + 1 < h; y++) {
 		g = p->grad + (size_t)y * w;
 		out = p->work + (size_t)y * w;
-		for (x = 1; x + 1 < w; x++) {
-			m = abs(g[x]);
-			if (m < low)
+		for (x = 1; x + 9 <= w; x += 8) {
+			memcpy(&m, g + x, sizeof(m));
+			m = va_abs8(m) >= lows;
+			if (!va_any16(&m))
 				continue;
-			m1 = abs(g[x] > 0 ? g[x - 1] : g[x - w]);
-			m2 = abs(g[x] > 0 ? g[x + 1] : g[x + w]);
-			if (m > m1 && m >= m2)
-				out[x] = m >= high ? 2 : 1;
+			for (j = x; j < x + 8; j++)
+				out[j] = va_nms_one(g + j, w, low, high);
 		}
+		for (; x + 1 < w; x++)
+			out[x] = va_nms_one(g + x, w, low, high);
 	}
 }
 
@@ -420,11 +480,20 @@ va_touches_strong(const uint8_t *c, int w)
 	       c[1] == 2 || c[w - 1] == 2 || c[w] == 2 || c[w + 1] == 2;
 }
 
-/* Strong pixels, and weak ones touching a strong one, become edges. */
+static inline bool
+va_is_edge(const uint8_t *c, int w)
+{
+	return c[0] == 2 || (c[0] == 1 && va_touches_strong(c, w));
+}
+
+/*
+ * Strong pixels, and weak ones touching a strong one, become edges; runs
+ * of 16 pixels without either are passed over.
+ */
 static void
 va_hysteresis(struct va_planes *p)
 {
-	int w = p->width, h = p->height, x, y;
+	int w = p->width, h = p->height, x, y, j;
 	const uint8_t *row;
 	uint8_t *e;
 
@@ -432,11 +501,14 @@ va_hysteresis(struct va_planes *p)
 	for (y = 1; y + 1 < h; y++) {
 		row = p->work + (size_t)y * w;
 		e = p->plane[3] + (size_t)y * w;
-		for (x = 1; x + 1 < w; x++) {
-			if (row[x] == 2 ||
-			    (row[x] == 1 && va_touches_strong(row + x, w)))
-				e[x] = 255;
+		for (x = 1; x + VA_LANES < w; x += VA_LANES) {
+			if (!va_any16(row + x))
+				continue;
+			for (j = x; j < x + VA_LANES; j++)
+				e[j] = va_is_edge(row + j, w) ? 255 : 0;
 		}
+		for (; x + 1 < w; x++)
+			e[x] = va_is_edge(row + x, w) ? 255 : 0;
 	}
 }
 
@@ -532,22 +604,47 @@ va_absdiff_one(int a, int b, bool wrap)
 	return (unsigned)(wrap && 180 - d < d ? 180 - d : d);
 }
 
+/* Sum of the bytes of v: a fixed-length loop the compiler vectorises. */
+static inline unsigned
+va_bytes_sum(va_bytes v)
+{
+	unsigned sum = 0;
+	int j;
+
+	for (j = 0; j < VA_LANES; j++)
+		sum += v[j];
+	return sum;
+}
+
+/* va_absdiff_one() on VA_LANES bytes at once. */
+static inline va_bytes
+va_absdiff_lanes(const uint8_t *a, const uint8_t *b, bool wrap)
+{
+	va_bytes x, y, d, turn, m, wheel = {0};
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	m = (va_bytes)(x > y);
+	d = ((x - y) & m) | ((y - x) & ~m);
+	if (!wrap)
+		return d;
+	wheel += 180;
+	turn = wheel - d;
+	m = (va_bytes)(turn < d);
+	return (turn & m) | (d & ~m);
+}
+
 /* Sum of va_absdiff_one() over n bytes. */
 static uint64_t
 va_absdiff(const uint8_t *a, const uint8_t *b, size_t n, bool wrap)
 {
-	uint32_t lane[VA_LANES] = {0};
 	uint64_t sum = 0;
 	size_t i = 0;
-	int j;
 
 	for (; i + VA_LANES <= n; i += VA_LANES)
-		for (j = 0; j < VA_LANES; j++)
-			lane[j] += va_absdiff_one(a[i + j], b[i + j], wrap);
+		sum += va_bytes_sum(va_absdiff_lanes(a + i, b + i, wrap));
 	for (; i < n; i++)
 		sum += va_absdiff_one(a[i], b[i], wrap);
-	for (j = 0; j < VA_LANES; j++)
-		sum += lane[j];
 	return sum;
 }
 

@@ -49,6 +49,10 @@ struct va_score_params {
 
 void va_score_params_default(struct va_score_params *sp);
 
+/* Edge thresholds never drop below these (Sobel L1 units). */
+#define VA_EDGE_LOW_MIN 8
+#define VA_EDGE_HIGH_MIN 16
+
 /* Hue (0..179), saturation, value (OpenCV's 8-bit HSV) and edge planes. */
 struct va_planes {
 	int width, height;
