@@ -167,8 +167,9 @@ motion_two_point(const struct motion_vec *p, const struct motion_vec *q,
     struct motion_model *m)
 {
 	struct motion_sums s;
+	double sx = p->x - q->x, sy = p->y - q->y;
 
-	if (hypot(p->x - q->x, p->y - q->y) < MOTION_MIN_SPAN)
+	if (sx * sx + sy * sy < MOTION_MIN_SPAN * MOTION_MIN_SPAN)
 		return -1;
 	memset(&s, 0, sizeof(s));
 	motion_sums_add(&s, p, 1.0);
@@ -190,14 +191,18 @@ motion_rand(uint32_t *state)
 	return *state = x;
 }
 
+/*
+ * The MSAC cost of m, or a partial sum once it reaches limit: the terms
+ * are never negative, so such a model cannot be the best.
+ */
 static double
 motion_msac(const struct motion_vec *v, size_t n, const struct motion_model *m,
-    double thresh)
+    double thresh, double limit)
 {
 	double cost = 0.0, t2 = thresh * thresh, r2;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && cost < limit; i++) {
 		r2 = motion_residual2(&v[i], m);
 		cost += v[i].weight * (r2 < t2 ? r2 : t2);
 	}
@@ -220,7 +225,7 @@ motion_ransac(const struct motion_vec *v, size_t n, double thresh,
 		j += j >= i;
 		if (motion_two_point(&v[i], &v[j], &m) == -1)
 			continue;
-		cost = motion_msac(v, n, &m, thresh);
+		cost = motion_msac(v, n, &m, thresh, best_cost);
 		if (cost < best_cost) {
 			best_cost = cost;
 			*best = m;
