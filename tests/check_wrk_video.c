@@ -10,7 +10,8 @@
  * timing, and STAGE_E_DATA for truncated or damaged files. The stage also
  * leaves the motion proxy of each input (frames, times, size) and nothing
  * else; one decode can hand out a colour and a gray proxy; planar and
- * packed colour summaries agree.
+ * packed colour summaries agree. HSV, the edge plane and the content score
+ * match their plain definitions.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>

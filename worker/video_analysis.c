@@ -66,6 +66,7 @@ typedef uint8_t va_bytes __attribute__((vector_size(VA_LANES)));
 /* Eight bytes, and eight 16-bit sums of them. */
 typedef uint8_t va_octet __attribute__((vector_size(8)));
 typedef uint16_t va_words __attribute__((vector_size(16)));
+/* Eight signed 16-bit values: Sobel sums and gradients. */
 typedef int16_t va_shorts __attribute__((vector_size(16)));
 
 struct va_thumbs {
