@@ -310,14 +310,78 @@ va_hsv_one(int r, int g, int b, uint8_t *h, uint8_t *s, uint8_t *v)
 	*v = (uint8_t)mx;
 }
 
+/* The lanes of a where mask is set, of b elsewhere. */
+static inline va_bytes
+va_select(va_bytes mask, va_bytes a, va_bytes b)
+{
+	return (a & mask) | (b & ~mask);
+}
+
+static inline va_bytes
+va_max(va_bytes a, va_bytes b)
+{
+	return va_select((va_bytes)(a > b), a, b);
+}
+
+static inline va_bytes
+va_min(va_bytes a, va_bytes b)
+{
+	return va_select((va_bytes)(a < b), a, b);
+}
+
+/*
+ * va_hsv_one() on VA_LANES pixels: all but the two table lookups on
+ * vectors, the lookups one pixel at a time.
+ */
+static inline void
+va_hsv_lanes(const uint8_t *rp, const uint8_t *gp, const uint8_t *bp,
+    uint8_t *h, uint8_t *s, uint8_t *v)
+{
+	va_bytes r, g, b, mx, d, is_r, is_g, x, y, num, neg, base, q, wrap;
+	va_bytes zero = {0};
+	uint8_t mxs[VA_LANES], ds[VA_LANES], nums[VA_LANES], qs[VA_LANES];
+	int j;
+
+	memcpy(&r, rp, sizeof(r));
+	memcpy(&g, gp, sizeof(g));
+	memcpy(&b, bp, sizeof(b));
+	mx = va_max(r, va_max(g, b));
+	d = mx - va_min(r, va_min(g, b));
+	is_r = (va_bytes)(mx == r);
+	is_g = ~is_r & (va_bytes)(mx == g);
+	/* num = x - y: g - b at a red maximum, b - r at green, r - g at blue.
+	 */
+	x = va_select(is_r, g, va_select(is_g, b, r));
+	y = va_select(is_r, b, va_select(is_g, r, g));
+	neg = (va_bytes)(x < y);
+	num = va_max(x, y) - va_min(x, y);
+	base = ((zero + 60) & is_g) | ((zero + 120) & ~(is_r | is_g));
+	memcpy(mxs, &mx, sizeof(mxs));
+	memcpy(ds, &d, sizeof(ds));
+	memcpy(nums, &num, sizeof(nums));
+	for (j = 0; j < VA_LANES; j++) {
+		s[j] = va_sat_table[mxs[j] * 256 + ds[j]];
+		qs[j] = va_hue_table[ds[j] * 256 + nums[j]];
+	}
+	memcpy(&q, qs, sizeof(q));
+	/* A red maximum with num < 0 lies below 0: base - q wraps to 180 - q.
+	 */
+	wrap = neg & (va_bytes)(base < q);
+	q = va_select(neg, base - q, base + q) + (wrap & (zero + 180));
+	memcpy(h, &q, sizeof(q));
+	memcpy(v, &mx, sizeof(mx));
+}
+
 static void
 va_hsv_row(const uint8_t *restrict r, const uint8_t *restrict g,
     const uint8_t *restrict b, uint8_t *restrict h, uint8_t *restrict s,
     uint8_t *restrict v, int n)
 {
-	int x;
+	int x = 0;
 
-	for (x = 0; x < n; x++)
+	for (; x + VA_LANES <= n; x += VA_LANES)
+		va_hsv_lanes(r + x, g + x, b + x, h + x, s + x, v + x);
+	for (; x < n; x++)
 		va_hsv_one(r[x], g[x], b[x], &h[x], &s[x], &v[x]);
 }
 
