@@ -7,11 +7,12 @@
  *  - a template-only job against a plain `ffmpeg -f null` decode of the
  *    template, each run TEMPLATE_RUNS times in turn and compared by their
  *    medians, because a shared machine's noise moves a single run of a
- *    few seconds by a fifth either way;
+ *    few seconds by a fifth either way; also the median of the ratios of
+ *    each job to the decode just before it, which a slow spell moves less;
  *  - per-stage worker times and peak RSS (of the median run).
  * usage: bench/pipeline [BUILD_DIR] [template]
  *   BUILD_DIR defaults to build; the whole run takes a few minutes.
- *   "template" runs the template-only jobs alone (about a minute).
+ *   "template" runs the template-only jobs alone (about two minutes).
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -30,7 +31,7 @@
 extern char **environ;
 
 /* Template-only jobs and decodes, alternated. Odd, for a median. */
-#define TEMPLATE_RUNS 5
+#define TEMPLATE_RUNS 9
 /* Job status polls: a tenth of the finest figure printed. */
 #define POLL_MS 10
 
@@ -244,24 +245,28 @@ median(const double *v, int n)
 /*
  * The template-only job and the decode, alternated so that a slow spell
  * of the machine falls on both. Prints every run and the median job's
- * stages; returns the medians.
+ * stages; returns the medians, and the median ratio of the pairs.
  */
 static void
-bench_template(
-    char *const decode_argv[], const char *tpl_id, double *job, double *dec)
+bench_template(char *const decode_argv[], const char *tpl_id, double *job,
+    double *dec, double *paired)
 {
 	double jobs[TEMPLATE_RUNS], decodes[TEMPLATE_RUNS];
+	double ratios[TEMPLATE_RUNS];
 	json_t *detail[TEMPLATE_RUNS];
 	int i, mid = 0;
 
 	for (i = 0; i < TEMPLATE_RUNS; i++) {
 		decodes[i] = run(decode_argv);
 		detail[i] = run_job(tpl_id, NULL, true, &jobs[i]);
-		printf("  run %d: decode %.2f s, template-only job %.2f s\n",
-		    i + 1, decodes[i], jobs[i]);
+		ratios[i] = jobs[i] / decodes[i];
+		printf("  run %d: decode %.2f s, template-only job %.2f s "
+		       "(%.2fx)\n",
+		    i + 1, decodes[i], jobs[i], ratios[i]);
 	}
 	*job = median(jobs, TEMPLATE_RUNS);
 	*dec = median(decodes, TEMPLATE_RUNS);
+	*paired = median(ratios, TEMPLATE_RUNS);
 	for (i = 0; i < TEMPLATE_RUNS; i++) {
 		if (jobs[i] == *job)
 			mid = i;
@@ -279,7 +284,7 @@ main(int argc, char **argv)
 	bool full_job = argc < 3 || strcmp(argv[2], "template") != 0;
 	char src[256], tpl[256], out[256], run_dir[256], state_dir[256];
 	char src_id[REEL_ID_SIZE], tpl_id[REEL_ID_SIZE];
-	double transcode, decode, full, extract;
+	double transcode, decode, full, extract, paired;
 	json_t *detail;
 	pid_t reeld;
 
@@ -319,7 +324,7 @@ main(int argc, char **argv)
 	}
 	printf(
 	    "\ntemplate-only job and decode, %d runs each:\n", TEMPLATE_RUNS);
-	bench_template(decode_argv, tpl_id, &extract, &decode);
+	bench_template(decode_argv, tpl_id, &extract, &decode, &paired);
 
 	if (full_job) {
 		printf("\n%-40s %7.2f s\n",
@@ -331,6 +336,8 @@ main(int argc, char **argv)
 	    "ffmpeg -f null decode of the template", decode);
 	printf("%-40s %7.2f s   (median) %.2fx the decode (target <= 1.5x)\n",
 	    "reel template-only job", extract, extract / decode);
+	printf("%-40s %9s %.2fx the decode run before it\n",
+	    "template-only job, median of the pairs", "", paired);
 	client_disconnect(&conn);
 	kill(reeld, SIGTERM);
 	waitpid(reeld, NULL, 0);
