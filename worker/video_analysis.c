@@ -685,18 +685,15 @@ va_bytes_sum(va_bytes v)
 static inline va_bytes
 va_absdiff_lanes(const uint8_t *a, const uint8_t *b, bool wrap)
 {
-	va_bytes x, y, d, turn, m, wheel = {0};
+	va_bytes x, y, d, wheel = {0};
 
 	memcpy(&x, a, sizeof(x));
 	memcpy(&y, b, sizeof(y));
-	m = (va_bytes)(x > y);
-	d = ((x - y) & m) | ((y - x) & ~m);
+	d = va_max(x, y) - va_min(x, y);
 	if (!wrap)
 		return d;
 	wheel += 180;
-	turn = wheel - d;
-	m = (va_bytes)(turn < d);
-	return (turn & m) | (d & ~m);
+	return va_min(d, wheel - d);
 }
 
 /* Sum of va_absdiff_one() over n bytes. */
