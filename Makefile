@@ -32,20 +32,38 @@ IPC_PC := jansson $(MSGPACK_PC) libevent
 # common/ links zlib (wal.c checksums records with its crc32).
 BASE_PC := zlib
 SUP_PC := $(IPC_PC) libsystemd libcurl libcrypto
-WRK_PC := jansson $(MSGPACK_PC) libavformat libavcodec libavfilter \
-	libavutil libswscale libswresample libebur128 aubio
+LIBAV_PC := libavformat libavcodec libavfilter libavutil libswscale \
+	libswresample
+MEDIA_PC := jansson $(LIBAV_PC)
+STAGE_PC := $(MEDIA_PC) libebur128 aubio
 CLI_PC := jansson $(MSGPACK_PC)
 # The worker's seccomp filter (worker/sandbox.c).
 SANDBOX_PC := libseccomp
+WORKER_PC := $(IPC_PC) $(SANDBOX_PC)
 
-# ipc/, shm/ and common/ see only each other: the include path enforces it.
+# What each folder may include is its include path (docs/ARCHITECTURE.md):
+#  - ipc/, shm/ and common/ see only each other;
+#  - dsp/ sees only common/, and gets no package's flags: no FFmpeg, no
+#    jansson, no I/O library;
+#  - media/ sees the stage contract (worker/api/stage.h) and common/;
+#  - stages/ see media/, dsp/, the contract and common/, never ipc/: no
+#    socket, no msgpack;
+#  - worker/ (the process) sees ipc/, common/ and the contract, never a
+#    stage: it finds them in the stage libraries at run time.
 BASE_INC := -Icommon -Iipc -Ishm
+DSP_INC := -Idsp -Icommon
+MEDIA_INC := -Imedia -Iworker/api -Icommon
+STAGE_INC := -Istages -Imedia -Idsp -Iworker/api -Icommon
+WORKER_INC := -Iworker -Iworker/api $(BASE_INC)
 
 COMMON_SRCS := $(wildcard common/*.c)
 IPC_SRCS := $(wildcard ipc/*.c)
 SHM_SRCS := $(wildcard shm/*.c)
 SUP_SRCS := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
-WRK_SRCS := $(filter-out worker/main.c,$(wildcard worker/*.c))
+DSP_SRCS := $(wildcard dsp/*.c)
+MEDIA_SRCS := $(wildcard media/*.c)
+STAGE_SRCS := $(wildcard stages/*.c stages/rendering/*.c)
+WORKER_SRCS := $(filter-out worker/main.c,$(wildcard worker/*.c))
 CLI_SRCS := $(filter-out cli/reelctl.c cli/reelstat.c,$(wildcard cli/*.c))
 
 objs = $(patsubst %.c,$(O)/%.o,$(1))
@@ -53,14 +71,21 @@ COMMON_OBJS := $(call objs,$(COMMON_SRCS))
 IPC_OBJS := $(call objs,$(IPC_SRCS))
 SHM_OBJS := $(call objs,$(SHM_SRCS))
 SUP_OBJS := $(call objs,$(SUP_SRCS))
-WRK_OBJS := $(call objs,$(WRK_SRCS))
+DSP_OBJS := $(call objs,$(DSP_SRCS))
+MEDIA_OBJS := $(call objs,$(MEDIA_SRCS))
+STAGE_OBJS := $(call objs,$(STAGE_SRCS))
+WORKER_OBJS := $(call objs,$(WORKER_SRCS))
 CLI_OBJS := $(call objs,$(CLI_SRCS))
+# The pure algorithms as one library: a test links it alone.
+DSP_LIB := $(O)/libreel-dsp.a
 
 BINS := $(O)/reeld $(O)/reel-worker $(O)/reelctl $(O)/reelstat
 
-# Check suites: tests/check_sup_*.c link the supervisor modules,
-# tests/check_wrk_*.c the worker modules, tests/check_cli_*.c the client
-# modules, every other tests/check_*.c only common/, ipc/ and shm/.
+# Check suites, one per module, named by folder: tests/check_sup_*.c link
+# the supervisor modules, check_dsp_*.c only libreel-dsp.a,
+# check_media_*.c, check_stage_*.c and check_worker_*.c the worker's
+# modules, check_cli_*.c the client modules, every other tests/check_*.c
+# only common/, ipc/ and shm/.
 CHECK_SRCS := $(wildcard tests/check_*.c)
 CHECKS := $(patsubst tests/%.c,$(O)/tests/%,$(CHECK_SRCS))
 TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient \
@@ -88,19 +113,51 @@ $(O)/supervisor/%.o: supervisor/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor $(call pc_cflags,$(SUP_PC)) -c $< -o $@
 
+# The stages and what they use go into the stage libraries: -fPIC.
+$(O)/dsp/%.o: dsp/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC $(DSP_INC) -c $< -o $@
+
+$(O)/media/%.o: media/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC $(MEDIA_INC) $(call pc_cflags,$(MEDIA_PC)) -c $< -o $@
+
+$(O)/stages/%.o: stages/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC $(STAGE_INC) $(call pc_cflags,$(STAGE_PC)) -c $< -o $@
+
 $(O)/worker/%.o: worker/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fPIC $(BASE_INC) -Iworker \
-		$(call pc_cflags,$(WRK_PC) $(SANDBOX_PC)) -c $< -o $@
+	$(CC) $(CFLAGS) $(WORKER_INC) $(call pc_cflags,$(WORKER_PC)) -c $< -o $@
+
+$(DSP_LIB): $(DSP_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
 
 $(O)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BASE_INC) -Icli $(call pc_cflags,$(CLI_PC)) -c $< -o $@
 
+# Each kind of test sees the folders of what it tests (and tests/).
+TEST_WORKER_INC := $(WORKER_INC) -Istages -Istages/rendering -Imedia -Idsp
+$(O)/tests/check_dsp_%.o: tests/check_dsp_%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DSP_INC) -Itests $(call pc_cflags,check) -c $< -o $@
+
+$(O)/tests/check_sup_%.o: tests/check_sup_%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor -Itests \
+		$(call pc_cflags,check $(SUP_PC)) -c $< -o $@
+
+$(O)/tests/check_cli_%.o: tests/check_cli_%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_INC) -Icli -Itests \
+		$(call pc_cflags,check $(CLI_PC)) -c $< -o $@
+
 $(O)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor -Iworker -Icli -Itests \
-		$(call pc_cflags,check $(SUP_PC) $(WRK_PC)) -c $< -o $@
+	$(CC) $(CFLAGS) $(TEST_WORKER_INC) -Icli -Itests \
+		$(call pc_cflags,check $(SUP_PC) $(STAGE_PC) $(SANDBOX_PC)) -c $< -o $@
 
 $(O)/bench/%.o: bench/%.c
 	@mkdir -p $(@D)
@@ -114,27 +171,26 @@ $(O)/reeld: $(O)/supervisor/main.o $(SUP_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_
 # libraries beside it: reel-stages.so, which links FFmpeg, or, for the
 # stages that read only reel's own artifacts, reel-stages-nolibav.so. The
 # filter stays out of both. -rdynamic lets them call the skeleton's stage_*
-# functions. Objects both kinds of stage use are linked into both.
-SKEL_OBJS := $(O)/worker/skeleton.o $(O)/worker/sandbox.o
-# Written out by hand: an object the nolibav stages need and this list
-# lacks fails every check_wrk_skeleton binary test (the library loads first).
-NOLIBAV_OBJS := $(call objs,worker/stages_nolibav.c worker/motion_analysis.c \
-	worker/motion.c worker/style_extraction.c worker/proxy.c worker/grade.c \
-	worker/colour.c worker/recut.c)
-NOLIBAV_ONLY_OBJS := $(call objs,worker/stages_nolibav.c \
-	worker/motion_analysis.c worker/motion.c)
-STAGE_OBJS := $(filter-out $(SKEL_OBJS) $(NOLIBAV_ONLY_OBJS),$(WRK_OBJS))
+# functions. What both kinds of stage use is linked into both.
+NOLIBAV_STAGE_OBJS := $(call objs,stages/table_nolibav.c \
+	stages/motion_analysis.c stages/style_extraction.c)
+NOLIBAV_ONLY_OBJS := $(call objs,stages/table_nolibav.c \
+	stages/motion_analysis.c)
+LIBAV_STAGE_OBJS := $(filter-out $(NOLIBAV_ONLY_OBJS),$(STAGE_OBJS))
 STAGE_LIBS := $(O)/reel-stages.so $(O)/reel-stages-nolibav.so
 
-$(O)/reel-worker: $(O)/worker/main.o $(SKEL_OBJS) $(IPC_OBJS) \
+$(O)/reel-worker: $(O)/worker/main.o $(WORKER_OBJS) $(IPC_OBJS) \
 		$(COMMON_OBJS) | $(STAGE_LIBS)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ \
-		$(call pc_libs,$(IPC_PC) $(BASE_PC) $(SANDBOX_PC))
+		$(call pc_libs,$(WORKER_PC) $(BASE_PC))
 
-$(O)/reel-stages.so: $(STAGE_OBJS)
-	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pc_libs,$(WRK_PC)) -lm
+$(O)/reel-stages.so: $(LIBAV_STAGE_OBJS) $(MEDIA_OBJS) $(DSP_LIB)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pc_libs,$(STAGE_PC)) -lm
 
-$(O)/reel-stages-nolibav.so: $(NOLIBAV_OBJS)
+# proxy.o is the one media/ object without FFmpeg: the motion stage reads
+# the proxies video_analysis wrote.
+$(O)/reel-stages-nolibav.so: $(NOLIBAV_STAGE_OBJS) $(O)/media/proxy.o \
+		$(DSP_LIB)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(call pc_libs,jansson) -lm -pthread
 
 $(O)/reelctl: $(O)/cli/reelctl.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
@@ -150,9 +206,21 @@ CHECK_LIBS := $(call pc_libs,check $(IPC_PC) $(BASE_PC)) -lm
 $(O)/tests/check_sup_%: $(O)/tests/check_sup_%.o $(TEST_MEDIA_OBJ) $(SUP_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(SUP_PC) $(BASE_PC))
 
-$(O)/tests/check_wrk_%: $(O)/tests/check_wrk_%.o $(TEST_MEDIA_OBJ) $(WRK_OBJS) $(BASE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) \
-		$(call pc_libs,$(WRK_PC) $(SANDBOX_PC))
+# The pure algorithms' tests link libreel-dsp.a and Check, nothing else.
+$(O)/tests/check_dsp_%: $(O)/tests/check_dsp_%.o $(DSP_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,check) -lm -pthread
+
+WORKER_TEST_OBJS := $(TEST_MEDIA_OBJ) $(WORKER_OBJS) $(STAGE_OBJS) \
+	$(MEDIA_OBJS) $(DSP_LIB) $(BASE_OBJS)
+WORKER_TEST_LIBS := $(CHECK_LIBS) $(call pc_libs,$(STAGE_PC) $(WORKER_PC))
+$(O)/tests/check_media_%: $(O)/tests/check_media_%.o $(WORKER_TEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(WORKER_TEST_LIBS)
+
+$(O)/tests/check_stage_%: $(O)/tests/check_stage_%.o $(WORKER_TEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(WORKER_TEST_LIBS)
+
+$(O)/tests/check_worker_%: $(O)/tests/check_worker_%.o $(WORKER_TEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(WORKER_TEST_LIBS)
 
 $(O)/tests/check_cli_%: $(O)/tests/check_cli_%.o $(TEST_MEDIA_OBJ) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(CLI_PC))

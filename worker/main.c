@@ -1,7 +1,7 @@
 /*
  * reel-worker --stage NAME --job JOB_ID [--user USER]: runs one stage of
  * one job for reeld, which starts it with a socket on fd 3, and exits with
- * the stage's result (worker/stage.h). The command line only names the
+ * the stage's result (worker/api/stage.h). The command line only names the
  * process for ps and the logs; the job itself comes in the JOB_START
  * message on fd 3. --user says that reeld, running as root, switched this
  * process to USER: a worker that still holds root then refuses to run.

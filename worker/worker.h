@@ -3,9 +3,6 @@
  * and calls these; the skeleton owns fd 3, the one JOB_START it reads, the
  * HELLO, PROGRESS and final STAGE_DONE or STAGE_FAIL it sends, and the exit
  * code. Stages never see any of it: they get a struct stage_ctx (stage.h).
- *
- * Also the entry points of the stages, for the tables in stages.c and
- * stages_nolibav.c.
  */
 #ifndef REEL_WORKER_H
 #define REEL_WORKER_H
@@ -46,8 +43,5 @@ int worker_run(int fd, const char *stage);
 struct worker_skel *worker_skel_new(
     int fd, uint32_t gen, const struct msg_config *config);
 void worker_skel_free(struct worker_skel *sk);
-
-/* The stages (stage_<name>.c). */
-enum stage_result stage_probe_run(struct stage_ctx *ctx);
 
 #endif

@@ -48,7 +48,7 @@ setup_media(void)
 	char cmd[512];
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "/tmp/check_wrk_skeleton.XXXXXX");
+	snprintf(dir, sizeof(dir), "/tmp/check_worker_skeleton.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(video, sizeof(video), "%s/clip.mp4", dir);
 	snprintf(text, sizeof(text), "%s/notes.txt", dir);

@@ -21,7 +21,7 @@
 #include <libavutil/display.h>
 
 #include "av.h"
-#include "worker.h"
+#include "probe.h"
 
 #define PROBE_SUPPORTED "mp4, mov, avi, mkv, webm"
 /* libavformat's demuxers for the documented containers. */
@@ -525,7 +525,7 @@ probe_media(struct stage_ctx *ctx, AVFormatContext *fmt)
 }
 
 enum stage_result
-stage_probe_run(struct stage_ctx *ctx)
+probe_run(struct stage_ctx *ctx)
 {
 	AVFormatContext *fmt = NULL;
 	enum stage_result code;

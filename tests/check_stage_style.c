@@ -52,7 +52,7 @@ static char dir[64];
 static void
 setup_dir(void)
 {
-	str_copy(dir, "/tmp/check_wrk_style.XXXXXX", sizeof(dir));
+	str_copy(dir, "/tmp/check_stage_style.XXXXXX", sizeof(dir));
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
@@ -343,7 +343,7 @@ START_TEST(test_cube_file_parses_back)
 	lut = grade_lut_build(&t, GRADE_LUT_SIZE);
 	snprintf(path, sizeof(path), "%s/t.cube", dir);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	ck_assert_int_eq(grade_cube_print(f, "test", lut, GRADE_LUT_SIZE), 0);
+	ck_assert_int_eq(sa_cube_print(f, "test", lut, GRADE_LUT_SIZE), 0);
 	fclose(f);
 	back = cube_parse(path);
 	/* Red fastest: row 1 is (1/32, 0, 0), row 33 is (0, 1/32, 0). */

@@ -144,8 +144,8 @@ proxy_flush(struct proxy_writer *w)
 	 * template it took 0.16 s when the whole file waited for it, 1 ms
 	 * now.
 	 */
-	(void)sync_file_range(w->fd, w->written, (off_t)w->used,
-	    SYNC_FILE_RANGE_WRITE);
+	(void)sync_file_range(
+	    w->fd, w->written, (off_t)w->used, SYNC_FILE_RANGE_WRITE);
 	w->written += (off_t)w->used;
 	w->used = 0;
 	return STAGE_OK;

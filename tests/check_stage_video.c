@@ -90,7 +90,7 @@ shot_count(const json_t *o)
 static void
 setup_dir(void)
 {
-	media_setup("check_wrk_video");
+	media_setup("check_stage_video");
 }
 
 static void

@@ -1,5 +1,5 @@
 /*
- * Tests for worker/motion.c and the motion_analysis stage.
+ * Tests for dsp/motion.c and the motion_analysis stage.
  *
  * Pure parts: the robust similarity fit on synthetic vector fields with
  * noise, scattered outliers and a coherent foreground (known translation,
@@ -151,7 +151,7 @@ media(const char *name)
 static void
 setup_dir(void)
 {
-	media_setup("check_wrk_motion");
+	media_setup("check_stage_motion");
 }
 
 static void
@@ -277,7 +277,7 @@ print_result(const char *clip, const json_t *o)
 {
 	const json_t *s = shot(o, 0);
 
-	printf("check_wrk_motion: %-12s %-8s tx %+.4f fw/s ty %+.4f fh/s "
+	printf("check_stage_motion: %-12s %-8s tx %+.4f fw/s ty %+.4f fh/s "
 	       "zoom %+.4f /s rot %+.3f deg/s shake %.4f | speed %.4f fw/s "
 	       "intensity %.1f zoom_usage %.1f reliable %d/%d\n",
 	    clip, media_json_str(s, "camera"), media_json_num(s, "tx_fw_per_s"),
@@ -366,7 +366,7 @@ static void
 check_model(const struct motion_model *got, const struct motion_model *want,
     double t_tol, double s_tol, double deg_tol)
 {
-	printf("check_wrk_motion: fit tx %+.4f (%+.4f) ty %+.4f (%+.4f) "
+	printf("check_stage_motion: fit tx %+.4f (%+.4f) ty %+.4f (%+.4f) "
 	       "s %.5f (%.5f) rot %+.4f deg (%+.4f)\n",
 	    got->tx, want->tx, got->ty, want->ty, motion_scale(got),
 	    motion_scale(want), motion_angle(got) / DEG,
@@ -409,7 +409,7 @@ START_TEST(test_fit_scattered_outliers)
 	}
 	ck_assert_int_eq(motion_fit(v, n, MOTION_INLIER_PX, &fit), 0);
 	check_model(&fit.m, &m, 0.05, 0.0005, 0.03);
-	printf("check_wrk_motion: fit inliers %zu of %zu (%zu outliers), "
+	printf("check_stage_motion: fit inliers %zu of %zu (%zu outliers), "
 	       "rms %.3f px\n",
 	    fit.inliers, n, bad, fit.rms);
 	ck_assert_uint_ge(fit.inliers, n - bad - 2);
@@ -529,7 +529,7 @@ estimate(const struct motion_model *m, uint32_t seed_b, struct motion_pair *p)
 	ck_assert_int_eq(motion_est_push(e, a, W, p), 0);
 	ck_assert_int_eq(motion_est_push(e, b, W, p), 1);
 	motion_est_free(e);
-	printf("check_wrk_motion: estimator: %zu of %zu blocks textured, "
+	printf("check_stage_motion: estimator: %zu of %zu blocks textured, "
 	       "%zu inliers, rms %.3f px, match error %.2f, %s\n",
 	    p->textured, p->blocks, p->fit.inliers, p->fit.rms, p->match_err,
 	    p->reliable ? "reliable" : "unreliable");
@@ -814,7 +814,7 @@ START_TEST(test_shots_from_video_analysis)
 	doc = artifact(job);
 	o = json_object_get(doc, "source");
 	print_result("cut.mp4", o);
-	printf("check_wrk_motion: cut.mp4 shot 1: %s ty %+.4f fh/s\n",
+	printf("check_stage_motion: cut.mp4 shot 1: %s ty %+.4f fh/s\n",
 	    media_json_str(shot(o, 1), "camera"),
 	    media_json_num(shot(o, 1), "ty_fh_per_s"));
 	ck_assert_str_eq(media_json_str(o, "shots_from"), "video_analysis");
@@ -950,7 +950,7 @@ START_TEST(test_missing_or_truncated_proxy)
 	media("pan.mp4");
 	job_dir(job, sizeof(job), "job-proxy");
 	rc = run(&ctx, job, NULL, "pan.mp4");
-	printf("check_wrk_motion: no proxy: %d \"%s\"\n", rc, ctx.error);
+	printf("check_stage_motion: no proxy: %d \"%s\"\n", rc, ctx.error);
 	ck_assert_int_eq(rc, STAGE_E_NOINPUT);
 	ck_assert_ptr_nonnull(strstr(ctx.error, "proxy-source.gray"));
 	ck_assert_ptr_null(ctx.result);
@@ -959,7 +959,7 @@ START_TEST(test_missing_or_truncated_proxy)
 	cut_file(job, "proxy-source.gray",
 	    PROXY_HEADER_SIZE + 40 * (8 + PROXY_FRAME) + 100);
 	rc = run(&ctx, job, NULL, "pan.mp4");
-	printf("check_wrk_motion: cut proxy: %d \"%s\"\n", rc, ctx.error);
+	printf("check_stage_motion: cut proxy: %d \"%s\"\n", rc, ctx.error);
 	ck_assert_int_eq(rc, STAGE_E_DATA);
 	ck_assert_ptr_nonnull(strstr(ctx.error, "proxy-source.gray"));
 	ck_assert_ptr_nonnull(strstr(ctx.error, "truncated"));

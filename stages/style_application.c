@@ -363,10 +363,25 @@ sa_input_free(struct sa_input *in)
 
 /* ---- colour ---- */
 
+int
+sa_cube_print(FILE *f, const char *title, const float *lut, int size)
+{
+	size_t i, n = (size_t)size * size * size;
+
+	fprintf(f, "TITLE \"%s\"\n", title);
+	fprintf(f, "LUT_3D_SIZE %d\n", size);
+	fprintf(f, "DOMAIN_MIN 0.0 0.0 0.0\nDOMAIN_MAX 1.0 1.0 1.0\n");
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%.6f %.6f %.6f\n", lut[3 * i], lut[3 * i + 1],
+		    lut[3 * i + 2]);
+	}
+	return ferror(f) ? -1 : 0;
+}
+
 static int
 sa_emit_cube(FILE *f, const void *lut)
 {
-	return grade_cube_print(f, "reel grade", lut, GRADE_LUT_SIZE);
+	return sa_cube_print(f, "reel grade", lut, GRADE_LUT_SIZE);
 }
 
 static enum stage_result

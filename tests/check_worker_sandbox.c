@@ -63,7 +63,7 @@ enum {
 static void
 fixture_setup(void)
 {
-	media_setup("check_wrk_sandbox");
+	media_setup("check_worker_sandbox");
 }
 
 /* Runs fn confined in a child; returns the wait status. */

@@ -1,5 +1,5 @@
 /*
- * Tests for worker/shots.c on synthetic per-frame feature series: 25 fps
+ * Tests for dsp/shots.c on synthetic per-frame feature series: 25 fps
  * frames with a small deterministic noise floor, shots as constant block
  * means, cuts as score spikes, fades as luma ramps around dark runs and
  * dissolves as linear (or eased) blends of block means. The blend-test

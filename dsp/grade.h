@@ -21,8 +21,6 @@
 #ifndef REEL_GRADE_H
 #define REEL_GRADE_H
 
-#include <stdio.h>
-
 #define GRADE_LUT_SIZE 33
 /* L* percentiles kept per video: 5, 25, 50, 75 and 95 %. */
 #define GRADE_PCT_N 5
@@ -102,7 +100,5 @@ void grade_transfer_rgb(
  * memory or size < 2; free() it.
  */
 float *grade_lut_build(const struct grade_transfer *t, int size);
-/* Prints a .cube file (TITLE, LUT_3D_SIZE, DOMAIN_MIN/MAX, rows). */
-int grade_cube_print(FILE *f, const char *title, const float *lut, int size);
 
 #endif

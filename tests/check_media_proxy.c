@@ -1,5 +1,5 @@
 /*
- * Tests for worker/proxy.c, the motion proxy file: frames and times come
+ * Tests for media/proxy.c, the motion proxy file: frames and times come
  * back exactly as written, from any row stride; the file has its final
  * name only once committed and nothing is left after an abort; a missing
  * file is STAGE_E_NOINPUT; a file cut anywhere, or not a proxy, is
@@ -28,7 +28,7 @@ static struct stage_ctx ctx;
 static void
 setup(void)
 {
-	media_setup("check_wrk_proxy");
+	media_setup("check_media_proxy");
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.job_dir = media_dir();
 }

@@ -65,5 +65,7 @@ int sa_geometry(int sw, int sh, int rw, int rh, enum sa_conform_mode mode,
     struct sa_geometry *out);
 /* The skip a jump cut needs at this image speed (frame widths/s, NAN). */
 double sa_jump_gap(double speed);
+/* Prints a .cube file (TITLE, LUT_3D_SIZE, DOMAIN_MIN/MAX, rows). */
+int sa_cube_print(FILE *f, const char *title, const float *lut, int size);
 
 #endif

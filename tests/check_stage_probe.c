@@ -1,5 +1,5 @@
 /*
- * Tests for worker/stage_probe.c, called through the stage table the way
+ * Tests for stages/probe.c, called through the stage table the way
  * the skeleton calls it (no socket: progress goes nowhere). The media are
  * made once per run with the ffmpeg program from lavfi sources: 2 s of
  * 320x180 testsrc2 at 25 fps with a 440 Hz sine, in every supported
@@ -159,7 +159,7 @@ setup_media(void)
 	const char *hevc[] = {VIDEO_IN, "-c:v", "libx265", "-preset",
 	    "ultrafast", "-x265-params", "log-level=none", NULL};
 
-	media_setup("check_wrk_probe");
+	media_setup("check_stage_probe");
 	media_gen("a.mp4", mp4);
 	media_gen("a.mov", mp4);
 	media_gen("a.mkv", mp4);
@@ -292,7 +292,7 @@ END_TEST
 START_TEST(test_webm)
 {
 	if (webm_codec == NULL) {
-		fprintf(stderr, "check_wrk_probe: no libvpx encoder in this "
+		fprintf(stderr, "check_stage_probe: no libvpx encoder in this "
 				"ffmpeg, webm not tested\n");
 		return;
 	}
@@ -315,7 +315,7 @@ END_TEST
 START_TEST(test_hevc_is_h265)
 {
 	if (!have_hevc) {
-		fprintf(stderr, "check_wrk_probe: no libx265 encoder in this "
+		fprintf(stderr, "check_stage_probe: no libx265 encoder in this "
 				"ffmpeg, h265 not tested\n");
 		return;
 	}

@@ -7,7 +7,7 @@
 
 #include "motion_analysis.h"
 #include "style_extraction.h"
-#include "worker.h"
+#include "stage.h"
 
 static const struct stage_ops nolibav_table[] = {
     {"motion_analysis", motion_analysis_run},

@@ -1,5 +1,5 @@
 /*
- * Tests for the rendering stage (worker/rendering.c, render_*.c,
+ * Tests for the rendering stage (stages/rendering/rendering.c, render_*.c,
  * encode.c, limiter.c, contact.c), run as the skeleton runs it but without
  * a socket. Each test writes a plan.json and a grade.cube by hand in its
  * own job directory and renders media made once per run by the ffmpeg
@@ -102,7 +102,7 @@ setup_media(void)
 	    "-i", src_mp4, "-c", "copy", "-movflags", "+faststart", NULL};
 
 	av_log_set_level(AV_LOG_QUIET);
-	media_setup("check_wrk_render");
+	media_setup("check_stage_render");
 	media_path(src_mp4, sizeof(src_mp4), "src.mp4");
 	media_path(rb_mp4, sizeof(rb_mp4), "rb.mp4");
 	media_path(silent_mp4, sizeof(silent_mp4), "silent.mp4");

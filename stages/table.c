@@ -1,19 +1,20 @@
 /*
  * The table of reel-stages.so: the stages that decode or encode media,
- * and the function that runs each. The others are in stages_nolibav.c.
+ * and the function that runs each. The others are in table_nolibav.c.
  */
 #include <stddef.h>
 
 #include <libavutil/log.h>
 
 #include "audio_analysis.h"
-#include "rendering.h"
+#include "probe.h"
+#include "rendering/rendering.h"
+#include "stage.h"
 #include "style_application.h"
 #include "video_analysis.h"
-#include "worker.h"
 
 static const struct stage_ops stages_table[] = {
-    {"probe", stage_probe_run},
+    {"probe", probe_run},
     {"video_analysis", video_analysis_run},
     {"audio_analysis", audio_analysis_run},
     {"style_application", style_application_run},

@@ -1,5 +1,5 @@
 /*
- * Accuracy tests for the audio_analysis stage (worker/audio_analysis.c,
+ * Accuracy tests for the audio_analysis stage (stages/audio_analysis.c,
  * beat.c, av_audio.c) on media made once per run with the ffmpeg program:
  * decaying kick clicks at 80 to 180 BPM (media-algorithms.md 4.6), the same
  * with noise and bar accents, a kick/snare/hi-hat pattern whose hi-hats
@@ -186,7 +186,7 @@ setup_media(void)
 {
 	/* The failures below are expected; libav need not describe them. */
 	av_log_set_level(AV_LOG_QUIET);
-	media_setup("check_wrk_audio");
+	media_setup("check_stage_audio");
 	gen_music();
 	gen_levels();
 	gen_other();
