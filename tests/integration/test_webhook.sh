@@ -44,7 +44,12 @@ body() {
 # req_for NAME ID: sets REQ to the request file of NAME carrying webhook-id
 # ID; exactly one must exist.
 req_for() {
-	REQ=$(grep -lix "webhook-id: $2"$'\r' "$T/$1"/*.req)
+	# A delivery lands a moment after the job ends: wait for it.
+	for _ in $(seq 100); do
+		REQ=$(grep -lix "webhook-id: $2"$'\r' "$T/$1"/*.req 2>/dev/null)
+		[ -n "$REQ" ] && break
+		sleep 0.05
+	done
 	[ -n "$REQ" ] && [ "$(wc -l <<<"$REQ")" -eq 1 ] ||
 		fail "receiver $1: requests with webhook-id $2: '${REQ//$'\n'/ }'"
 }
@@ -79,6 +84,10 @@ check_event() {
 	local n
 	req_for "$1" "$2.$3"
 	n=$(basename "$REQ" .req)
+	for _ in $(seq 100); do
+		grep -qx "$n 200" "$T/$1/replies" && break
+		sleep 0.05
+	done
 	grep -qx "$n 200" "$T/$1/replies" || fail "$2: request $n not answered 200"
 	check_request "$REQ" "$2" "$3"
 }
