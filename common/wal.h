@@ -43,7 +43,8 @@ struct wal_stats {
  * Opens the log at path, creating it (mode 0600) if absent, and takes an
  * exclusive lock on it. Removes a <path>.tmp left by an interrupted
  * compaction, replays every valid record through fn (may be NULL), and
- * cuts a torn or corrupt tail with a warning. Returns NULL with a reason
+ * cuts what follows the last valid record: zeros written ahead, or a torn
+ * or corrupt tail (with a warning). Returns NULL with a reason
  * in err if the file is not a log of this version (left untouched), is
  * locked by another process, cannot be read, or fn aborts.
  */
@@ -58,6 +59,13 @@ struct wal *wal_open(
  */
 int wal_append(
     struct wal *w, unsigned type, const void *data, size_t len, bool sync);
+/*
+ * From now on, keeps bytes (0: none) of zeros written ahead of the
+ * records, so that a synced append does not grow the file: its fdatasync
+ * then writes no inode. The zeros are cut when the log is next opened.
+ * When they cannot be written, the log goes on without until reopened.
+ */
+void wal_set_prealloc(struct wal *w, uint64_t bytes);
 /* Makes every record appended so far durable. */
 int wal_sync(struct wal *w);
 uint64_t wal_size(const struct wal *w);

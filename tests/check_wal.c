@@ -474,7 +474,10 @@ START_TEST(test_torn_tail)
 }
 END_TEST
 
-/* What a crash can leave on some filesystems: a size with no data. */
+/*
+ * What a crash can leave on some filesystems, a size with no data, and
+ * what wal_set_prealloc leaves on purpose: cut, and told as no damage.
+ */
 START_TEST(test_zero_tail)
 {
 	struct seen *want = seen_new();
@@ -487,8 +490,41 @@ START_TEST(test_zero_tail)
 	img = realloc(img, len + 4096);
 	ck_assert_ptr_nonnull(img);
 	memset(img + len, 0, 4096);
-	expect_cut(img, len + 4096, want, 3, offs[3], "corrupt record");
+	expect_cut(img, len + 4096, want, 3, offs[3], "zero-filled tail");
 	free(img);
+	free(want);
+}
+END_TEST
+
+/*
+ * Zeros written ahead: synced appends land inside the file, which grows a
+ * step at a time; the next open finds every record and cuts the zeros
+ * without a warning.
+ */
+START_TEST(test_prealloc)
+{
+	struct seen *want = seen_new();
+	struct wal *w = open_ok(path, NULL);
+	char *text;
+	unsigned i;
+
+	wal_set_prealloc(w, 4096);
+	for (i = 0; i < 3; i++)
+		put(w, want, i, 100, true);
+	ck_assert_uint_eq(wal_size(w), WAL_HEADER_SIZE + 3 * (RH + 100));
+	ck_assert_int_eq(file_size(path), 4096);
+	for (; i < 43; i++)
+		put(w, want, i, 100, true);
+	ck_assert_uint_eq(wal_size(w), WAL_HEADER_SIZE + 43 * (RH + 100));
+	ck_assert_int_eq(file_size(path), 8192);
+	wal_close(w);
+	capture_begin();
+	expect_log(path, want, 43);
+	text = capture_end();
+	ck_assert_int_eq(file_size(path), WAL_HEADER_SIZE + 43 * (RH + 100));
+	ck_assert_msg(strstr(text, "(zero-filled tail)") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "<4>") == NULL, "%s", text);
+	free(text);
 	free(want);
 }
 END_TEST
@@ -896,6 +932,7 @@ expect_full_log(const char *p, unsigned n)
  */
 START_TEST(test_full_rlimit)
 {
+	/* _i 1: with zeros written ahead, which stop at the limit. */
 	struct rlimit rl = {FSIZE_LIMIT, FSIZE_LIMIT};
 	int fds[2], res[3];
 	pid_t pid;
@@ -908,6 +945,8 @@ START_TEST(test_full_rlimit)
 
 		signal(SIGXFSZ, SIG_IGN);
 		setrlimit(RLIMIT_FSIZE, &rl);
+		if (w != NULL && _i == 1)
+			wal_set_prealloc(w, 8192);
 		res[0] = w != NULL ? (int)fill_up(w, &res[1]) : -1;
 		res[2] = w != NULL && wal_append(
 					  w, 1, payload, FULL_LEN, false) == -1
@@ -1006,6 +1045,7 @@ wal_suite(void)
 	tcase_add_test(tc, test_sync_failure);
 	tcase_add_test(tc, test_torn_tail);
 	tcase_add_test(tc, test_zero_tail);
+	tcase_add_test(tc, test_prealloc);
 	tcase_add_test(tc, test_corrupt_middle);
 	tcase_add_test(tc, test_format_spec);
 	tcase_add_test(tc, test_foreign_refused);
@@ -1015,7 +1055,7 @@ wal_suite(void)
 	tcase_add_test(tc, test_compact_crash);
 	tcase_add_test(tc, test_open_matches_parse);
 	tcase_add_test(tc, test_parse_errors);
-	tcase_add_test(tc, test_full_rlimit);
+	tcase_add_loop_test(tc, test_full_rlimit, 0, 2);
 	tcase_add_test(tc, test_full_tmpfs);
 	suite_add_tcase(s, tc);
 	return s;
