@@ -1,14 +1,12 @@
 /*
- * Tests for style_extraction, style_application and their pure modules
- * (grade.c, recut.c).
+ * Tests for style_extraction, style_application and the pure recut.c;
+ * grade.c is tested in check_dsp_grade.c.
  *
- * Pure tests: the colour transfer is the identity for equal statistics
- * and moves a synthetic image's mean CIELAB to the template's; the .cube
- * file parses back with 33^3 rows, red fastest; color_grade signs follow
- * the measurements; the re-cut reaches the template's cut frequency, keeps
- * source order, never overlaps, keeps jumps visible, snaps to beats within
- * a period, and lays out dissolves as plan.md says; the output geometry
- * keeps the source's resolution class.
+ * Pure tests: the .cube file style_application writes (sa_cube_print)
+ * parses back with 33^3 rows, red fastest; the re-cut reaches the template's
+ * cut frequency, keeps source order, never overlaps, keeps jumps visible, snaps
+ * to beats within a period, and lays out dissolves as plan.md says; the output
+ * geometry keeps the source's resolution class.
  *
  * Stage tests run both stages on hand-written analysis artifacts in the
  * real formats and check every StyleJSON field and every plan.md rule.
@@ -34,7 +32,6 @@
 #include "audio_analysis.h"
 #include "check_main.h"
 #include "media.h"
-#include "colour.h"
 #include "grade.h"
 #include "motion_analysis.h"
 #include "msg.h"
@@ -83,109 +80,6 @@ dist3(const double a[3], const double b[3])
 	    pow(a[0] - b[0], 2) + pow(a[1] - b[1], 2) + pow(a[2] - b[2], 2));
 }
 
-/* ---- colour helpers ---- */
-
-/* Statistics of a packed RGB24 image, measured as video_analysis does. */
-static void
-stats_of(const uint8_t *rgb, int w, int h, struct grade_stats *s)
-{
-	struct colour_frame f;
-	struct colour_acc acc;
-	int i;
-
-	ck_assert_int_eq(colour_frame_measure(rgb, w, h, w * 3, 1, &f), 0);
-	colour_acc_init(&acc);
-	colour_acc_add(&acc, &f);
-	memset(s, 0, sizeof(*s));
-	colour_acc_mean(&acc, s->mean);
-	colour_acc_std(&acc, s->std);
-	for (i = 0; i < GRADE_PCT_N; i++)
-		s->pct[i] = colour_acc_percentile(&acc, grade_pct_levels[i]);
-	s->chroma = colour_acc_chroma(&acc);
-	s->saturation = colour_acc_saturation(&acc);
-	s->nhist = 64;
-	ck_assert_int_eq(colour_acc_hist(&acc, s->hist, 64), 0);
-}
-
-/*
- * A test picture: smooth gradients with saturated patches, so it has
- * both natural-looking ramps and colours on the gamut surface. gain and
- * lift grade it (per channel multiply, then add).
- */
-static uint8_t *
-picture(int w, int h, const double gain[3], const double lift[3], int seed)
-{
-	uint8_t *p = xcalloc((size_t)w * h, 3);
-	double v[3];
-	int x, y, c;
-
-	for (y = 0; y < h; y++) {
-		for (x = 0; x < w; x++) {
-			v[0] = 0.5 + 0.45 * sin(0.05 * x + seed);
-			v[1] = (double)y / h;
-			v[2] = 0.5 + 0.45 * cos(0.07 * (x + y) + 2 * seed);
-			if ((x / 20 + y / 15 + seed) % 5 == 0) {
-				v[0] = (x / 20) % 2;
-				v[1] = (y / 15) % 2;
-				v[2] = 1.0 - v[0];
-			}
-			for (c = 0; c < 3; c++) {
-				v[c] = v[c] * gain[c] + lift[c];
-				v[c] = v[c] < 0 ? 0 : v[c] > 1 ? 1 : v[c];
-				p[((size_t)y * w + x) * 3 + c] =
-				    (uint8_t)lround(v[c] * 255.0);
-			}
-		}
-	}
-	return p;
-}
-
-/* Trilinear lookup in a LUT laid out red fastest. */
-static void
-lut_apply(const float *lut, int n, const double in[3], double out[3])
-{
-	double f[3], w;
-	int i0[3], c, k, d, idx;
-
-	for (c = 0; c < 3; c++) {
-		f[c] = in[c] * (n - 1);
-		i0[c] = (int)f[c] >= n - 1 ? n - 2 : (int)f[c];
-		f[c] -= i0[c];
-	}
-	out[0] = out[1] = out[2] = 0.0;
-	for (k = 0; k < 8; k++) {
-		w = 1.0;
-		idx = 0;
-		for (d = 2; d >= 0; d--) {
-			int bit = (k >> d) & 1;
-
-			w *= bit ? f[d] : 1.0 - f[d];
-			idx = idx * n + i0[d] + bit;
-		}
-		for (c = 0; c < 3; c++)
-			out[c] += w * lut[idx * 3 + c];
-	}
-}
-
-/* The picture graded through the LUT, 8-bit like a decoded frame. */
-static uint8_t *
-graded(const uint8_t *rgb, int w, int h, const float *lut)
-{
-	uint8_t *p = xcalloc((size_t)w * h, 3);
-	double in[3], out[3];
-	size_t i;
-	int c;
-
-	for (i = 0; i < (size_t)w * h; i++) {
-		for (c = 0; c < 3; c++)
-			in[c] = rgb[i * 3 + c] / 255.0;
-		lut_apply(lut, GRADE_LUT_SIZE, in, out);
-		for (c = 0; c < 3; c++)
-			p[i * 3 + c] = (uint8_t)lround(out[c] * 255.0);
-	}
-	return p;
-}
-
 /*
  * Parses a .cube file back: TITLE, LUT_3D_SIZE 33, DOMAIN_MIN 0 0 0,
  * DOMAIN_MAX 1 1 1 and then exactly 33^3 rows of three values in 0..1.
@@ -231,100 +125,6 @@ cube_parse(const char *path)
 
 /* ---- grade ---- */
 
-START_TEST(test_lut_identity_for_equal_stats)
-{
-	const double one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
-	uint8_t *img = picture(160, 90, one, zero, 1);
-	struct grade_stats s;
-	struct grade_transfer t;
-	float *lut;
-	double dev = 0.0;
-	int i;
-
-	stats_of(img, 160, 90, &s);
-	grade_transfer_init(&t, &s, &s, 1.0);
-	lut = grade_lut_build(&t, GRADE_LUT_SIZE);
-	ck_assert_ptr_nonnull(lut);
-	for (i = 0; i < N33 * 3; i++) {
-		double want = (double)((i / 3) / (int)pow(33, i % 3) % 33) / 32;
-
-		dev = fmax(dev, fabs(lut[i] - want));
-	}
-	printf("identity LUT: max deviation %.2e\n", dev);
-	ck_assert_double_lt(dev, 1e-3);
-	free(lut);
-	free(img);
-}
-END_TEST
-
-START_TEST(test_transfer_moves_mean_lab)
-{
-	const double one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
-	const double warm[3] = {1.1, 0.92, 0.7}, lift[3] = {0.06, 0.03, 0.0};
-	const double cool[3] = {0.8, 0.95, 1.1}, dim[3] = {0, 0, 0.02};
-	const double *gains[2] = {warm, cool}, *lifts[2] = {lift, dim};
-	uint8_t *src = picture(160, 90, one, zero, 1), *tpl, *out;
-	struct grade_stats ss, ts, os;
-	struct grade_transfer t;
-	double before, after;
-	float *lut;
-	int k;
-
-	stats_of(src, 160, 90, &ss);
-	for (k = 0; k < 2; k++) {
-		/* Other content, another grade. */
-		tpl = picture(160, 90, gains[k], lifts[k], 3);
-		stats_of(tpl, 160, 90, &ts);
-		grade_transfer_init(&t, &ss, &ts, 1.0);
-		lut = grade_lut_build(&t, GRADE_LUT_SIZE);
-		out = graded(src, 160, 90, lut);
-		stats_of(out, 160, 90, &os);
-		before = dist3(ss.mean, ts.mean);
-		after = dist3(os.mean, ts.mean);
-		printf("transfer %d: CIE76 to template %.2f -> %.2f (%.0f%%)\n",
-		    k, before, after, 100.0 * (1.0 - after / before));
-		ck_assert_double_gt(before, 5.0);
-		ck_assert_double_le(after, 0.3 * before);
-		ck_assert_double_lt(after, 2.0);
-		free(lut);
-		free(out);
-		free(tpl);
-	}
-	free(src);
-}
-END_TEST
-
-START_TEST(test_transfer_strength_blends)
-{
-	const double one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
-	const double warm[3] = {1.1, 0.92, 0.7};
-	uint8_t *src = picture(80, 45, one, zero, 1);
-	uint8_t *tpl = picture(80, 45, warm, zero, 2);
-	struct grade_stats ss, ts;
-	struct grade_transfer t;
-	const double grey[3] = {0.5, 0.5, 0.5};
-	double full[3], half[3], none[3];
-	int c;
-
-	stats_of(src, 80, 45, &ss);
-	stats_of(tpl, 80, 45, &ts);
-	grade_transfer_init(&t, &ss, &ts, 1.0);
-	grade_transfer_rgb(&t, grey, full);
-	t.strength = 0.5;
-	grade_transfer_rgb(&t, grey, half);
-	t.strength = 0.0;
-	grade_transfer_rgb(&t, grey, none);
-	for (c = 0; c < 3; c++) {
-		ck_assert_double_eq_tol(none[c], 0.5, 1e-12);
-		ck_assert_double_eq_tol(half[c], (full[c] + 0.5) / 2, 1e-9);
-	}
-	/* A warm template turns grey warm: red over blue. */
-	ck_assert_double_gt(full[0], full[2]);
-	free(src);
-	free(tpl);
-}
-END_TEST
-
 START_TEST(test_cube_file_parses_back)
 {
 	char path[128];
@@ -355,72 +155,6 @@ START_TEST(test_cube_file_parses_back)
 		ck_assert_double_eq_tol(back[i], lut[i], 1e-6);
 	free(lut);
 	free(back);
-}
-END_TEST
-
-static void
-look_of(double l, double a, double b, double sl, double chroma, double p5,
-    double p95, struct grade_look *g)
-{
-	struct grade_stats s;
-
-	memset(&s, 0, sizeof(s));
-	s.mean[0] = l;
-	s.mean[1] = a;
-	s.mean[2] = b;
-	s.std[0] = sl;
-	s.chroma = chroma;
-	s.pct[0] = p5;
-	s.pct[4] = p95;
-	grade_look_measure(&s, g);
-}
-
-START_TEST(test_colour_grade_signs)
-{
-	const double neutral[3] = {50, 0, 0};
-	struct grade_look g;
-
-	ck_assert_double_eq_tol(grade_cct(neutral), 6504, 10);
-	/* The references read 0. */
-	look_of(50, 0, 0, 20, 25, 15, 85, &g);
-	ck_assert_double_eq_tol(g.temperature, 0, 0.5);
-	ck_assert_double_eq_tol(g.tint, 0, 1e-9);
-	ck_assert_double_eq_tol(g.saturation, 0, 1e-9);
-	ck_assert_double_eq_tol(g.contrast, 0, 1e-9);
-	ck_assert_double_eq_tol(g.highlights, 0, 1e-9);
-	ck_assert_double_eq_tol(g.shadows, 0, 1e-9);
-	/* Warm (yellow-orange) and cool (blue) casts. */
-	look_of(50, 5, 20, 20, 25, 15, 85, &g);
-	ck_assert_double_gt(g.temperature, 10);
-	look_of(50, -2, -20, 20, 25, 15, 85, &g);
-	ck_assert_double_lt(g.temperature, -10);
-	/* Green and magenta. */
-	look_of(50, -8, 0, 20, 25, 15, 85, &g);
-	ck_assert_double_lt(g.tint, 0);
-	look_of(50, 8, 0, 20, 25, 15, 85, &g);
-	ck_assert_double_gt(g.tint, 0);
-	/* Desaturated, grey, vivid. */
-	look_of(50, 0, 0, 20, 8, 15, 85, &g);
-	ck_assert_double_lt(g.saturation, 0);
-	look_of(50, 0, 0, 20, 0, 15, 85, &g);
-	ck_assert_double_eq_tol(g.saturation, -100, 1e-9);
-	look_of(50, 0, 0, 20, 45, 15, 85, &g);
-	ck_assert_double_gt(g.saturation, 0);
-	/* Flat and punchy; crushed and lifted; dull and bright. */
-	look_of(50, 0, 0, 10, 25, 15, 85, &g);
-	ck_assert_double_lt(g.contrast, 0);
-	look_of(50, 0, 0, 30, 25, 2, 98, &g);
-	ck_assert_double_gt(g.contrast, 0);
-	ck_assert_double_lt(g.shadows, 0);
-	ck_assert_double_gt(g.highlights, 0);
-	look_of(50, 0, 0, 20, 25, 25, 70, &g);
-	ck_assert_double_gt(g.shadows, 0);
-	ck_assert_double_lt(g.highlights, 0);
-	/* Everything stays in range. */
-	look_of(100, 120, 120, 80, 200, 100, 100, &g);
-	ck_assert(fabs(g.temperature) <= 100 && fabs(g.tint) <= 100 &&
-		  g.saturation <= 100 && g.contrast <= 100 &&
-		  g.highlights <= 100 && g.shadows <= 100);
 }
 END_TEST
 
@@ -1853,11 +1587,7 @@ wrk_style_suite(void)
 
 	tc = tcase_create("grade");
 	tcase_add_unchecked_fixture(tc, setup_dir, teardown_dir);
-	tcase_add_test(tc, test_lut_identity_for_equal_stats);
-	tcase_add_test(tc, test_transfer_moves_mean_lab);
-	tcase_add_test(tc, test_transfer_strength_blends);
 	tcase_add_test(tc, test_cube_file_parses_back);
-	tcase_add_test(tc, test_colour_grade_signs);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("recut");
 	tcase_add_test(tc, test_recut_six_second_shots);
