@@ -653,9 +653,9 @@ START_TEST(test_short_input)
 END_TEST
 
 static Suite *
-wrk_shots_suite(void)
+dsp_shots_suite(void)
 {
-	Suite *s = suite_create("wrk_shots");
+	Suite *s = suite_create("dsp_shots");
 	TCase *tc = tcase_create("cuts");
 
 	tcase_add_checked_fixture(tc, setup, NULL);
@@ -685,4 +685,4 @@ wrk_shots_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_shots_suite)
+CHECK_MAIN(dsp_shots_suite)

@@ -205,9 +205,9 @@ START_TEST(test_missing_cut_or_foreign)
 END_TEST
 
 static Suite *
-wrk_proxy_suite(void)
+media_proxy_suite(void)
 {
-	Suite *s = suite_create("wrk_proxy");
+	Suite *s = suite_create("media_proxy");
 	TCase *tc = tcase_create("file");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -218,4 +218,4 @@ wrk_proxy_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_proxy_suite)
+CHECK_MAIN(media_proxy_suite)

@@ -591,9 +591,9 @@ START_TEST(test_stage_failures)
 END_TEST
 
 static Suite *
-wrk_audio_suite(void)
+stage_audio_suite(void)
 {
-	Suite *s = suite_create("wrk_audio");
+	Suite *s = suite_create("stage_audio");
 	TCase *tc = tcase_create("audio");
 
 	tcase_add_unchecked_fixture(tc, setup_media, teardown_media);
@@ -613,4 +613,4 @@ wrk_audio_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_audio_suite)
+CHECK_MAIN(stage_audio_suite)

@@ -176,9 +176,9 @@ load_expected(void)
 }
 
 static Suite *
-wrk_ebu_suite(void)
+stage_ebu_suite(void)
 {
-	Suite *s = suite_create("wrk_ebu");
+	Suite *s = suite_create("stage_ebu");
 	TCase *tc = tcase_create("ebu_r128");
 
 	av_log_set_level(AV_LOG_QUIET);
@@ -191,4 +191,4 @@ wrk_ebu_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_ebu_suite)
+CHECK_MAIN(stage_ebu_suite)

@@ -664,9 +664,9 @@ START_TEST(test_no_input)
 END_TEST
 
 static Suite *
-wrk_motion_suite(void)
+stage_motion_suite(void)
 {
-	Suite *s = suite_create("wrk_motion");
+	Suite *s = suite_create("stage_motion");
 	TCase *tc;
 
 	tc = tcase_create("stage");
@@ -689,4 +689,4 @@ wrk_motion_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_motion_suite)
+CHECK_MAIN(stage_motion_suite)

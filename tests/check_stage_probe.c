@@ -392,9 +392,9 @@ START_TEST(test_missing)
 END_TEST
 
 static Suite *
-wrk_probe_suite(void)
+stage_probe_suite(void)
 {
-	Suite *s = suite_create("wrk_probe");
+	Suite *s = suite_create("stage_probe");
 	TCase *tc = tcase_create("probe");
 
 	tcase_add_unchecked_fixture(tc, setup_media, teardown_media);
@@ -419,4 +419,4 @@ wrk_probe_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_probe_suite)
+CHECK_MAIN(stage_probe_suite)

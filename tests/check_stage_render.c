@@ -1,8 +1,8 @@
 /*
  * Tests for the rendering stage (stages/rendering/rendering.c, render_*.c,
- * encode.c, limiter.c, contact.c), run as the skeleton runs it but without
- * a socket. Each test writes a plan.json and a grade.cube by hand in its
- * own job directory and renders media made once per run by the ffmpeg
+ * media/encode.c, dsp/limiter.c, media/contact.c), run as the skeleton runs it
+ * but without a socket. Each test writes a plan.json and a grade.cube by hand
+ * in its own job directory and renders media made once per run by the ffmpeg
  * program: testsrc2 with a steady 440 Hz tone (-20 dBFS, 44.1 kHz, so the
  * audio is resampled), a red-then-blue clip whose tone starts with the
  * blue half (transitions and A/V sync), and a clip without audio. The
@@ -940,9 +940,9 @@ START_TEST(test_limiter_exact)
 END_TEST
 
 static Suite *
-wrk_render_suite(void)
+stage_render_suite(void)
 {
-	Suite *s = suite_create("wrk_render");
+	Suite *s = suite_create("stage_render");
 	TCase *tc = tcase_create("units");
 
 	tcase_add_test(tc, test_quality_table);
@@ -970,4 +970,4 @@ wrk_render_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_render_suite)
+CHECK_MAIN(stage_render_suite)

@@ -1313,9 +1313,9 @@ START_TEST(test_end_to_end_media)
 END_TEST
 
 static Suite *
-wrk_style_suite(void)
+stage_style_suite(void)
 {
-	Suite *s = suite_create("wrk_style");
+	Suite *s = suite_create("stage_style");
 	TCase *tc;
 
 	tc = tcase_create("cube");
@@ -1346,4 +1346,4 @@ wrk_style_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_style_suite)
+CHECK_MAIN(stage_style_suite)

@@ -1058,9 +1058,9 @@ START_TEST(test_edges_and_score_match_definition)
 END_TEST
 
 static Suite *
-wrk_video_suite(void)
+stage_video_suite(void)
 {
-	Suite *s = suite_create("wrk_video");
+	Suite *s = suite_create("stage_video");
 	TCase *tc;
 
 	tc = tcase_create("colour");
@@ -1097,4 +1097,4 @@ wrk_video_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_video_suite)
+CHECK_MAIN(stage_video_suite)

@@ -573,9 +573,9 @@ START_TEST(test_forbidden)
 END_TEST
 
 static Suite *
-wrk_sandbox_suite(void)
+worker_sandbox_suite(void)
 {
-	Suite *s = suite_create("wrk_sandbox");
+	Suite *s = suite_create("worker_sandbox");
 	TCase *tc = tcase_create("sandbox");
 
 	tcase_add_checked_fixture(tc, fixture_setup, media_teardown);
@@ -589,4 +589,4 @@ wrk_sandbox_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_sandbox_suite)
+CHECK_MAIN(worker_sandbox_suite)

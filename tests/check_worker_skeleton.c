@@ -527,9 +527,9 @@ START_TEST(test_usage)
 END_TEST
 
 static Suite *
-wrk_skeleton_suite(void)
+worker_skeleton_suite(void)
 {
-	Suite *s = suite_create("wrk_skeleton");
+	Suite *s = suite_create("worker_skeleton");
 	TCase *unit = tcase_create("in_process");
 	TCase *bin = tcase_create("binary");
 
@@ -556,4 +556,4 @@ wrk_skeleton_suite(void)
 	return s;
 }
 
-CHECK_MAIN(wrk_skeleton_suite)
+CHECK_MAIN(worker_skeleton_suite)
