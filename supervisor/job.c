@@ -717,7 +717,7 @@ job_run_stage(struct job *j)
 	job_dir(j, start.job_dir, sizeof(start.job_dir));
 	/* Every stage: a restart or a new --worker-user needs it again. */
 	if (mkdir_p(start.job_dir, 0750) != 0 ||
-	    sandbox_grant(start.job_dir) != 0) {
+	    confine_grant(start.job_dir) != 0) {
 		log_warn("%s: mkdir %s", __func__, start.job_dir);
 		job_fail_to_start(
 		    j, ERR_INTERNAL, "cannot create the job directory");

@@ -68,7 +68,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		stopping = true;
 		log_info("signal %d: shutting down", (int)sig);
 		sd_notify(0, "STOPPING=1");
-		client_close_listener();
+		control_close();
 		job_shutdown();
 		shutdown_poll_cb(-1, 0, NULL);
 	}
@@ -117,7 +117,7 @@ setup(const struct config *cfg)
 	add_signal(SIGHUP);
 	if (mkdir_p(cfg->state_dir, 0750) != 0)
 		fatal("state dir %s", cfg->state_dir);
-	sandbox_init(cfg);
+	confine_init(cfg);
 	jt = open_table(cfg);
 	child_init(base, cfg);
 	video_init(base, cfg);
@@ -129,7 +129,7 @@ setup(const struct config *cfg)
 	journal_open(cfg);
 	job_recover();
 	webhook_resume();
-	if (client_listen(base, cfg) != 0)
+	if (control_listen(base, cfg) != 0)
 		fatal("socket in %s", cfg->runtime_dir);
 	hb = event_new(base, -1, EV_PERSIST, heartbeat_cb, NULL);
 	event_add(hb, &tv);

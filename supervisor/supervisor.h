@@ -32,7 +32,7 @@ struct config {
 	unsigned retention_seconds;
 	/* Clients in this group (and root) see and cancel every job. */
 	const char *admin_group;
-	/* Least privilege for workers, applied by spawn.c and sandbox.c. */
+	/* Least privilege for workers, applied by spawner.c and confine.c. */
 	const char *worker_user;
 	unsigned worker_memory_mb;
 	unsigned worker_cpu_seconds;
@@ -83,16 +83,16 @@ int jobstate_cancel(struct jobstate *st, int64_t now);
 bool jobstate_valid(const struct jobstate *st);
 
 /*
- * sandbox.c: least privilege for workers (docs/security.md). Init resolves
+ * confine.c: least privilege for workers (docs/security.md). Init resolves
  * --worker-user when reeld runs as root; grant makes a directory reeld
  * created usable by that user; enter runs in the forked child before exec
  * (async-signal-safe: rlimits, no_new_privs, the user switch).
  */
-void sandbox_init(const struct config *cfg);
-int sandbox_grant(const char *path);
-int sandbox_enter(void);
+void confine_init(const struct config *cfg);
+int confine_grant(const char *path);
+int confine_enter(void);
 
-/* spawn.c: the only fork and exec in reeld. */
+/* spawner.c: the only fork and exec in reeld. */
 int spawn_worker(const char *path, char *const argv[], pid_t *pid, int *sock,
     int *exec_errno);
 
@@ -162,7 +162,7 @@ bool journal_writable(void);
 void journal_tick(void);
 void journal_close(void);
 
-/* Who sent a request, from SO_PEERCRED (client.c). */
+/* Who sent a request, from SO_PEERCRED (control.c). */
 struct caller {
 	uid_t uid;
 	bool admin; /* root or in --admin-group: sees every job */
@@ -219,9 +219,9 @@ void webhook_forget_job(const char *job_id);
 unsigned webhook_pending(void);
 void webhook_shutdown(void);
 
-/* client.c: the client socket and request dispatch. */
-int client_listen(struct event_base *base, const struct config *cfg);
-void client_close_listener(void);
+/* control.c: the client socket and request dispatch. */
+int control_listen(struct event_base *base, const struct config *cfg);
+void control_close(void);
 void client_respond_ok(
     struct client *cl, const char *message, json_t *data, int fd);
 void client_respond_err(struct client *cl, const char *message,

@@ -415,7 +415,7 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-client_listen(struct event_base *base, const struct config *cfg)
+control_listen(struct event_base *base, const struct config *cfg)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd;
@@ -452,7 +452,7 @@ client_listen(struct event_base *base, const struct config *cfg)
 }
 
 void
-client_close_listener(void)
+control_close(void)
 {
 	if (listen_ev == NULL)
 		return;

@@ -8,7 +8,7 @@
  * of the group catches anything it starts), and PR_SET_PDEATHSIG so that it
  * dies with reeld.
  *
- * Before anything else the child enters the sandbox (sandbox.c): rlimits,
+ * Before anything else the child enters the sandbox (confine.c): rlimits,
  * the worker user when reeld is root, no_new_privs. The user switch clears
  * the parent-death signal, so that is armed after it.
  *
@@ -86,7 +86,7 @@ child_exec(const char *path, char *const argv[], int sock, int errpipe,
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL);
 	setsid();
-	if (sandbox_enter() != 0)
+	if (confine_enter() != 0)
 		child_fail(errpipe, SPAWN_SANDBOX);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(127);
