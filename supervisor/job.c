@@ -440,10 +440,11 @@ job_insert(struct job *j)
 }
 
 int
-job_replay(json_t *rec)
+job_replay(unsigned type, json_t *rec)
 {
 	struct job scratch, *j;
 
+	(void)type;
 	memset(&scratch, 0, sizeof(scratch));
 	if (job_from_record(&scratch, rec) != 0) {
 		log_warnx("journal: a job record is invalid");
@@ -466,11 +467,12 @@ job_replay(json_t *rec)
 static void job_free(struct job *j);
 
 int
-job_replay_forget(json_t *rec)
+job_replay_forget(unsigned type, json_t *rec)
 {
 	const char *id = json_string_value(json_object_get(rec, "id"));
 	struct job *j = id != NULL ? job_lookup(id) : NULL;
 
+	(void)type;
 	if (j != NULL)
 		job_free(j);
 	return 0;

@@ -100,6 +100,22 @@ add_signal(int sig)
 		fatalx("cannot watch signal %d", sig);
 }
 
+/*
+ * The journal is a passive log: each record type goes back to the module
+ * that writes it, and a compaction asks jobs, then webhook events, for
+ * their records.
+ */
+static void
+journal_register(void)
+{
+	journal_on_replay(JOURNAL_JOB, job_replay);
+	journal_on_replay(JOURNAL_FORGET, job_replay_forget);
+	journal_on_replay(JOURNAL_WEBHOOK, webhook_replay);
+	journal_on_replay(JOURNAL_WEBHOOK_ATTEMPT, webhook_replay);
+	journal_on_snapshot(job_snapshot);
+	journal_on_snapshot(webhook_snapshot);
+}
+
 static void
 setup(const struct config *cfg)
 {
@@ -126,6 +142,7 @@ setup(const struct config *cfg)
 	if ((n = video_load_all()) < 0)
 		fatal("videos in %s", cfg->state_dir);
 	/* The job table is whole again before anyone can connect. */
+	journal_register();
 	journal_open(cfg);
 	job_recover();
 	webhook_resume();

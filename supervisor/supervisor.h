@@ -145,15 +145,25 @@ void video_client_gone(struct client *cl);
 
 /*
  * journal.c: the write-ahead journal (docs/journal.md). Records are JSON
- * objects; replay hands each to job_replay*() or webhook_replay().
+ * objects; replay hands each to the handler registered for its type.
  */
 enum journal_record {
 	JOURNAL_JOB = 1,	     /* a job's whole state */
 	JOURNAL_WEBHOOK = 2,	     /* a webhook event, with its body */
 	JOURNAL_WEBHOOK_ATTEMPT = 3, /* an event's delivery state changed */
 	JOURNAL_FORGET = 4,	     /* a job left after its retention */
+	JOURNAL_RECORD_MAX = JOURNAL_FORGET,
 };
+/* Room for every module that keeps records: jobs and webhooks today. */
+#define JOURNAL_SNAPSHOT_WRITERS 4
 struct wal_compaction;
+/* Applies one replayed record; -1 when it is not one reeld wrote. */
+typedef int journal_replay_fn(unsigned type, json_t *rec);
+/* Adds one record per live object to a compaction; -1 on failure. */
+typedef int journal_snapshot_fn(struct wal_compaction *c);
+/* Both before journal_open(); snapshots run in registration order. */
+void journal_on_replay(unsigned type, journal_replay_fn *fn);
+void journal_on_snapshot(journal_snapshot_fn *fn);
 void journal_open(const struct config *cfg);
 /* important: fsync under the default policy. -1 with errno on failure. */
 int journal_write(unsigned type, json_t *rec, bool important);
@@ -172,8 +182,8 @@ struct caller {
 struct job;
 void job_init(
     struct event_base *base, const struct config *cfg, struct jobtab *jt);
-int job_replay(json_t *rec);
-int job_replay_forget(json_t *rec);
+int job_replay(unsigned type, json_t *rec);
+int job_replay_forget(unsigned type, json_t *rec);
 /* After replay: requeue and resume what was unfinished. */
 void job_recover(void);
 int job_snapshot(struct wal_compaction *c);
