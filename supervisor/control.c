@@ -48,6 +48,18 @@ static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static void client_on_msg(
     struct peer *p, struct msg *m, const char *error, void *arg);
 static void client_free(struct client *cl);
+static void client_respond_ok(
+    struct client *cl, const char *message, json_t *data, int fd);
+static void client_respond_err(struct client *cl, const char *message,
+    const char *code, const char *detail);
+static void upload_reply_ok(void *arg, const char *message, json_t *data);
+static void upload_reply_err(
+    void *arg, const char *message, const char *code, const char *detail);
+
+static const struct upload_reply upload_reply = {
+    .ok = upload_reply_ok,
+    .err = upload_reply_err,
+};
 
 /*
  * Every response ends the request in flight, the upload included. One that
@@ -82,7 +94,7 @@ client_send(struct client *cl, struct msg *m)
 	cl->cl_uploading = false;
 }
 
-void
+static void
 client_respond_ok(struct client *cl, const char *message, json_t *data, int fd)
 {
 	struct msg m;
@@ -96,7 +108,7 @@ client_respond_ok(struct client *cl, const char *message, json_t *data, int fd)
 	msg_clear(&m);
 }
 
-void
+static void
 client_respond_err(struct client *cl, const char *message, const char *code,
     const char *detail)
 {
@@ -109,6 +121,20 @@ client_respond_err(struct client *cl, const char *message, const char *code,
 	str_copy(m.u.response.error_detail, detail != NULL ? detail : "",
 	    sizeof(m.u.response.error_detail));
 	client_send(cl, &m);
+}
+
+/* An upload's answer: uploads know the client only through these. */
+static void
+upload_reply_ok(void *arg, const char *message, json_t *data)
+{
+	client_respond_ok(arg, message, data, -1);
+}
+
+static void
+upload_reply_err(
+    void *arg, const char *message, const char *code, const char *detail)
+{
+	client_respond_err(arg, message, code, detail);
 }
 
 static void
@@ -260,7 +286,7 @@ client_dispatch(struct client *cl, struct msg *m)
 	switch (m->type) {
 	case MSG_UPLOAD:
 		cl->cl_uploading = true;
-		video_upload(cl, m);
+		video_upload(m, &upload_reply, cl);
 		break;
 	case MSG_SUBMIT:
 		handle_submit(cl, &m->u.submit);

@@ -139,9 +139,21 @@ int video_load_all(void);
 struct video *video_find(const char *video_id);
 const char *video_path(const struct video *v);
 json_t *video_json(const struct video *v);
-struct client;
-void video_upload(struct client *cl, struct msg *m);
-void video_client_gone(struct client *cl);
+/*
+ * How an upload answers the client that sent it: the client layer passes
+ * these in, so uploads never call up into it. client is its own pointer,
+ * given back unchanged; ok takes the reference to data.
+ */
+struct upload_reply {
+	void (*ok)(void *client, const char *message, json_t *data);
+	void (*err)(void *client, const char *message, const char *code,
+	    const char *detail);
+};
+/* Takes m->fd. Exactly one reply follows, unless the client goes first. */
+void video_upload(
+    struct msg *m, const struct upload_reply *reply, void *client);
+/* The client went away: its uploads are abandoned, without a reply. */
+void video_client_gone(void *client);
 
 /*
  * journal.c: the write-ahead journal (docs/journal.md). Records are JSON
@@ -232,9 +244,5 @@ void webhook_shutdown(void);
 /* control.c: the client socket and request dispatch. */
 int control_listen(struct event_base *base, const struct config *cfg);
 void control_close(void);
-void client_respond_ok(
-    struct client *cl, const char *message, json_t *data, int fd);
-void client_respond_err(struct client *cl, const char *message,
-    const char *code, const char *detail);
 
 #endif
