@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
+#include "jsonfmt.h"
 #include "log.h"
 #include "supervisor.h"
 #include "util.h"
@@ -1189,24 +1190,6 @@ job_expire_old(void)
 
 /* Views */
 
-/* ISO 8601 UTC, or null for 0 (never happened). */
-json_t *
-job_time_json(int64_t ms)
-{
-	char buf[UTIL_ISO_SIZE];
-
-	if (ms == 0)
-		return json_null();
-	time_iso8601(ms, buf);
-	return json_string(buf);
-}
-
-static json_t *
-json_id(const char *id)
-{
-	return id[0] != '\0' ? json_string(id) : json_null();
-}
-
 static json_t *
 job_error_json(const struct job *j)
 {
@@ -1306,16 +1289,17 @@ job_json(const struct job *j, bool detail)
 	o = json_pack("{s:s, s:s, s:o, s:s, s:i, s:o, s:o, s:o, s:o, s:o, "
 		      "s:b, s:o, s:o}",
 	    "job_id", j->j_id, "video_id", j->j_video, "template_video_id",
-	    json_id(j->j_template), "status", job_status_name(j->j_st.status),
-	    "progress_percent", j->j_st.progress, "current_stage",
+	    jsonfmt_id(j->j_template), "status",
+	    job_status_name(j->j_st.status), "progress_percent",
+	    j->j_st.progress, "current_stage",
 	    j->j_st.status == JOB_PROCESSING
 		? json_string(stage_name(j->j_st.stage))
 		: json_null(),
-	    "created_at", job_time_json(j->j_st.created_ms), "updated_at",
-	    job_time_json(j->j_st.updated_ms), "started_at",
-	    job_time_json(j->j_st.started_ms), "completed_at",
-	    job_time_json(j->j_st.completed_ms), "template_only",
-	    j->j_st.template_only, "webhook_url", json_id(j->j_webhook),
+	    "created_at", jsonfmt_time(j->j_st.created_ms), "updated_at",
+	    jsonfmt_time(j->j_st.updated_ms), "started_at",
+	    jsonfmt_time(j->j_st.started_ms), "completed_at",
+	    jsonfmt_time(j->j_st.completed_ms), "template_only",
+	    j->j_st.template_only, "webhook_url", jsonfmt_id(j->j_webhook),
 	    "config", cfg);
 	if (o == NULL)
 		fatalx("%s: json_pack", __func__);

@@ -207,7 +207,6 @@ const char *job_id(const struct job *j);
 const char *job_webhook_url(const struct job *j);
 int job_cancel(struct job *j, char *code, char *detail);
 json_t *job_json(const struct job *j, bool detail);
-json_t *job_time_json(int64_t ms);
 json_t *job_list_json(const char *status, unsigned page, unsigned page_size,
     const struct caller *who);
 int job_artifact_open(const struct job *j, const char *artifact, int *fd,

@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "jsonfmt.h"
 #include "log.h"
 #include "supervisor.h"
 #include "util.h"
@@ -814,12 +815,11 @@ delivery_view(const struct delivery *d)
 
 	json_object_del(o, "first_ms");
 	json_object_set_new(o, "url", json_string(d->d_url));
-	json_object_set_new(
-	    o, "first_attempt_at", job_time_json(d->d_first_ms));
+	json_object_set_new(o, "first_attempt_at", jsonfmt_time(d->d_first_ms));
 	json_array_foreach(history, i, a)
 	{
 		json_object_set_new(a, "at",
-		    job_time_json(
+		    jsonfmt_time(
 			json_integer_value(json_object_get(a, "at_ms"))));
 		json_object_del(a, "at_ms");
 	}
