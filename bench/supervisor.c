@@ -22,7 +22,7 @@
 
 #include "client.h"
 #include "jobtab.h"
-#include "supervisor.h"
+#include "spawner.h"
 #include "util.h"
 
 #define SUBMITS 2000

@@ -19,9 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 #include "peer.h"
-#include "supervisor.h"
+#include "spawner.h"
 #include "util.h"
 
 #define KILL_GRACE_SECONDS 2

@@ -32,8 +32,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "confine.h"
+#include "msg.h"
 #include "log.h"
-#include "supervisor.h"
 #include "util.h"
 
 /* Sanitizers reserve terabytes of shadow memory: RLIMIT_AS would kill. */

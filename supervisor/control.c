@@ -21,11 +21,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "job.h"
 #include "log.h"
 #include "peer.h"
 #include "request.h"
-#include "supervisor.h"
 #include "util.h"
+#include "video.h"
+#include "webhook.h"
 
 #define LIST_PAGE_SIZE_DEFAULT 10
 #define ACCEPT_BACKOFF_MS 200

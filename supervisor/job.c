@@ -16,10 +16,16 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
+#include "child.h"
+#include "confine.h"
+#include "job.h"
+#include "jobstate.h"
+#include "journal.h"
 #include "jsonfmt.h"
 #include "log.h"
-#include "supervisor.h"
 #include "util.h"
+#include "video.h"
+#include "webhook.h"
 
 struct job {
 	TAILQ_ENTRY(job) j_all;

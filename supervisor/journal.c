@@ -21,8 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "log.h"
-#include "supervisor.h"
+#include "msg.h"
 #include "util.h"
 #include "wal.h"
 

@@ -16,9 +16,16 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "child.h"
+#include "config.h"
+#include "confine.h"
+#include "control.h"
+#include "job.h"
+#include "journal.h"
 #include "log.h"
-#include "supervisor.h"
 #include "util.h"
+#include "video.h"
+#include "webhook.h"
 
 #define HEARTBEAT_MS 250
 #define SHUTDOWN_POLL_MS 20

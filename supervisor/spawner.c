@@ -28,8 +28,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "log.h"
-#include "supervisor.h"
+#include "spawner.h"
 
 #define WORKER_FD 3
 

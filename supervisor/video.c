@@ -20,9 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
-#include "supervisor.h"
 #include "util.h"
+#include "video.h"
 
 #define COPY_CHUNK (1024 * 1024)
 #define COPY_CHUNKS_PER_TURN 8

@@ -23,10 +23,13 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "journal.h"
 #include "jsonfmt.h"
+#include "contract.h"
 #include "log.h"
-#include "supervisor.h"
+#include "msg.h"
 #include "util.h"
+#include "webhook.h"
 
 #define WEBHOOK_MAX_IN_FLIGHT 32
 #define WEBHOOK_CONNECT_TIMEOUT_MS 5000L
