@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "config.h"
 #include "log.h"
 #include "peer.h"
 #include "spawner.h"

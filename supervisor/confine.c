@@ -32,9 +32,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "confine.h"
-#include "msg.h"
 #include "log.h"
+#include "msg.h"
 #include "util.h"
 
 /* Sanitizers reserve terabytes of shadow memory: RLIMIT_AS would kill. */

@@ -21,8 +21,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "control.h"
 #include "job.h"
+#include "jobrun.h"
+#include "jobview.h"
 #include "log.h"
 #include "peer.h"
 #include "request.h"
@@ -157,7 +160,7 @@ handle_submit(struct client *cl, const struct msg_submit *req)
 	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
 	json_t *data;
 
-	if (job_submit(req, &cl->cl_who, &data, code, detail) != 0) {
+	if (jobrun_submit(req, &cl->cl_who, &data, code, detail) != 0) {
 		client_respond_err(
 		    cl, "The job was not created.", code, detail);
 		return;
@@ -172,7 +175,7 @@ handle_status(struct client *cl, const struct msg_job_ref *req)
 
 	if (j == NULL)
 		return job_not_found(cl, req->job_id);
-	client_respond_ok(cl, "Job status", job_json(j, false), -1);
+	client_respond_ok(cl, "Job status", jobview_json(j, false), -1);
 }
 
 static void
@@ -181,8 +184,8 @@ handle_list(struct client *cl, const struct msg_list *req)
 	unsigned page = req->page != 0 ? req->page : 1;
 	unsigned size =
 	    req->page_size != 0 ? req->page_size : LIST_PAGE_SIZE_DEFAULT;
-	client_respond_ok(cl, "Jobs",
-	    job_list_json(req->status, page, size, &cl->cl_who), -1);
+	client_respond_ok(
+	    cl, "Jobs", jobview_list(req->status, page, size, &cl->cl_who), -1);
 }
 
 static void
@@ -193,12 +196,12 @@ handle_cancel(struct client *cl, const struct msg_job_ref *req)
 
 	if (j == NULL)
 		return job_not_found(cl, req->job_id);
-	if (job_cancel(j, code, detail) != 0) {
+	if (jobrun_cancel(j, code, detail) != 0) {
 		client_respond_err(
 		    cl, "The job cannot be cancelled.", code, detail);
 		return;
 	}
-	client_respond_ok(cl, "Job cancelled", job_json(j, false), -1);
+	client_respond_ok(cl, "Job cancelled", jobview_json(j, false), -1);
 }
 
 static void
@@ -218,12 +221,12 @@ handle_result(struct client *cl, const struct msg_result *req)
 		return;
 	}
 	if (req->artifact[0] != '\0' &&
-	    job_artifact_open(j, req->artifact, &fd, code, detail) != 0) {
+	    jobview_artifact_open(j, req->artifact, &fd, code, detail) != 0) {
 		client_respond_err(
 		    cl, "The artifact is not available.", code, detail);
 		return;
 	}
-	client_respond_ok(cl, "Job result", job_json(j, true), fd);
+	client_respond_ok(cl, "Job result", jobview_json(j, true), fd);
 	if (fd >= 0)
 		close(fd);
 }

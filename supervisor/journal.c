@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "journal.h"
 #include "log.h"
 #include "msg.h"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "config.h"
 #include "log.h"
 #include "util.h"
 #include "video.h"

@@ -23,9 +23,10 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "config.h"
+#include "contract.h"
 #include "journal.h"
 #include "jsonfmt.h"
-#include "contract.h"
 #include "log.h"
 #include "msg.h"
 #include "util.h"
