@@ -4,7 +4,7 @@
  *  - submit acknowledgement latency over the socket (p50, p99, max);
  *  - one status read through the shared-memory table against one STATUS
  *    round trip over the socket;
- *  - spawn to first message: spawn.c's fork+exec of a worker until its
+ *  - spawn to first message: spawner.c's fork+exec of a worker until its
  *    HELLO arrives, for the test worker and for the real reel-worker.
  * usage: bench/supervisor [BUILD_DIR]   (default: build)
  */
@@ -22,7 +22,7 @@
 
 #include "client.h"
 #include "jobtab.h"
-#include "supervisor.h"
+#include "spawner.h"
 #include "util.h"
 
 #define SUBMITS 2000
@@ -194,7 +194,7 @@ bench_shm(void)
 }
 
 /*
- * fork+exec through spawn.c, send JOB_START, and time until HELLO and
+ * fork+exec through spawner.c, send JOB_START, and time until HELLO and
  * until the stage's result (the stage fails at once on a missing file:
  * for reel-worker that includes loading the stage's library).
  */

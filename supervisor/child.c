@@ -19,9 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
+#include "config.h"
 #include "log.h"
 #include "peer.h"
-#include "supervisor.h"
+#include "spawner.h"
 #include "util.h"
 
 #define KILL_GRACE_SECONDS 2
@@ -110,7 +112,7 @@ child_spawn(const struct msg_job_start *start)
 	struct child *c = xcalloc(1, sizeof(*c));
 	int sock;
 
-	/* A root reeld switches users (sandbox.c); the worker verifies it. */
+	/* A root reeld switches users (confine.c); the worker verifies it. */
 	if (geteuid() == 0) {
 		argv[5] = "--user";
 		argv[6] = (char *)child_cfg->worker_user;

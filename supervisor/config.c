@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "supervisor.h"
+#include "config.h"
+#include "jobtab.h"
+#include "msg.h"
 #include "util.h"
 
 #ifndef REEL_WORKER_PATH

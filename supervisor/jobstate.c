@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "supervisor.h"
+#include "jobstate.h"
 #include "util.h"
 
 static void touch(struct jobstate *st, int64_t now);

@@ -10,14 +10,21 @@
  * whole snapshot, which records everything the failed appends missed. The
  * log itself never holds a partial record, because wal.c cuts a failed
  * append back off.
+ *
+ * The journal knows no record's meaning: replay hands each record to the
+ * handler its owner registered for that type, and a snapshot asks every
+ * registered owner for its records. main.c does the registering, so the
+ * journal never calls up into the modules that write to it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "journal.h"
 #include "log.h"
-#include "supervisor.h"
+#include "msg.h"
 #include "util.h"
 #include "wal.h"
 
@@ -33,6 +40,35 @@ static uint64_t snapshot_bytes;
 static uint64_t compact_min = JOURNAL_COMPACT_MIN;
 static bool behind;
 static bool compact_due;
+static journal_replay_fn *replay_handlers[JOURNAL_RECORD_MAX + 1];
+static journal_snapshot_fn *snapshot_writers[JOURNAL_SNAPSHOT_WRITERS];
+static unsigned nsnapshot_writers;
+
+void
+journal_on_replay(unsigned type, journal_replay_fn *fn)
+{
+	if (type == 0 || type > JOURNAL_RECORD_MAX)
+		fatalx("%s: no record type %u", __func__, type);
+	replay_handlers[type] = fn;
+}
+
+void
+journal_on_snapshot(journal_snapshot_fn *fn)
+{
+	if (nsnapshot_writers == JOURNAL_SNAPSHOT_WRITERS)
+		fatalx("%s: too many snapshot writers", __func__);
+	snapshot_writers[nsnapshot_writers++] = fn;
+}
+
+/* -1 for a type nobody registered: reeld never wrote such a record. */
+static int
+journal_dispatch(unsigned type, json_t *rec)
+{
+	if (type == 0 || type > JOURNAL_RECORD_MAX ||
+	    replay_handlers[type] == NULL)
+		return -1;
+	return replay_handlers[type](type, rec);
+}
 
 static int
 journal_replay_cb(void *arg, unsigned type, const void *data, size_t len,
@@ -40,7 +76,7 @@ journal_replay_cb(void *arg, unsigned type, const void *data, size_t len,
 {
 	json_error_t err;
 	json_t *rec;
-	int rc = -1;
+	int rc;
 
 	(void)arg;
 	rec = json_loadb(data, len, 0, &err);
@@ -50,18 +86,7 @@ journal_replay_cb(void *arg, unsigned type, const void *data, size_t len,
 		json_decref(rec);
 		return -1;
 	}
-	switch (type) {
-	case JOURNAL_JOB:
-		rc = job_replay(rec);
-		break;
-	case JOURNAL_WEBHOOK:
-	case JOURNAL_WEBHOOK_ATTEMPT:
-		rc = webhook_replay(type, rec);
-		break;
-	case JOURNAL_FORGET:
-		rc = job_replay_forget(rec);
-		break;
-	}
+	rc = journal_dispatch(type, rec);
 	if (rc != 0)
 		snprintf(errbuf, errlen, "invalid record of type %u", type);
 	json_decref(rec);
@@ -157,7 +182,7 @@ journal_snapshot_add(struct wal_compaction *c, unsigned type, json_t *rec)
 	return rc;
 }
 
-/* Rewrites the log as one record per live job and webhook event. */
+/* Rewrites the log as one record per live object, writer by writer. */
 static int
 journal_compact(void)
 {
@@ -165,9 +190,11 @@ journal_compact(void)
 
 	if (c == NULL)
 		return -1;
-	if (job_snapshot(c) != 0 || webhook_snapshot(c) != 0) {
-		wal_compact_abort(c);
-		return -1;
+	for (unsigned i = 0; i < nsnapshot_writers; i++) {
+		if (snapshot_writers[i](c) != 0) {
+			wal_compact_abort(c);
+			return -1;
+		}
 	}
 	if (wal_compact_commit(c) != 0)
 		return -1;

@@ -16,9 +16,21 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "child.h"
+#include "config.h"
+#include "confine.h"
+#include "control.h"
+#include "job.h"
+#include "jobrecord.h"
+#include "jobrun.h"
+#include "jobshm.h"
+#include "journal.h"
 #include "log.h"
-#include "supervisor.h"
+#include "recovery.h"
+#include "retention.h"
 #include "util.h"
+#include "video.h"
+#include "webhook.h"
 
 #define HEARTBEAT_MS 250
 #define SHUTDOWN_POLL_MS 20
@@ -33,7 +45,9 @@ heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	job_heartbeat();
+	jobshm_heartbeat();
+	journal_tick();
+	retention_tick();
 }
 
 static void
@@ -68,8 +82,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		stopping = true;
 		log_info("signal %d: shutting down", (int)sig);
 		sd_notify(0, "STOPPING=1");
-		client_close_listener();
-		job_shutdown();
+		control_close();
+		jobrun_shutdown();
 		shutdown_poll_cb(-1, 0, NULL);
 	}
 }
@@ -100,12 +114,40 @@ add_signal(int sig)
 		fatalx("cannot watch signal %d", sig);
 }
 
+/*
+ * The journal is a passive log: each record type goes back to the module
+ * that writes it, and a compaction asks jobs, then webhook events, for
+ * their records.
+ */
+static void
+journal_register(void)
+{
+	journal_on_replay(JOURNAL_JOB, jobrecord_replay);
+	journal_on_replay(JOURNAL_FORGET, retention_replay_forget);
+	journal_on_replay(JOURNAL_WEBHOOK, webhook_replay);
+	journal_on_replay(JOURNAL_WEBHOOK_ATTEMPT, webhook_replay);
+	journal_on_snapshot(jobrecord_snapshot);
+	journal_on_snapshot(webhook_snapshot);
+}
+
+/* Each module's own state; the journal's replay fills it in afterwards. */
+static void
+init_modules(const struct config *cfg, struct jobtab *jt)
+{
+	child_init(base, cfg);
+	video_init(base, cfg);
+	job_init(cfg);
+	jobshm_init(jt);
+	jobrun_init(base, cfg);
+	retention_init(cfg);
+	webhook_init(base, cfg);
+}
+
 static void
 setup(const struct config *cfg)
 {
 	struct timeval tv = {0, HEARTBEAT_MS * 1000};
 	struct event *hb;
-	struct jobtab *jt;
 	int n;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -117,19 +159,16 @@ setup(const struct config *cfg)
 	add_signal(SIGHUP);
 	if (mkdir_p(cfg->state_dir, 0750) != 0)
 		fatal("state dir %s", cfg->state_dir);
-	sandbox_init(cfg);
-	jt = open_table(cfg);
-	child_init(base, cfg);
-	video_init(base, cfg);
-	job_init(base, cfg, jt);
-	webhook_init(base, cfg);
+	confine_init(cfg);
+	init_modules(cfg, open_table(cfg));
 	if ((n = video_load_all()) < 0)
 		fatal("videos in %s", cfg->state_dir);
 	/* The job table is whole again before anyone can connect. */
+	journal_register();
 	journal_open(cfg);
-	job_recover();
+	recovery_run();
 	webhook_resume();
-	if (client_listen(base, cfg) != 0)
+	if (control_listen(base, cfg) != 0)
 		fatal("socket in %s", cfg->runtime_dir);
 	hb = event_new(base, -1, EV_PERSIST, heartbeat_cb, NULL);
 	event_add(hb, &tv);

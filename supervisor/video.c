@@ -20,9 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child.h"
+#include "config.h"
 #include "log.h"
-#include "supervisor.h"
 #include "util.h"
+#include "video.h"
 
 #define COPY_CHUNK (1024 * 1024)
 #define COPY_CHUNKS_PER_TURN 8
@@ -36,7 +38,9 @@ struct video {
 
 struct upload {
 	LIST_ENTRY(upload) u_entry;
-	struct client *u_client;
+	/* How to answer the client; u_client is NULL once it has gone. */
+	const struct upload_reply *u_reply;
+	void *u_client;
 	char u_id[REEL_ID_SIZE];
 	char u_dir[MSG_PATH_SIZE];
 	char u_path[MSG_PATH_SIZE];
@@ -181,7 +185,7 @@ sanitize_name(const char *in, char *out, size_t outlen)
 }
 
 static int
-upload_check_source(struct client *cl, int fd)
+upload_check_source(const struct upload_reply *reply, void *client, int fd)
 {
 	char detail[MSG_TEXT_SIZE];
 	uint64_t limit = (uint64_t)video_cfg->max_file_size_mb << 20;
@@ -190,7 +194,7 @@ upload_check_source(struct client *cl, int fd)
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || mode < 0 ||
 	    (mode & O_ACCMODE) == O_WRONLY) {
-		client_respond_err(cl, "The upload must be a readable file.",
+		reply->err(client, "The upload must be a readable file.",
 		    ERR_INVALID_REQUEST,
 		    "The descriptor passed is not a readable regular file.");
 		return -1;
@@ -200,7 +204,7 @@ upload_check_source(struct client *cl, int fd)
 		    "File size is %llu MB. Maximum allowed is %u MB.",
 		    (unsigned long long)((st.st_size + (1 << 20) - 1) >> 20),
 		    video_cfg->max_file_size_mb);
-		client_respond_err(cl,
+		reply->err(client,
 		    "Uploaded file exceeds the maximum allowed size.",
 		    ERR_FILE_TOO_LARGE, detail);
 		return -1;
@@ -209,12 +213,13 @@ upload_check_source(struct client *cl, int fd)
 }
 
 static struct upload *
-upload_new(struct client *cl, const struct msg *m)
+upload_new(const struct upload_reply *reply, void *client, const struct msg *m)
 {
 	struct upload *u = xcalloc(1, sizeof(*u));
 	char name[MSG_FILENAME_SIZE];
 
-	u->u_client = cl;
+	u->u_reply = reply;
+	u->u_client = client;
 	u->u_src = m->fd;
 	u->u_dst = -1;
 	str_copy(u->u_filename, m->u.upload.filename, sizeof(u->u_filename));
@@ -232,21 +237,21 @@ upload_new(struct client *cl, const struct msg *m)
 }
 
 void
-video_upload(struct client *cl, struct msg *m)
+video_upload(struct msg *m, const struct upload_reply *reply, void *client)
 {
 	struct upload *u;
 	struct timeval now = {0, 0};
 
 	if (m->fd < 0) {
-		client_respond_err(cl, "No file was passed.", ERR_MISSING_FIELD,
+		reply->err(client, "No file was passed.", ERR_MISSING_FIELD,
 		    "UPLOAD needs the open video file passed with SCM_RIGHTS.");
 		return;
 	}
-	if (upload_check_source(cl, m->fd) != 0) {
+	if (upload_check_source(reply, client, m->fd) != 0) {
 		close(m->fd);
 		return;
 	}
-	u = upload_new(cl, m);
+	u = upload_new(reply, client, m);
 	m->fd = -1;
 	if (mkdir_p(u->u_dir, 0750) != 0 ||
 	    (u->u_dst = open(u->u_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -375,8 +380,8 @@ upload_probe_finished(void *arg, const struct child_outcome *out)
 	log_info("%s stored: %s (%lld bytes)", u->u_id, u->u_filename,
 	    (long long)u->u_copied);
 	if (u->u_client != NULL)
-		client_respond_ok(
-		    u->u_client, "Video uploaded successfully", data, -1);
+		u->u_reply->ok(
+		    u->u_client, "Video uploaded successfully", data);
 	else
 		json_decref(data);
 	upload_end(u, NULL, NULL, NULL);
@@ -391,7 +396,7 @@ upload_end(
     struct upload *u, const char *message, const char *code, const char *detail)
 {
 	if (message != NULL && u->u_client != NULL)
-		client_respond_err(u->u_client, message, code, detail);
+		u->u_reply->err(u->u_client, message, code, detail);
 	if (u->u_src >= 0)
 		close(u->u_src);
 	if (u->u_dst >= 0)
@@ -405,13 +410,13 @@ upload_end(
 
 /* The client went away: abandon its uploads. */
 void
-video_client_gone(struct client *cl)
+video_client_gone(void *client)
 {
 	struct upload *u, *next;
 
 	for (u = LIST_FIRST(&uploads); u != NULL; u = next) {
 		next = LIST_NEXT(u, u_entry);
-		if (u->u_client != cl)
+		if (u->u_client != client)
 			continue;
 		u->u_client = NULL;
 		if (u->u_probe != NULL)

@@ -23,9 +23,14 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "config.h"
+#include "contract.h"
+#include "journal.h"
+#include "jsonfmt.h"
 #include "log.h"
-#include "supervisor.h"
+#include "msg.h"
 #include "util.h"
+#include "webhook.h"
 
 #define WEBHOOK_MAX_IN_FLIGHT 32
 #define WEBHOOK_CONNECT_TIMEOUT_MS 5000L
@@ -814,12 +819,11 @@ delivery_view(const struct delivery *d)
 
 	json_object_del(o, "first_ms");
 	json_object_set_new(o, "url", json_string(d->d_url));
-	json_object_set_new(
-	    o, "first_attempt_at", job_time_json(d->d_first_ms));
+	json_object_set_new(o, "first_attempt_at", jsonfmt_time(d->d_first_ms));
 	json_array_foreach(history, i, a)
 	{
 		json_object_set_new(a, "at",
-		    job_time_json(
+		    jsonfmt_time(
 			json_integer_value(json_object_get(a, "at_ms"))));
 		json_object_del(a, "at_ms");
 	}

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "supervisor.h"
+#include "config.h"
 
 static int
 parse(struct config *cfg, char *err, const char *a1, const char *a2)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "supervisor.h"
+#include "jobstate.h"
 
 static struct jobstate st;
 

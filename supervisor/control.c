@@ -21,11 +21,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "control.h"
+#include "job.h"
+#include "jobrun.h"
+#include "jobview.h"
 #include "log.h"
 #include "peer.h"
 #include "request.h"
-#include "supervisor.h"
 #include "util.h"
+#include "video.h"
+#include "webhook.h"
 
 #define LIST_PAGE_SIZE_DEFAULT 10
 #define ACCEPT_BACKOFF_MS 200
@@ -48,6 +54,18 @@ static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static void client_on_msg(
     struct peer *p, struct msg *m, const char *error, void *arg);
 static void client_free(struct client *cl);
+static void client_respond_ok(
+    struct client *cl, const char *message, json_t *data, int fd);
+static void client_respond_err(struct client *cl, const char *message,
+    const char *code, const char *detail);
+static void upload_reply_ok(void *arg, const char *message, json_t *data);
+static void upload_reply_err(
+    void *arg, const char *message, const char *code, const char *detail);
+
+static const struct upload_reply upload_reply = {
+    .ok = upload_reply_ok,
+    .err = upload_reply_err,
+};
 
 /*
  * Every response ends the request in flight, the upload included. One that
@@ -82,7 +100,7 @@ client_send(struct client *cl, struct msg *m)
 	cl->cl_uploading = false;
 }
 
-void
+static void
 client_respond_ok(struct client *cl, const char *message, json_t *data, int fd)
 {
 	struct msg m;
@@ -96,7 +114,7 @@ client_respond_ok(struct client *cl, const char *message, json_t *data, int fd)
 	msg_clear(&m);
 }
 
-void
+static void
 client_respond_err(struct client *cl, const char *message, const char *code,
     const char *detail)
 {
@@ -109,6 +127,20 @@ client_respond_err(struct client *cl, const char *message, const char *code,
 	str_copy(m.u.response.error_detail, detail != NULL ? detail : "",
 	    sizeof(m.u.response.error_detail));
 	client_send(cl, &m);
+}
+
+/* An upload's answer: uploads know the client only through these. */
+static void
+upload_reply_ok(void *arg, const char *message, json_t *data)
+{
+	client_respond_ok(arg, message, data, -1);
+}
+
+static void
+upload_reply_err(
+    void *arg, const char *message, const char *code, const char *detail)
+{
+	client_respond_err(arg, message, code, detail);
 }
 
 static void
@@ -128,7 +160,7 @@ handle_submit(struct client *cl, const struct msg_submit *req)
 	char code[MSG_WORD_SIZE], detail[MSG_TEXT_SIZE];
 	json_t *data;
 
-	if (job_submit(req, &cl->cl_who, &data, code, detail) != 0) {
+	if (jobrun_submit(req, &cl->cl_who, &data, code, detail) != 0) {
 		client_respond_err(
 		    cl, "The job was not created.", code, detail);
 		return;
@@ -143,7 +175,7 @@ handle_status(struct client *cl, const struct msg_job_ref *req)
 
 	if (j == NULL)
 		return job_not_found(cl, req->job_id);
-	client_respond_ok(cl, "Job status", job_json(j, false), -1);
+	client_respond_ok(cl, "Job status", jobview_json(j, false), -1);
 }
 
 static void
@@ -152,8 +184,8 @@ handle_list(struct client *cl, const struct msg_list *req)
 	unsigned page = req->page != 0 ? req->page : 1;
 	unsigned size =
 	    req->page_size != 0 ? req->page_size : LIST_PAGE_SIZE_DEFAULT;
-	client_respond_ok(cl, "Jobs",
-	    job_list_json(req->status, page, size, &cl->cl_who), -1);
+	client_respond_ok(
+	    cl, "Jobs", jobview_list(req->status, page, size, &cl->cl_who), -1);
 }
 
 static void
@@ -164,12 +196,12 @@ handle_cancel(struct client *cl, const struct msg_job_ref *req)
 
 	if (j == NULL)
 		return job_not_found(cl, req->job_id);
-	if (job_cancel(j, code, detail) != 0) {
+	if (jobrun_cancel(j, code, detail) != 0) {
 		client_respond_err(
 		    cl, "The job cannot be cancelled.", code, detail);
 		return;
 	}
-	client_respond_ok(cl, "Job cancelled", job_json(j, false), -1);
+	client_respond_ok(cl, "Job cancelled", jobview_json(j, false), -1);
 }
 
 static void
@@ -189,12 +221,12 @@ handle_result(struct client *cl, const struct msg_result *req)
 		return;
 	}
 	if (req->artifact[0] != '\0' &&
-	    job_artifact_open(j, req->artifact, &fd, code, detail) != 0) {
+	    jobview_artifact_open(j, req->artifact, &fd, code, detail) != 0) {
 		client_respond_err(
 		    cl, "The artifact is not available.", code, detail);
 		return;
 	}
-	client_respond_ok(cl, "Job result", job_json(j, true), fd);
+	client_respond_ok(cl, "Job result", jobview_json(j, true), fd);
 	if (fd >= 0)
 		close(fd);
 }
@@ -260,7 +292,7 @@ client_dispatch(struct client *cl, struct msg *m)
 	switch (m->type) {
 	case MSG_UPLOAD:
 		cl->cl_uploading = true;
-		video_upload(cl, m);
+		video_upload(m, &upload_reply, cl);
 		break;
 	case MSG_SUBMIT:
 		handle_submit(cl, &m->u.submit);
@@ -415,7 +447,7 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-client_listen(struct event_base *base, const struct config *cfg)
+control_listen(struct event_base *base, const struct config *cfg)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd;
@@ -452,7 +484,7 @@ client_listen(struct event_base *base, const struct config *cfg)
 }
 
 void
-client_close_listener(void)
+control_close(void)
 {
 	if (listen_ev == NULL)
 		return;

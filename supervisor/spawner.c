@@ -8,7 +8,7 @@
  * of the group catches anything it starts), and PR_SET_PDEATHSIG so that it
  * dies with reeld.
  *
- * Before anything else the child enters the sandbox (sandbox.c): rlimits,
+ * Before anything else the child enters the sandbox (confine.c): rlimits,
  * the worker user when reeld is root, no_new_privs. The user switch clears
  * the parent-death signal, so that is armed after it.
  *
@@ -28,8 +28,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "log.h"
-#include "supervisor.h"
+#include "spawner.h"
 
 #define WORKER_FD 3
 
@@ -46,11 +47,11 @@ enum spawn_step {
 
 extern char **environ;
 
-static void child_exec(const char *path, char *const argv[], int sock,
+static void spawn_child_exec(const char *path, char *const argv[], int sock,
     int errpipe, pid_t parent, const sigset_t *oldmask);
 static void close_other_fds(void);
 static int read_exec_errno(int fd, const char *path);
-static __dead void child_fail(int errpipe, enum spawn_step step);
+static __dead void spawn_child_fail(int errpipe, enum spawn_step step);
 
 static void
 close_other_fds(void)
@@ -64,7 +65,7 @@ close_other_fds(void)
 }
 
 static __dead void
-child_fail(int errpipe, enum spawn_step step)
+spawn_child_fail(int errpipe, enum spawn_step step)
 {
 	struct spawn_error e = {step, errno};
 
@@ -75,7 +76,7 @@ child_fail(int errpipe, enum spawn_step step)
 }
 
 static void
-child_exec(const char *path, char *const argv[], int sock, int errpipe,
+spawn_child_exec(const char *path, char *const argv[], int sock, int errpipe,
     pid_t parent, const sigset_t *oldmask)
 {
 	struct sigaction sa;
@@ -86,21 +87,21 @@ child_exec(const char *path, char *const argv[], int sock, int errpipe,
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL);
 	setsid();
-	if (sandbox_enter() != 0)
-		child_fail(errpipe, SPAWN_SANDBOX);
+	if (confine_enter() != 0)
+		spawn_child_fail(errpipe, SPAWN_SANDBOX);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(127);
 	if (sock == WORKER_FD)
 		fcntl(sock, F_SETFD, 0);
 	else if (dup2(sock, WORKER_FD) != WORKER_FD)
-		child_fail(errpipe, SPAWN_SETUP);
+		spawn_child_fail(errpipe, SPAWN_SETUP);
 	null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, STDIN_FILENO) != STDIN_FILENO)
-		child_fail(errpipe, SPAWN_SETUP);
+		spawn_child_fail(errpipe, SPAWN_SETUP);
 	close_other_fds();
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	execve(path, argv, environ);
-	child_fail(errpipe, SPAWN_EXEC);
+	spawn_child_fail(errpipe, SPAWN_EXEC);
 }
 
 /* The child's errno when it failed before or at exec (logged), else 0. */
@@ -149,7 +150,7 @@ spawn_worker(const char *path, char *const argv[], pid_t *pid, int *sock,
 	sigprocmask(SIG_SETMASK, &all, &old);
 	p = fork();
 	if (p == 0)
-		child_exec(path, argv, sv[1], errpipe[1], parent, &old);
+		spawn_child_exec(path, argv, sv[1], errpipe[1], parent, &old);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(sv[1]);
 	close(errpipe[1]);

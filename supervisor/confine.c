@@ -12,14 +12,14 @@
  *   videos/, jobs/   group W, enter only, setgid: every upload inherits
  *                    group W, so workers read videos (0640) but cannot
  *                    change them
- *   jobs/<id>/       owned by the worker user (sandbox_grant): artifacts
+ *   jobs/<id>/       owned by the worker user (confine_grant): artifacts
  *
  * where W is the worker user's group. reeld itself stays root and reads
  * everything. When reeld is not root, workers keep its user and the
  * directories are left alone.
  *
- * sandbox_enter() runs between fork and exec, so it only makes system
- * calls: everything it needs was worked out by sandbox_init().
+ * confine_enter() runs between fork and exec, so it only makes system
+ * calls: everything it needs was worked out by confine_init().
  */
 #include <errno.h>
 #include <ftw.h>
@@ -32,8 +32,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "confine.h"
 #include "log.h"
-#include "supervisor.h"
+#include "msg.h"
 #include "util.h"
 
 /* Sanitizers reserve terabytes of shadow memory: RLIMIT_AS would kill. */
@@ -61,7 +63,7 @@ static struct {
 
 /* Never above reeld's own hard limit, so no privilege is needed. */
 static void
-sandbox_limit(int resource, const char *name, rlim_t soft, rlim_t hard)
+confine_limit(int resource, const char *name, rlim_t soft, rlim_t hard)
 {
 	struct rlimit cur;
 	unsigned i = sandbox.nlimits;
@@ -80,29 +82,29 @@ sandbox_limit(int resource, const char *name, rlim_t soft, rlim_t hard)
 }
 
 static void
-sandbox_init_limits(const struct config *cfg)
+confine_init_limits(const struct config *cfg)
 {
 	const rlim_t mb = 1024 * 1024;
 
 #ifdef SANDBOX_NO_AS_LIMIT
 	log_info("sanitizer build: workers get no address-space limit");
 #else
-	sandbox_limit(RLIMIT_AS, "address space",
+	confine_limit(RLIMIT_AS, "address space",
 	    (rlim_t)cfg->worker_memory_mb * mb,
 	    (rlim_t)cfg->worker_memory_mb * mb);
 #endif
-	sandbox_limit(RLIMIT_CPU, "CPU time", cfg->worker_cpu_seconds,
+	confine_limit(RLIMIT_CPU, "CPU time", cfg->worker_cpu_seconds,
 	    (rlim_t)cfg->worker_cpu_seconds + SANDBOX_CPU_GRACE_S);
-	sandbox_limit(RLIMIT_FSIZE, "file size",
+	confine_limit(RLIMIT_FSIZE, "file size",
 	    (rlim_t)cfg->worker_file_size_mb * mb,
 	    (rlim_t)cfg->worker_file_size_mb * mb);
-	sandbox_limit(RLIMIT_NOFILE, "open files", cfg->worker_open_files,
+	confine_limit(RLIMIT_NOFILE, "open files", cfg->worker_open_files,
 	    cfg->worker_open_files);
 }
 
 /* Group W on one directory reeld owns; the group never gets write. */
 static void
-sandbox_group_dir(const char *path, mode_t add, mode_t drop)
+confine_group_dir(const char *path, mode_t add, mode_t drop)
 {
 	struct stat st;
 
@@ -112,7 +114,7 @@ sandbox_group_dir(const char *path, mode_t add, mode_t drop)
 }
 
 static int
-sandbox_regroup_entry(
+confine_regroup_entry(
     const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)flag;
@@ -128,38 +130,38 @@ sandbox_regroup_entry(
  * before (by an older reeld, or for another --worker-user) are regrouped.
  */
 static void
-sandbox_prepare_state(const char *state_dir)
+confine_prepare_state(const char *state_dir)
 {
 	char path[MSG_PATH_SIZE];
 
-	sandbox_group_dir(state_dir, S_IXGRP, 0);
+	confine_group_dir(state_dir, S_IXGRP, 0);
 	/* Workers get exact paths: they may enter, not list. */
 	snprintf(path, sizeof(path), "%s/jobs", state_dir);
 	if (mkdir_p(path, 0750) != 0)
 		fatal("%s", path);
-	sandbox_group_dir(path, S_IXGRP | S_ISGID, S_IRGRP);
+	confine_group_dir(path, S_IXGRP | S_ISGID, S_IRGRP);
 	snprintf(path, sizeof(path), "%s/videos", state_dir);
 	if (mkdir_p(path, 0750) != 0)
 		fatal("%s", path);
-	sandbox_group_dir(path, S_IXGRP | S_ISGID, S_IRGRP);
-	if (nftw(path, sandbox_regroup_entry, 16, FTW_PHYS) != 0)
+	confine_group_dir(path, S_IXGRP | S_ISGID, S_IRGRP);
+	if (nftw(path, confine_regroup_entry, 16, FTW_PHYS) != 0)
 		log_warn("cannot walk %s", path);
 }
 
 /* getpwnam(3): these errno values also mean that the name is unknown. */
 static bool
-sandbox_no_user(int err)
+confine_no_user(int err)
 {
 	return err == 0 || err == ENOENT || err == ESRCH || err == EBADF ||
 	       err == EPERM;
 }
 
 void
-sandbox_init(const struct config *cfg)
+confine_init(const struct config *cfg)
 {
 	struct passwd *pw;
 
-	sandbox_init_limits(cfg);
+	confine_init_limits(cfg);
 	if (geteuid() != 0) {
 		log_debug("not root: workers run as reeld's user");
 		return;
@@ -167,7 +169,7 @@ sandbox_init(const struct config *cfg)
 	errno = 0;
 	if ((pw = getpwnam(cfg->worker_user)) == NULL)
 		fatalx("--worker-user %s: %s", cfg->worker_user,
-		    sandbox_no_user(errno) ? "no such user" : strerror(errno));
+		    confine_no_user(errno) ? "no such user" : strerror(errno));
 	if (pw->pw_uid == 0 || pw->pw_gid == 0)
 		fatalx("--worker-user %s has uid or gid 0: workers must not "
 		       "run as root",
@@ -175,13 +177,13 @@ sandbox_init(const struct config *cfg)
 	sandbox.switch_user = true;
 	sandbox.uid = pw->pw_uid;
 	sandbox.gid = pw->pw_gid;
-	sandbox_prepare_state(cfg->state_dir);
+	confine_prepare_state(cfg->state_dir);
 	log_info("workers run as %s (uid %u, gid %u)", cfg->worker_user,
 	    (unsigned)sandbox.uid, (unsigned)sandbox.gid);
 }
 
 int
-sandbox_grant(const char *path)
+confine_grant(const char *path)
 {
 	if (!sandbox.switch_user)
 		return 0;
@@ -190,7 +192,7 @@ sandbox_grant(const char *path)
 
 /* Async-signal-safe: system calls only, on data prepared by init. */
 int
-sandbox_enter(void)
+confine_enter(void)
 {
 	for (unsigned i = 0; i < sandbox.nlimits; i++) {
 		if (setrlimit(sandbox.resource[i], &sandbox.limit[i]) != 0)
