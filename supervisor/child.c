@@ -55,7 +55,6 @@ struct child {
 	struct event *c_kill_ev;
 	struct event *c_stall_ev;
 	int64_t c_spawn_us;
-	int64_t c_first_msg_us;
 };
 
 static LIST_HEAD(, child) children = LIST_HEAD_INITIALIZER(children);
@@ -94,14 +93,6 @@ pid_t
 child_pid(const struct child *c)
 {
 	return c->c_pid;
-}
-
-int64_t
-child_first_message_us(const struct child *c)
-{
-	if (c->c_first_msg_us == 0)
-		return -1;
-	return c->c_first_msg_us - c->c_spawn_us;
 }
 
 static struct child *
@@ -246,8 +237,6 @@ child_on_msg(struct peer *p, struct msg *m, const char *error, void *arg)
 		child_maybe_finish(c);
 		return;
 	}
-	if (c->c_first_msg_us == 0)
-		c->c_first_msg_us = clock_monotonic_us();
 	if (c->c_stop_code == NULL)
 		child_arm_stall(c);
 	child_handle(c, m);

@@ -46,7 +46,5 @@ unsigned child_count(void);
 void child_init(struct event_base *base, const struct config *cfg);
 void child_reap(void);
 void child_stop_all(const char *code);
-/* For bench/tests: microseconds from spawn to the first message, or -1. */
-int64_t child_first_message_us(const struct child *c);
 
 #endif

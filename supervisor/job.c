@@ -83,20 +83,6 @@ job_terminal(const struct job *j)
 	return job_status_terminal(j->j_st.status);
 }
 
-unsigned
-job_active_count(void)
-{
-	unsigned n = 0;
-	struct job *j;
-
-	TAILQ_FOREACH(j, &jobs, j_all)
-	{
-		if (!job_terminal(j) || j->j_running)
-			n++;
-	}
-	return n;
-}
-
 struct job *
 job_first(void)
 {

@@ -84,7 +84,6 @@ struct job *job_prev(const struct job *j);
 const char *job_id(const struct job *j);
 const char *job_webhook_url(const struct job *j);
 bool job_terminal(const struct job *j);
-unsigned job_active_count(void);
 /* STATE_DIR/jobs/<id>: the job's artifacts. */
 void job_dir(const struct job *j, char *buf, size_t len);
 /* Removes the files of the job directory whose names start with prefix. */

@@ -95,12 +95,6 @@ video_path(const struct video *v)
 	return v->v_path;
 }
 
-json_t *
-video_json(const struct video *v)
-{
-	return json_incref(v->v_json);
-}
-
 static void
 video_add(const char *id, const char *path, json_t *record)
 {

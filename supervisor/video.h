@@ -15,7 +15,6 @@ void video_init(struct event_base *base, const struct config *cfg);
 int video_load_all(void);
 struct video *video_find(const char *video_id);
 const char *video_path(const struct video *v);
-json_t *video_json(const struct video *v);
 /*
  * How an upload answers the client that sent it: the client layer passes
  * these in, so uploads never call up into it. client is its own pointer,

@@ -715,12 +715,6 @@ webhook_post(
 	return 0;
 }
 
-unsigned
-webhook_pending(void)
-{
-	return npending;
-}
-
 /* Replay */
 
 static void

@@ -29,8 +29,6 @@ json_t *webhook_job_json(const char *job_id);
 /* Sends the job's last event again, under the same id. */
 int webhook_redeliver(const char *job_id, char *code, char *detail);
 void webhook_forget_job(const char *job_id);
-/* Pending deliveries, for shutdown and tests. */
-unsigned webhook_pending(void);
 void webhook_shutdown(void);
 
 #endif

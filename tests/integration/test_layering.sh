@@ -54,6 +54,31 @@ for tree in "supervisor" "worker stages media dsp" "cli" "ipc shm common"; do
 	fi
 done
 
+# reeld's layers are the table in docs/supervisor.md ("Who may call
+# whom"): a module includes, and so calls, only modules of lower layers.
+declare -A layer
+while read -r n mods; do
+	for m in $mods; do layer[$m]=$n; done
+done < <(awk '/^## Who may call whom/ { s = 1 } s && /^```/ { if (b++) exit; next }
+	s && b && /^ *[0-9]+ / { print }' docs/supervisor.md)
+[ "${#layer[@]}" -gt 10 ] || { echo "FAIL: no layer table in docs/supervisor.md"; bad=1; }
+for f in supervisor/*.[ch]; do
+	mod=$(basename "${f%.[ch]}")
+	[ -n "${layer[$mod]:-}" ] || {
+		echo "FAIL: $f: module $mod is in no layer of docs/supervisor.md"
+		bad=1
+		continue
+	}
+	[ "$mod" = main ] && continue
+	for inc in $(sed -n 's/^#include "\([a-z_]*\)\.h".*/\1/p' "$f"); do
+		[ -f "supervisor/$inc.h" ] && [ "$inc" != "$mod" ] || continue
+		if [ "${layer[$inc]}" -le "${layer[$mod]}" ]; then
+			echo "FAIL: $f includes $inc.h, of layer ${layer[$inc]} (it is in ${layer[$mod]})"
+			bad=1
+		fi
+	done
+done
+
 # One header per module, on the worker's side.
 for f in stages/*.c stages/rendering/*.c media/*.c dsp/*.c; do
 	case $(basename "$f") in table.c | table_nolibav.c) continue ;; esac
