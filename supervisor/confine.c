@@ -18,7 +18,7 @@
  * everything. When reeld is not root, workers keep its user and the
  * directories are left alone.
  *
- * confine_enter() runs between fork and exec, so it only makes system
+ * confine_enter() runs between vfork and exec, so it only makes system
  * calls: everything it needs was worked out by confine_init().
  */
 #include <errno.h>
@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -198,13 +199,20 @@ confine_enter(void)
 		if (setrlimit(sandbox.resource[i], &sandbox.limit[i]) != 0)
 			return -1;
 	}
+	/*
+	 * Raw system calls: in the vfork() child glibc's wrappers would take
+	 * reeld's threads (libcurl's resolver) for the child's and signal
+	 * them to switch too. The kernel switches the calling task alone.
+	 */
 	if (sandbox.switch_user) {
-		if (setgroups(1, &sandbox.gid) != 0 ||
-		    setresgid(sandbox.gid, sandbox.gid, sandbox.gid) != 0 ||
-		    setresuid(sandbox.uid, sandbox.uid, sandbox.uid) != 0)
+		if (syscall(SYS_setgroups, 1, &sandbox.gid) != 0 ||
+		    syscall(SYS_setresgid, sandbox.gid, sandbox.gid,
+			sandbox.gid) != 0 ||
+		    syscall(SYS_setresuid, sandbox.uid, sandbox.uid,
+			sandbox.uid) != 0)
 			return -1;
 		/* Root must be gone for good, not merely set aside. */
-		if (setuid(0) == 0 || geteuid() == 0) {
+		if (syscall(SYS_setuid, 0) == 0 || geteuid() == 0) {
 			errno = EPERM;
 			return -1;
 		}

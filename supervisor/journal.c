@@ -33,8 +33,9 @@
 #define JOURNAL_COMPACT_FACTOR 2
 /*
  * Zeros written ahead of the records (wal_set_prealloc): a synced append
- * then changes no size, which takes the fdatasync of a submission from
- * p99 3.0 to 1.2 ms on this project's host. One fsync per MiB pays for it.
+ * then changes no size. bench/supervisor's submissions, 4 alternated runs:
+ * p50 368 against 410 us, p99 635 against 700 us (medians). One fsync per
+ * MiB pays for it.
  */
 #define JOURNAL_PREALLOC (1u << 20)
 /* Test knob: tests cannot write megabytes to see a compaction. */

@@ -12,12 +12,20 @@
  * the worker user when reeld is root, no_new_privs. The user switch clears
  * the parent-death signal, so that is armed after it.
  *
- * All signals are blocked across fork(): libevent's signal handlers would
+ * The child is made with vfork(): it borrows reeld's memory until it
+ * execs, so no page table is copied. fork() copied those of every library
+ * reeld maps (libcurl, OpenSSL, ...): 0.3 ms of each spawn here (0.70
+ * against 0.39 ms from fork to exec in a process with and without them).
+ * The price is discipline until exec: the child only makes system calls
+ * (confine_enter() uses raw ones for the user switch, since glibc's
+ * wrappers would signal reeld's threads), writes nothing but its own stack
+ * and errno, and never returns from spawn_child_exec().
+ *
+ * All signals are blocked across vfork(): libevent's signal handlers would
  * otherwise run in the child before exec and write into reeld's own signal
- * socket. Between fork and exec the child makes only async-signal-safe
- * calls. A failure there (sandbox, descriptors, exec) reaches the parent
- * through a close-on-exec pipe (libuv's technique) as the step and errno:
- * the read returns 0 bytes when exec succeeded.
+ * socket. A failure before exec (sandbox, descriptors, exec) reaches the
+ * parent through a close-on-exec pipe (libuv's technique) as the step and
+ * errno: the read returns 0 bytes when exec succeeded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,8 +55,8 @@ enum spawn_step {
 
 extern char **environ;
 
-static void spawn_child_exec(const char *path, char *const argv[], int sock,
-    int errpipe, pid_t parent, const sigset_t *oldmask);
+static __dead void spawn_child_exec(const char *path, char *const argv[],
+    int sock, int errpipe, pid_t parent, const sigset_t *oldmask);
 static void close_other_fds(void);
 static int read_exec_errno(int fd, const char *path);
 static __dead void spawn_child_fail(int errpipe, enum spawn_step step);
@@ -75,7 +83,7 @@ spawn_child_fail(int errpipe, enum spawn_step step)
 	_exit(127);
 }
 
-static void
+static __dead void
 spawn_child_exec(const char *path, char *const argv[], int sock, int errpipe,
     pid_t parent, const sigset_t *oldmask)
 {
@@ -148,7 +156,7 @@ spawn_worker(const char *path, char *const argv[], pid_t *pid, int *sock,
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	p = fork();
+	p = vfork();
 	if (p == 0)
 		spawn_child_exec(path, argv, sv[1], errpipe[1], parent, &old);
 	sigprocmask(SIG_SETMASK, &old, NULL);
