@@ -215,9 +215,10 @@ print_stages(const json_t *detail)
 
 	json_array_foreach(json_object_get(detail, "stages"), i, st)
 	{
-		printf("  %-18s %7.2f s   peak RSS %5lld MiB\n",
+		printf("  %-18s %7.2f s  %6.2f CPU s   peak RSS %5lld MiB\n",
 		    json_string_value(json_object_get(st, "stage")),
 		    json_real_value(json_object_get(st, "seconds")),
+		    json_real_value(json_object_get(st, "cpu_seconds")),
 		    (long long)json_integer_value(
 			json_object_get(st, "peak_rss_kb")) /
 			1024);

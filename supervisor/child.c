@@ -432,6 +432,7 @@ child_judge(const struct child *c, struct child_outcome *out)
 	memset(out, 0, sizeof(*out));
 	out->result = c->c_result;
 	out->wall_s = (c->c_exit_us - c->c_spawn_us) / 1e6;
+	out->cpu_s = c->c_cpu_s;
 	out->peak_rss_kb = c->c_maxrss_kb;
 	if (c->c_stop_code != NULL && c->c_protocol_err[0] != '\0') {
 		out->end = CHILD_FAILED;

@@ -29,6 +29,7 @@ struct child_outcome {
 	json_t *result;
 	/* From spawn to exit, and the worker's peak resident set. */
 	double wall_s;
+	double cpu_s; /* user and system */
 	long peak_rss_kb;
 };
 struct child_ops {

@@ -61,6 +61,7 @@ struct job {
 	/* Per stage: worker wall time and peak RSS, for the detail view. */
 	struct {
 		double wall_s;
+		double cpu_s;
 		long peak_rss_kb;
 	} j_stats[STAGE_LAST + 1];
 };

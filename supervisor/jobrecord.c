@@ -30,8 +30,9 @@ job_record_json(const struct job *j)
 
 	for (int s = STAGE_FIRST; s <= STAGE_LAST; s++)
 		json_array_append_new(
-		    stats, json_pack("[f, I]", j->j_stats[s].wall_s,
-			       (json_int_t)j->j_stats[s].peak_rss_kb));
+		    stats, json_pack("[f, I, f]", j->j_stats[s].wall_s,
+			       (json_int_t)j->j_stats[s].peak_rss_kb,
+			       j->j_stats[s].cpu_s));
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i, s:i, "
 			 "s:b, s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:o}",
 	    "id", j->j_id, "video", j->j_video, "template", j->j_template,
@@ -107,6 +108,9 @@ job_stats_from_json(struct job *j, json_t *stats)
 		    json_number_value(json_array_get(row, 0));
 		j->j_stats[STAGE_FIRST + i].peak_rss_kb =
 		    (long)json_integer_value(json_array_get(row, 1));
+		/* Absent from records of reelds before it was kept: 0. */
+		j->j_stats[STAGE_FIRST + i].cpu_s =
+		    json_number_value(json_array_get(row, 2));
 	}
 }
 

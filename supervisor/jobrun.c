@@ -514,11 +514,12 @@ job_finished_cb(void *arg, const struct child_outcome *out)
 	j->j_child = NULL;
 	if (!job_terminal(j)) {
 		j->j_stats[j->j_st.stage].wall_s = out->wall_s;
+		j->j_stats[j->j_st.stage].cpu_s = out->cpu_s;
 		j->j_stats[j->j_st.stage].peak_rss_kb = out->peak_rss_kb;
-		log_info("%s %s: %s in %.2f s, peak RSS %ld MiB", j->j_id,
-		    stage_name(j->j_st.stage),
+		log_info("%s %s: %s in %.2f s (%.2f CPU s), peak RSS %ld MiB",
+		    j->j_id, stage_name(j->j_st.stage),
 		    out->end == CHILD_OK ? "done" : "ended", out->wall_s,
-		    out->peak_rss_kb / 1024);
+		    out->cpu_s, out->peak_rss_kb / 1024);
 	}
 	if (job_terminal(j)) {
 		/* Cancelled earlier; its worker has now gone. */

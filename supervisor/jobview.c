@@ -119,7 +119,7 @@ job_detail_json(const struct job *j, json_t *o)
 	json_object_set_new(o, "stages", job_stats_json(j));
 }
 
-/* The stages that ran, with their worker's wall time and peak RSS. */
+/* The stages that ran, with their worker's wall and CPU time and peak RSS. */
 static json_t *
 job_stats_json(const struct job *j)
 {
@@ -129,8 +129,9 @@ job_stats_json(const struct job *j)
 		if (j->j_stats[s].wall_s <= 0)
 			continue;
 		json_array_append_new(
-		    list, json_pack("{s:s, s:f, s:I}", "stage", stage_name(s),
-			      "seconds", j->j_stats[s].wall_s, "peak_rss_kb",
+		    list, json_pack("{s:s, s:f, s:f, s:I}", "stage",
+			      stage_name(s), "seconds", j->j_stats[s].wall_s,
+			      "cpu_seconds", j->j_stats[s].cpu_s, "peak_rss_kb",
 			      (json_int_t)j->j_stats[s].peak_rss_kb));
 	}
 	return list;

@@ -50,6 +50,14 @@ ctl result "$job" --style "$T/style.json" >/dev/null || fail "result --style"
 for a in style.json grade.cube plan.json contact.png output.mp4; do
 	[ -s "$STATE/jobs/$job/$a" ] || fail "no $a"
 done
+# The detail view's stages: all six ran, each with its wall and CPU time;
+# decoding and encoding take CPU.
+stages=$(ctl --json result "$job" | jq -c '.data.stages')
+expect_eq "$(jq length <<<"$stages")" 6 "stages in the detail view"
+jq -e 'all(.[]; .seconds > 0 and .cpu_seconds >= 0 and .peak_rss_kb > 0)' <<<"$stages" >/dev/null ||
+	fail "stage figures: $stages"
+jq -e '.[] | select(.stage == "rendering") | .cpu_seconds > 0.1' <<<"$stages" >/dev/null ||
+	fail "rendering took no CPU: $stages"
 
 # Container: H.264 + AAC, moov before mdat, 16:9 at the template's 30 fps.
 probe=$(ffprobe -v error -show_entries stream=codec_name,width,height,avg_frame_rate -of json "$T/out.mp4")
