@@ -124,10 +124,12 @@ static const struct field fields_PROGRESS[] = {
 static const struct field fields_STAGE_DONE[] = {
     {FU32(stage_done, gen, REQ, UINT32_MAX)},
     {FJSON(stage_done, result)},
+    {FU32(stage_done, peak_rss_kb, OPT, UINT32_MAX)},
 };
 static const struct field fields_STAGE_FAIL[] = {
     {FU32(stage_fail, gen, REQ, UINT32_MAX)},
     {FSTR(stage_fail, message, REQ)},
+    {FU32(stage_fail, peak_rss_kb, OPT, UINT32_MAX)},
 };
 
 #define MSG(name, number, dir)                                      \

@@ -125,16 +125,23 @@ struct msg_progress {
 	uint32_t permille;
 };
 
-/* STAGE_DONE: result is optional (NULL when absent), e.g. probe metadata. */
+/*
+ * STAGE_DONE: result is optional (NULL when absent), e.g. probe metadata.
+ * peak_rss_kb, in both final messages, is the worker's own high-water
+ * resident set (VmHWM) in KiB, 0 when unknown: the kernel's ru_maxrss of a
+ * child started by vfork also counts the parent's memory it ran in.
+ */
 struct msg_stage_done {
 	uint32_t gen;
 	json_t *result;
+	uint32_t peak_rss_kb;
 };
 
 /* STAGE_FAIL: a human-readable cause. */
 struct msg_stage_fail {
 	uint32_t gen;
 	char message[MSG_TEXT_SIZE];
+	uint32_t peak_rss_kb;
 };
 
 struct msg {

@@ -41,6 +41,12 @@ struct child {
 	int c_status;
 	int64_t c_exit_us;
 	long c_maxrss_kb;
+	/*
+	 * The worker's own peak, from its final message (0: none came). The
+	 * kernel's ru_maxrss of a vfork child also counts reeld's memory it
+	 * ran in until exec, so it serves only a worker that never said.
+	 */
+	long c_reported_rss_kb;
 	/* User plus system CPU time, to tell the CPU limit's SIGKILL. */
 	double c_cpu_s;
 	int c_exec_errno;
@@ -287,9 +293,11 @@ child_handle(struct child *c, const struct msg *m)
 	case MSG_STAGE_DONE:
 		c->c_done = true;
 		c->c_result = json_incref(m->u.stage_done.result);
+		c->c_reported_rss_kb = m->u.stage_done.peak_rss_kb;
 		break;
 	case MSG_STAGE_FAIL:
 		c->c_failed = true;
+		c->c_reported_rss_kb = m->u.stage_fail.peak_rss_kb;
 		str_copy(c->c_fail_msg, m->u.stage_fail.message,
 		    sizeof(c->c_fail_msg));
 		break;
@@ -433,7 +441,8 @@ child_judge(const struct child *c, struct child_outcome *out)
 	out->result = c->c_result;
 	out->wall_s = (c->c_exit_us - c->c_spawn_us) / 1e6;
 	out->cpu_s = c->c_cpu_s;
-	out->peak_rss_kb = c->c_maxrss_kb;
+	out->peak_rss_kb =
+	    c->c_reported_rss_kb > 0 ? c->c_reported_rss_kb : c->c_maxrss_kb;
 	if (c->c_stop_code != NULL && c->c_protocol_err[0] != '\0') {
 		out->end = CHILD_FAILED;
 		out->code = c->c_stop_code;

@@ -139,6 +139,7 @@ fill_STAGE_DONE(struct msg *m)
 	m->u.stage_done.result = json_pack("{s:i, s:i, s:f, s:s}", "width", 320,
 	    "height", 180, "duration_seconds", 1.0, "codec", "h264");
 	ck_assert_ptr_nonnull(m->u.stage_done.result);
+	m->u.stage_done.peak_rss_kb = 76543;
 }
 
 static void
@@ -147,6 +148,7 @@ fill_STAGE_FAIL(struct msg *m)
 	m->u.stage_fail.gen = 2;
 	str_copy(m->u.stage_fail.message, "decoder: invalid data found",
 	    sizeof(m->u.stage_fail.message));
+	m->u.stage_fail.peak_rss_kb = UINT32_MAX;
 }
 
 static const struct {

@@ -460,6 +460,30 @@ worker_peer_gone(int err)
 	       err == EBADF;
 }
 
+/*
+ * The process's high-water resident set in KiB (VmHWM), 0 if unknown. It
+ * counts this program only: the kernel's ru_maxrss, which reeld also has,
+ * includes reeld's memory that the vfork child ran in before exec.
+ */
+static uint32_t
+worker_peak_rss_kb(void)
+{
+	char buf[4096], *p;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "\nVmHWM:")) == NULL)
+		return 0;
+	return (uint32_t)strtoul(p + sizeof("\nVmHWM:") - 1, NULL, 10);
+}
+
 /* Sends the outcome; returns the exit code, which may now be a failure. */
 static enum stage_result
 worker_report(
@@ -471,6 +495,7 @@ worker_report(
 		msg_init(&m, MSG_STAGE_DONE);
 		m.u.stage_done.gen = sk->gen;
 		m.u.stage_done.result = ctx->result;
+		m.u.stage_done.peak_rss_kb = worker_peak_rss_kb();
 		if (wire_send(sk->fd, &m) == 0)
 			return STAGE_OK;
 		if (worker_peer_gone(errno)) {
@@ -487,6 +512,7 @@ worker_report(
 	log_warnx("%s", ctx->error);
 	msg_init(&m, MSG_STAGE_FAIL);
 	m.u.stage_fail.gen = sk->gen;
+	m.u.stage_fail.peak_rss_kb = worker_peak_rss_kb();
 	/* Both buffers hold 512 bytes; a longer cause is cut, not lost. */
 	(void)str_copy(
 	    m.u.stage_fail.message, ctx->error, sizeof(m.u.stage_fail.message));
