@@ -45,14 +45,14 @@ WORKER_PC := $(IPC_PC) $(SANDBOX_PC)
 #  - ipc/, shm/ and common/ see only each other;
 #  - dsp/ sees only common/, and gets no package's flags: no FFmpeg, no
 #    jansson, no I/O library;
-#  - media/ sees the stage contract (worker/api/stage.h) and common/;
+#  - media/ sees the stage contract (worker/api/stage.h), dsp/ and common/;
 #  - stages/ see media/, dsp/, the contract and common/, never ipc/: no
 #    socket, no msgpack;
 #  - worker/ (the process) sees ipc/, common/ and the contract, never a
 #    stage: it finds them in the stage libraries at run time.
 BASE_INC := -Icommon -Iipc -Ishm
 DSP_INC := -Idsp -Icommon
-MEDIA_INC := -Imedia -Iworker/api -Icommon
+MEDIA_INC := -Imedia -Idsp -Iworker/api -Icommon
 STAGE_INC := -Istages -Imedia -Idsp -Iworker/api -Icommon
 WORKER_INC := -Iworker -Iworker/api $(BASE_INC)
 

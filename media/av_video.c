@@ -40,6 +40,7 @@
 
 #include "av.h"
 #include "av_video.h"
+#include "shrink.h"
 
 #define AVV_BAD_MIN 2
 #define AVV_BAD_SHARE 0.01
@@ -95,6 +96,12 @@ struct avv {
 	/* The direct path (avv_direct()), and its luma weights. */
 	bool direct;
 	uint32_t wr, wg, wb;
+	/* The direct path by shrink.h instead of swscale (avv_shrinkable()). */
+	bool shrink;
+	struct shrink_plane shrink_luma, shrink_chroma;
+	struct shrink_matrix shrink_matrix;
+	uint8_t *small[4]; /* the frame's Y, Cb and Cr at proxy 0's size */
+	int small_ls[4];
 	int64_t first_pts;
 	double last_t, step;
 	int64_t frames, packets, bad;
@@ -121,7 +128,11 @@ static int avv_base_alloc(struct avv *v, enum AVPixelFormat fmt);
 static void avv_luma_table(struct avv *v, bool full);
 static int avv_proxy_sws(struct avv *v, struct avv_proxy *p, int cs, int full);
 static bool avv_direct(const struct avv *v, const AVFrame *f);
-static int avv_direct_sws(
+static bool avv_shrinkable(const struct avv *v, const AVFrame *f);
+static void avv_shrink_free(struct avv *v);
+static int avv_shrink_setup(
+    struct avv *v, const AVFrame *f, const struct avh_matrix *m);
+static int avv_direct_setup(
     struct avv *v, const AVFrame *f, const struct avh_matrix *m);
 static int avv_base_sws(
     struct avv *v, const AVFrame *f, const struct avh_matrix *m);
@@ -136,6 +147,8 @@ static int avv_scale(struct avv *v, struct SwsContext *sws,
 static void avv_turn(const struct avv *v, struct avv_proxy *p);
 static void avv_luma_of_rgb(const struct avv *v, uint8_t *const rgb[4],
     const int ls[4], uint8_t *dst, int dls);
+static void avv_shrink(
+    struct avv *v, const AVFrame *f, uint8_t *const rgb[4], const int ls[4]);
 static int avv_convert_direct(struct avv *v, const AVFrame *f, bool turn);
 static int avv_make_proxy(struct avv *v, struct avv_proxy *p, bool turn);
 static int avv_convert(struct avv *v, const AVFrame *f);
@@ -482,11 +495,76 @@ avv_direct(const struct avv *v, const AVFrame *f)
 	return true;
 }
 
+/*
+ * Whether the direct path can skip swscale: 8-bit planar YUV, one
+ * component per plane, every plane shrinking to proxy 0's size.
+ */
+static bool
+avv_shrinkable(const struct avv *v, const AVFrame *f)
+{
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+	int i;
+
+	if (d == NULL || d->nb_components < 3 ||
+	    (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_BE)) != 0)
+		return false;
+	for (i = 0; i < 3; i++) {
+		if (d->comp[i].plane != i || d->comp[i].step != 1 ||
+		    d->comp[i].depth != 8 || d->comp[i].shift != 0 ||
+		    d->comp[i].offset != 0)
+			return false;
+	}
+	return shrink_possible(f->width, f->height, v->px[0].cw, v->px[0].ch) &&
+	       shrink_possible(AV_CEIL_RSHIFT(f->width, d->log2_chroma_w),
+		   AV_CEIL_RSHIFT(f->height, d->log2_chroma_h), v->px[0].cw,
+		   v->px[0].ch);
+}
+
+static void
+avv_shrink_free(struct avv *v)
+{
+	shrink_plane_free(&v->shrink_luma);
+	shrink_plane_free(&v->shrink_chroma);
+	av_freep(&v->small[0]);
+	v->shrink = false;
+}
+
 static int
-avv_direct_sws(struct avv *v, const AVFrame *f, const struct avh_matrix *m)
+avv_shrink_setup(struct avv *v, const AVFrame *f, const struct avh_matrix *m)
+{
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+	int dw = v->px[0].cw, dh = v->px[0].ch;
+
+	avv_shrink_free(v);
+	if (shrink_plane_init(&v->shrink_luma, f->width, f->height, dw, dh) <
+		0 ||
+	    shrink_plane_init(&v->shrink_chroma,
+		AV_CEIL_RSHIFT(f->width, d->log2_chroma_w),
+		AV_CEIL_RSHIFT(f->height, d->log2_chroma_h), dw, dh) < 0 ||
+	    av_image_alloc(
+		v->small, v->small_ls, dw, dh, AV_PIX_FMT_YUV444P, 32) < 0) {
+		avv_shrink_free(v);
+		return avv_fail(v, STAGE_E_TEMP, "out of memory");
+	}
+	shrink_matrix_init(&v->shrink_matrix, m->kr, m->kb, m->full);
+	sws_freeContext(v->sws);
+	v->sws = NULL;
+	v->shrink = true;
+	return 0;
+}
+
+static int
+avv_direct_setup(struct avv *v, const AVFrame *f, const struct avh_matrix *m)
 {
 	const int *coef = sws_getCoefficients(m->sws_cs);
 
+	/* Luma weights in 1/32768ths; they sum to one exactly. */
+	v->wr = (uint32_t)lrint(m->kr * 32768.0);
+	v->wb = (uint32_t)lrint(m->kb * 32768.0);
+	v->wg = 32768 - v->wr - v->wb;
+	if (avv_shrinkable(v, f))
+		return avv_shrink_setup(v, f, m);
+	avv_shrink_free(v);
 	v->sws = sws_getCachedContext(v->sws, f->width, f->height, f->format,
 	    v->px[0].cw, v->px[0].ch, AV_PIX_FMT_GBRP, AVV_SWS_FLAGS, NULL,
 	    NULL, NULL);
@@ -495,10 +573,6 @@ avv_direct_sws(struct avv *v, const AVFrame *f, const struct avh_matrix *m)
 		    v->name, av_get_pix_fmt_name(f->format));
 	(void)sws_setColorspaceDetails(
 	    v->sws, coef, m->full, coef, 1, 0, 1 << 16, 1 << 16);
-	/* Luma weights in 1/32768ths; they sum to one exactly. */
-	v->wr = (uint32_t)lrint(m->kr * 32768.0);
-	v->wb = (uint32_t)lrint(m->kb * 32768.0);
-	v->wg = 32768 - v->wr - v->wb;
 	return 0;
 }
 
@@ -532,12 +606,15 @@ avv_sws_update(struct avv *v, const AVFrame *f)
 	struct avh_matrix m = avh_frame_matrix(f);
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
 
-	if (v->sws != NULL && f->width == v->src_w && f->height == v->src_h &&
-	    f->format == v->src_fmt && m.sws_cs == v->src_cs &&
-	    m.full == v->src_full)
+	if ((v->sws != NULL || v->shrink) && f->width == v->src_w &&
+	    f->height == v->src_h && f->format == v->src_fmt &&
+	    m.sws_cs == v->src_cs && m.full == v->src_full)
 		return 0;
 	v->direct = avv_direct(v, f);
-	if ((v->direct ? avv_direct_sws(v, f, &m) : avv_base_sws(v, f, &m)) < 0)
+	if (!v->direct)
+		avv_shrink_free(v);
+	if ((v->direct ? avv_direct_setup(v, f, &m) : avv_base_sws(v, f, &m)) <
+	    0)
 		return -1;
 	v->src_w = f->width;
 	v->src_h = f->height;
@@ -663,6 +740,27 @@ avv_luma_of_rgb(const struct avv *v, uint8_t *const rgb[4], const int ls[4],
 	}
 }
 
+/* Proxy 0's planar RGB (G, B, R) by shrink.h. */
+static void
+avv_shrink(
+    struct avv *v, const AVFrame *f, uint8_t *const rgb[4], const int ls[4])
+{
+	int i, y;
+
+	shrink_plane_run(&v->shrink_luma, f->data[0], f->linesize[0],
+	    v->small[0], v->small_ls[0]);
+	for (i = 1; i < 3; i++)
+		shrink_plane_run(&v->shrink_chroma, f->data[i], f->linesize[i],
+		    v->small[i], v->small_ls[i]);
+	for (y = 0; y < v->px[0].ch; y++)
+		shrink_yuv_row(&v->shrink_matrix,
+		    v->small[0] + (size_t)y * v->small_ls[0],
+		    v->small[1] + (size_t)y * v->small_ls[1],
+		    v->small[2] + (size_t)y * v->small_ls[2],
+		    rgb[0] + (size_t)y * ls[0], rgb[1] + (size_t)y * ls[1],
+		    rgb[2] + (size_t)y * ls[2], v->px[0].cw);
+}
+
 /* Every proxy by the direct path (see avv_direct()). */
 static int
 avv_convert_direct(struct avv *v, const AVFrame *f, bool turn)
@@ -671,8 +769,10 @@ avv_convert_direct(struct avv *v, const AVFrame *f, bool turn)
 	uint8_t **rgb = turn ? p0->tmp : p0->out;
 	int *rgb_ls = turn ? p0->tmp_ls : p0->out_ls, i;
 
-	if (avv_scale(v, v->sws, f->data, f->linesize, f->height, rgb, rgb_ls) <
-	    0)
+	if (v->shrink)
+		avv_shrink(v, f, rgb, rgb_ls);
+	else if (avv_scale(v, v->sws, f->data, f->linesize, f->height, rgb,
+		     rgb_ls) < 0)
 		return -1;
 	for (i = 1; i < v->nproxies; i++) {
 		p = &v->px[i];
@@ -927,6 +1027,7 @@ avv_close(struct avv *v)
 		av_freep(&v->px[i].tmp[0]);
 	}
 	sws_freeContext(v->sws);
+	avv_shrink_free(v);
 	av_freep(&v->base[0]);
 	av_frame_free(&v->frame);
 	av_packet_free(&v->pkt);
