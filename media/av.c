@@ -67,6 +67,59 @@ avh_open_input(struct stage_ctx *ctx, const char *path, AVFormatContext **out)
 	return STAGE_OK;
 }
 
+void
+avh_losses_add(struct avh_losses *l, double t)
+{
+	double *r;
+	int i;
+
+	l->lost++;
+	/* Packets come in decode order: a range may grow either way. */
+	for (i = 0; i < l->nranges; i++) {
+		r = l->range[i];
+		if (t >= r[0] - AVH_LOST_MERGE_S &&
+		    t <= r[1] + AVH_LOST_MERGE_S) {
+			r[0] = fmin(r[0], t);
+			r[1] = fmax(r[1], t);
+			return;
+		}
+	}
+	if (l->nranges == AVH_LOST_RANGES) {
+		l->more = true;
+		return;
+	}
+	l->range[l->nranges][0] = t;
+	l->range[l->nranges][1] = t;
+	l->nranges++;
+}
+
+bool
+avh_losses_too_many(const struct avh_losses *l)
+{
+	return l->lost > AVH_LOST_MIN &&
+	       (double)l->lost > AVH_LOST_SHARE * (double)l->packets;
+}
+
+void
+avh_losses_where(const struct avh_losses *l, char *buf, size_t size)
+{
+	size_t len;
+	int i;
+
+	len = (size_t)snprintf(buf, size, "at");
+	for (i = 0; i < l->nranges && len < size; i++) {
+		if (l->range[i][1] - l->range[i][0] < 0.005)
+			len += (size_t)snprintf(buf + len, size - len,
+			    "%s %.2f s", i > 0 ? "," : "", l->range[i][0]);
+		else
+			len += (size_t)snprintf(buf + len, size - len,
+			    "%s %.2f-%.2f s", i > 0 ? "," : "", l->range[i][0],
+			    l->range[i][1]);
+	}
+	if (l->more && len < size)
+		(void)snprintf(buf + len, size - len, ", ...");
+}
+
 /* FFmpeg caps its own automatic count at 16 too. */
 #define AVH_MAX_DECODER_THREADS 16
 

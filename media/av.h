@@ -37,6 +37,33 @@ enum stage_result avh_open_decoder(struct stage_ctx *ctx,
     AVCodecContext **out);
 
 /*
+ * The packets of one stream that failed to read or decode, and where.
+ * FFmpeg's own tools skip such packets, and so do the stages: a stream
+ * fails only when more than AVH_LOST_MIN packets, and more than
+ * AVH_LOST_SHARE of all its packets, are lost (docs/stages/
+ * video_analysis.md, "Damaged input"). Losses within AVH_LOST_MERGE_S of
+ * each other make one time range; the first AVH_LOST_RANGES are kept.
+ */
+#define AVH_LOST_MIN 2
+#define AVH_LOST_SHARE 0.01
+#define AVH_LOST_RANGES 4
+#define AVH_LOST_MERGE_S 1.0
+
+struct avh_losses {
+	int64_t packets; /* of the stream, read */
+	int64_t lost;
+	int nranges;
+	double range[AVH_LOST_RANGES][2]; /* s from the stream's start */
+	bool more;			  /* ranges beyond the kept ones */
+};
+
+/* One packet (or frame) lost at t seconds. */
+void avh_losses_add(struct avh_losses *l, double t);
+bool avh_losses_too_many(const struct avh_losses *l);
+/* "at 0.00 s, 12.40-12.90 s" (and ", ..." when more were lost). */
+void avh_losses_where(const struct avh_losses *l, char *buf, size_t size);
+
+/*
  * Clockwise degrees (0, 90, 180 or 270) to turn a stream's frames upright,
  * as the ffmpeg program does from the display matrix; 0 without one.
  */

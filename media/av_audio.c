@@ -5,9 +5,12 @@
  * reads the file once. The decoder may change format mid-stream (an AAC
  * stream that turns out to be HE-AAC, a layout switch): the affected
  * converter is drained and rebuilt for the new input while its output stays
- * what the consumer asked for. Errors are strict: the first packet the
- * demuxer or decoder rejects fails the run as corrupt media, because an
- * analysis of half a file would be silently wrong.
+ * what the consumer asked for. A packet the decoder rejects is skipped and
+ * counted, as FFmpeg's own tools do (an AC-3 stream cut mid-frame starts
+ * with one); the run fails when too many are lost (avh_losses), because
+ * an analysis of half a file would be silently wrong. A skipped packet's
+ * samples are missing, so what follows comes that much earlier: at most
+ * AVH_LOST_SHARE of the duration.
  */
 #include <math.h>
 #include <stdio.h>
@@ -31,8 +34,13 @@ struct ava_stream {
 	/* Where the packets of all streams end so far, s. */
 	double end_s;
 	double decoded_s;
+	struct avh_losses losses;
+	int read_errors; /* in a row */
 	char name[128];
 };
+
+/* Read errors in a row that end the run: the file is unreadable there. */
+#define AVA_READ_ERRORS_MAX 32
 
 /* One consumer: its resampler and output buffer. */
 struct ava_conv {
@@ -162,6 +170,12 @@ const struct ava_info *
 ava_info(const struct ava_stream *s)
 {
 	return &s->info;
+}
+
+const struct avh_losses *
+ava_losses(const struct ava_stream *s)
+{
+	return &s->losses;
 }
 
 double
@@ -295,6 +309,10 @@ ava_receive(struct stage_ctx *ctx, struct ava_stream *s, struct ava_conv *convs,
 		err = avcodec_receive_frame(s->dec, f);
 		if (err == AVERROR(EAGAIN) || err == AVERROR_EOF)
 			return STAGE_OK;
+		if (err == AVERROR_INVALIDDATA) {
+			avh_losses_add(&s->losses, s->decoded_s);
+			continue;
+		}
 		if (err < 0)
 			return avh_fail(ctx, err,
 			    "audio of %s is corrupt at %.2f s", s->name,
@@ -320,11 +338,33 @@ ava_decode(struct stage_ctx *ctx, struct ava_stream *s, struct ava_conv *convs,
 {
 	int err;
 
+	if (pkt != NULL)
+		s->losses.packets++;
 	err = avcodec_send_packet(s->dec, pkt);
-	if (err < 0 && err != AVERROR_EOF)
+	if (err == AVERROR_INVALIDDATA)
+		avh_losses_add(&s->losses, s->decoded_s);
+	else if (err < 0 && err != AVERROR_EOF)
 		return avh_fail(ctx, err, "audio of %s is corrupt at %.2f s",
 		    s->name, s->decoded_s);
 	return ava_receive(ctx, s, convs, n, f);
+}
+
+/*
+ * The next packet. A damaged stretch the demuxer cannot read is a loss
+ * and reading goes on past it, unless it goes on for
+ * AVA_READ_ERRORS_MAX reads in a row or is not bad data.
+ */
+static int
+ava_read(struct ava_stream *s, AVPacket *pkt)
+{
+	int err;
+
+	while ((err = av_read_frame(s->fmt, pkt)) == AVERROR_INVALIDDATA &&
+	       ++s->read_errors < AVA_READ_ERRORS_MAX)
+		avh_losses_add(&s->losses, s->decoded_s);
+	if (err >= 0)
+		s->read_errors = 0;
+	return err;
 }
 
 static enum stage_result
@@ -334,7 +374,7 @@ ava_demux(struct stage_ctx *ctx, struct ava_stream *s, struct ava_conv *convs,
 	enum stage_result rc = STAGE_OK;
 	int err = 0;
 
-	while (rc == STAGE_OK && (err = av_read_frame(s->fmt, pkt)) >= 0) {
+	while (rc == STAGE_OK && (err = ava_read(s, pkt)) >= 0) {
 		ava_note_end(s, pkt);
 		if (pkt->stream_index == s->index)
 			rc = ava_decode(ctx, s, convs, n, pkt, f);
@@ -354,11 +394,20 @@ ava_finish(struct stage_ctx *ctx, const struct ava_stream *s,
 {
 	enum stage_result rc = STAGE_OK;
 	double want = s->declared_s, got = s->end_s;
+	char where[160];
 	int i;
 
 	for (i = 0; i < n && rc == STAGE_OK; i++) {
 		if (convs[i].swr != NULL)
 			rc = ava_push(ctx, s, &convs[i], NULL, 0);
+	}
+	if (rc == STAGE_OK && avh_losses_too_many(&s->losses)) {
+		avh_losses_where(&s->losses, where, sizeof(where));
+		rc = stage_fail(ctx, STAGE_E_DATA,
+		    "audio of %s is damaged: %lld of %lld packets could not be "
+		    "decoded (%s)",
+		    s->name, (long long)s->losses.lost,
+		    (long long)s->losses.packets, where);
 	}
 	if (rc == STAGE_OK && want > 0 && want - got > fmax(0.5, 0.02 * want))
 		rc = stage_fail(ctx, STAGE_E_DATA,

@@ -18,6 +18,8 @@
 
 #include "stage.h"
 
+struct avh_losses;
+
 /* What the decoder reports before any audio is delivered. */
 struct ava_info {
 	int rate; /* native sample rate, Hz */
@@ -54,12 +56,15 @@ enum stage_result ava_open(
 const struct ava_info *ava_info(const struct ava_stream *s);
 /*
  * Decodes the whole stream once, feeding every output, then flushes the
- * resamplers. Fails as STAGE_E_DATA on the first demux or decode error,
- * and when the packets of all streams end well before the file's declared
+ * resamplers. Packets that fail to decode are skipped and counted; fails
+ * as STAGE_E_DATA when too many are lost (av.h, avh_losses), and when the
+ * packets of all streams end well before the file's declared
  * duration (a truncated file).
  */
 enum stage_result ava_run(struct stage_ctx *ctx, struct ava_stream *s,
     const struct ava_output *outs, int nouts);
+/* The packets read and lost so far. */
+const struct avh_losses *ava_losses(const struct ava_stream *s);
 /* Seconds of audio decoded so far. */
 double ava_decoded_s(const struct ava_stream *s);
 /* How far the decode is, 0..1: by declared duration, else by bytes read. */

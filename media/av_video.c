@@ -20,11 +20,13 @@
  * The scalers are rebuilt only when a frame's size, format, matrix or
  * range changes.
  *
- * Damage policy, checked when the stream ends: a file fails as STAGE_E_DATA
- * when more than AVV_BAD_MIN packets or frames, and more than AVV_BAD_SHARE
- * of the packets, failed to read or decode or came out flagged corrupt; or
- * when the last frame ends more than max(2 frames, AVV_SHORT_SHARE of the
- * duration) before the declared duration of the stream. A run of
+ * Damage policy, checked when the stream ends: packets that fail to read
+ * or decode, and frames the decoder flags as damaged, are skipped and
+ * counted (avh_losses: the file fails when too many are lost); the
+ * demuxer's own corrupt flag is not a loss, because the decoder may still
+ * decode the packet whole (MPEG-TS marks PES length mismatches so). A file
+ * also fails when the last frame ends more than max(2 frames, AVV_SHORT_SHARE
+ * of the duration) before the declared duration of the stream. A run of
  * AVV_READ_ERRORS_MAX read errors in a row fails at once.
  */
 #include <math.h>
@@ -42,8 +44,6 @@
 #include "av_video.h"
 #include "shrink.h"
 
-#define AVV_BAD_MIN 2
-#define AVV_BAD_SHARE 0.01
 #define AVV_SHORT_SHARE 0.02
 #define AVV_READ_ERRORS_MAX 32
 /* Frame interval assumed when the container declares no rate. */
@@ -104,7 +104,8 @@ struct avv {
 	int small_ls[4];
 	int64_t first_pts;
 	double last_t, step;
-	int64_t frames, packets, bad;
+	int64_t frames;
+	struct avh_losses losses;
 	int read_errors;
 	bool flushed;
 	bool ended; /* the stream ended soundly */
@@ -153,6 +154,7 @@ static int avv_convert_direct(struct avv *v, const AVFrame *f, bool turn);
 static int avv_make_proxy(struct avv *v, struct avv_proxy *p, bool turn);
 static int avv_convert(struct avv *v, const AVFrame *f);
 static double avv_time(struct avv *v, const AVFrame *f);
+static void avv_lost(struct avv *v, const AVPacket *pkt);
 static int avv_emit(struct avv *v, struct avv_frame *out);
 static int avv_send(struct avv *v, const AVPacket *pkt);
 static int avv_feed(struct avv *v);
@@ -379,6 +381,12 @@ const struct avv_info *
 avv_info(const struct avv *v)
 {
 	return &v->info;
+}
+
+const struct avh_losses *
+avv_losses(const struct avv *v)
+{
+	return &v->losses;
 }
 
 enum stage_result
@@ -854,16 +862,39 @@ avv_time(struct avv *v, const AVFrame *f)
 	return t;
 }
 
+/*
+ * A lost packet or frame: at pkt's time when it has one (seconds from the
+ * first frame, or from the stream's start before any frame), else just
+ * after the last frame given out.
+ */
+static void
+avv_lost(struct avv *v, const AVPacket *pkt)
+{
+	const AVStream *st = v->fmt->streams[v->stream];
+	int64_t ts = pkt == NULL		  ? AV_NOPTS_VALUE
+		     : pkt->pts != AV_NOPTS_VALUE ? pkt->pts
+						  : pkt->dts;
+	int64_t base = v->first_pts != AV_NOPTS_VALUE	  ? v->first_pts
+		       : st->start_time != AV_NOPTS_VALUE ? st->start_time
+							  : 0;
+
+	if (ts != AV_NOPTS_VALUE)
+		avh_losses_add(&v->losses, fmax(0.0, (ts - base) * v->tb));
+	else
+		avh_losses_add(
+		    &v->losses, v->frames > 0 ? v->last_t + v->step : 0.0);
+}
+
 static int
 avv_emit(struct avv *v, struct avv_frame *out)
 {
 	struct avv_image *im;
 	int rc, i, p;
 
+	out->t = avv_time(v, v->frame);
 	if (v->frame->decode_error_flags != 0 ||
 	    (v->frame->flags & AV_FRAME_FLAG_CORRUPT) != 0)
-		v->bad++;
-	out->t = avv_time(v, v->frame);
+		avh_losses_add(&v->losses, out->t);
 	rc = avv_convert(v, v->frame);
 	av_frame_unref(v->frame);
 	if (rc < 0)
@@ -900,10 +931,10 @@ avv_send(struct avv *v, const AVPacket *pkt)
 			    "%s: decoder wants input after the end", v->name);
 		v->flushed = true;
 	} else
-		v->packets++;
+		v->losses.packets++;
 	err = avcodec_send_packet(v->dec, pkt);
 	if (err == AVERROR_INVALIDDATA) {
-		v->bad++;
+		avv_lost(v, pkt);
 		return 0;
 	}
 	if (err < 0 && err != AVERROR_EOF)
@@ -921,7 +952,7 @@ avv_feed(struct avv *v)
 		if (err == AVERROR_EOF)
 			return avv_send(v, NULL);
 		if (err < 0) {
-			v->bad++;
+			avv_lost(v, NULL);
 			if (++v->read_errors >= AVV_READ_ERRORS_MAX)
 				return avv_fail_av(v, err, "cannot read video");
 			continue;
@@ -931,8 +962,6 @@ avv_feed(struct avv *v)
 			break;
 		av_packet_unref(v->pkt);
 	}
-	if ((v->pkt->flags & AV_PKT_FLAG_CORRUPT) != 0)
-		v->bad++;
 	err = avv_send(v, v->pkt);
 	av_packet_unref(v->pkt);
 	return err;
@@ -944,15 +973,19 @@ avv_end(struct avv *v)
 {
 	const struct avv_info *in = &v->info;
 	double covered, slack;
+	char where[160];
 
 	if (v->frames == 0)
 		return avv_fail(v, STAGE_E_DATA,
 		    "%s: no video frame could be decoded", v->name);
-	if (v->bad > AVV_BAD_MIN && v->bad > AVV_BAD_SHARE * v->packets)
+	if (avh_losses_too_many(&v->losses)) {
+		avh_losses_where(&v->losses, where, sizeof(where));
 		return avv_fail(v, STAGE_E_DATA,
-		    "%s is damaged: %lld of %lld video packets failed to "
-		    "decode",
-		    v->name, (long long)v->bad, (long long)v->packets);
+		    "%s is damaged: %lld of %lld video packets could not be "
+		    "decoded (%s)",
+		    v->name, (long long)v->losses.lost,
+		    (long long)v->losses.packets, where);
+	}
 	covered = in->start_s + v->last_t + v->step;
 	slack = fmax(2.0 * v->step, AVV_SHORT_SHARE * in->duration_s);
 	if (in->duration_s > 0.0 && in->duration_s - covered > slack)
@@ -978,7 +1011,7 @@ avv_next(struct avv *v, struct avv_frame *out)
 		if (err == AVERROR_EOF)
 			return avv_end(v);
 		if (err == AVERROR_INVALIDDATA) {
-			v->bad++;
+			avv_lost(v, NULL);
 			continue;
 		}
 		if (err != AVERROR(EAGAIN))

@@ -31,6 +31,8 @@
 
 #include "stage.h"
 
+struct avh_losses;
+
 struct avv_info {
 	int width, height; /* coded frame size */
 	AVRational sar;	   /* sample aspect ratio; 1:1 if unset */
@@ -100,6 +102,8 @@ const struct avv_info *avv_info(const struct avv *v);
  */
 int avv_next(struct avv *v, struct avv_frame *out);
 enum stage_result avv_error(const struct avv *v);
+/* The packets read and lost so far (see av.h, avh_losses). */
+const struct avh_losses *avv_losses(const struct avv *v);
 /* Fraction of the file decoded so far, 0..1. */
 double avv_progress(const struct avv *v);
 void avv_close(struct avv *v);

@@ -2,11 +2,13 @@
  * The upload probe: reads an uploaded video's technical metadata (the
  * documented VideoMetadata, plus has_audio and rotation) into ctx->result.
  *
- * Guarantees: only the five documented containers pass (mp4, mov, avi,
- * mkv, webm); the container is recognised from the bytes, never from the
- * file name, before any demuxer parses it, and only the file protocol is
- * allowed, so a playlist or reference file cannot make the worker open
- * anything else. A file passes only when one video frame really decodes
+ * Guarantees: the video containers FFmpeg reads that hold their media
+ * themselves pass (the five of the contract, and the others users bring:
+ * docs/worker.md, "Containers"); playlists, references and still images do not.
+ * The container is recognised from the bytes, never from the file name,
+ * before any demuxer parses it, and only the file protocol is allowed,
+ * so a playlist or reference file cannot make the worker open anything
+ * else. A file passes only when one video frame really decodes
  * (a valid header over garbage data fails) and the video's last second is
  * there (a file cut short fails even when its header is whole). Every
  * rejection is STAGE_E_DATA (or NOINPUT, IO, TEMP from libav's error) with
@@ -23,11 +25,12 @@
 #include "av.h"
 #include "probe.h"
 
-#define PROBE_SUPPORTED "mp4, mov, avi, mkv, webm"
-/* libavformat's demuxers for the documented containers. */
+#define PROBE_SUPPORTED                                                     \
+	"mp4, mov, avi, mkv, webm, 3gp, mpegts, mpeg, flv, asf, ogg, mxf, " \
+	"nut, dv, ivf, h264, hevc, m4v, mj2"
+/* libavformat's demuxers whose container is named by the file's bytes. */
 #define PROBE_DEMUX_MOV "mov,mp4,m4a,3gp,3g2,mj2"
 #define PROBE_DEMUX_MKV "matroska,webm"
-#define PROBE_DEMUX_AVI "avi"
 /*
  * Video packets read while looking for one good frame: enough for a
  * stream that starts a whole default x264 GOP (250) before its first
@@ -51,11 +54,58 @@ probe_base(const char *path)
 	return base != NULL ? base + 1 : path;
 }
 
+/*
+ * The other demuxers that take a file of video and nothing else, with the
+ * name the metadata gives their container.
+ */
+static const struct probe_demuxer {
+	const char *demuxer, *format;
+} probe_demuxers[] = {
+    {"avi", "avi"},
+    {"mpegts", "mpegts"},
+    {"mpeg", "mpeg"},
+    {"flv", "flv"},
+    {"asf", "asf"},
+    {"ogg", "ogg"},
+    {"mxf", "mxf"},
+    {"nut", "nut"},
+    {"dv", "dv"},
+    {"ivf", "ivf"},
+    {"h264", "h264"},
+    {"hevc", "hevc"},
+    {"m4v", "m4v"},
+};
+
 static enum stage_result
 probe_unsupported(struct stage_ctx *ctx, const char *name)
 {
 	return stage_fail(ctx, STAGE_E_DATA,
 	    "unsupported container %s; supported: %s", name, PROBE_SUPPORTED);
+}
+
+/* Image demuxers: image2 and the *_pipe family (png_pipe, jpeg_pipe...). */
+static bool
+probe_still_image(const char *demuxer)
+{
+	size_t n = strlen(demuxer);
+
+	return strcmp(demuxer, "image2") == 0 ||
+	       (n > 5 && strcmp(demuxer + n - 5, "_pipe") == 0) ||
+	       strcmp(demuxer, "gif") == 0 || strcmp(demuxer, "webp") == 0;
+}
+
+/* The container's name for the metadata; NULL when it is not taken. */
+static const char *
+probe_demuxer_format(const char *demuxer)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(probe_demuxers) / sizeof(probe_demuxers[0]);
+	     i++) {
+		if (strcmp(demuxer, probe_demuxers[i].demuxer) == 0)
+			return probe_demuxers[i].format;
+	}
+	return NULL;
 }
 
 /* Recognises the container from the content alone (no file name hint). */
@@ -100,9 +150,13 @@ probe_open(struct stage_ctx *ctx, const char *path, AVFormatContext **out)
 
 	if ((code = probe_sniff(ctx, path, &ifmt)) != STAGE_OK)
 		return code;
+	if (probe_still_image(ifmt->name))
+		return stage_fail(ctx, STAGE_E_DATA,
+		    "%s is a still image (%s), not a video", probe_base(path),
+		    ifmt->name);
 	if (strcmp(ifmt->name, PROBE_DEMUX_MOV) != 0 &&
 	    strcmp(ifmt->name, PROBE_DEMUX_MKV) != 0 &&
-	    strcmp(ifmt->name, PROBE_DEMUX_AVI) != 0)
+	    probe_demuxer_format(ifmt->name) == NULL)
 		return probe_unsupported(ctx, ifmt->name);
 	av_dict_set(&opts, "protocol_whitelist", "file", 0);
 	err = avformat_open_input(&fmt, path, ifmt, &opts);
@@ -118,23 +172,20 @@ probe_open(struct stage_ctx *ctx, const char *path, AVFormatContext **out)
 }
 
 /* mov and mp4 share a demuxer: the ftyp major brand tells them apart. */
-static enum stage_result
-probe_brand(
-    struct stage_ctx *ctx, const AVFormatContext *fmt, const char **format)
+static const char *
+probe_brand(const AVFormatContext *fmt)
 {
 	const AVDictionaryEntry *e;
 
 	e = av_dict_get(fmt->metadata, "major_brand", NULL, 0);
 	/* QuickTime files may lack ftyp: it came with ISO BMFF, later. */
 	if (e == NULL || strncmp(e->value, "qt  ", 4) == 0)
-		*format = "mov";
-	else if (strncmp(e->value, "3g", 2) == 0)
-		return probe_unsupported(ctx, "3gp");
-	else if (strncmp(e->value, "mjp2", 4) == 0)
-		return probe_unsupported(ctx, "mj2");
-	else
-		*format = "mp4";
-	return STAGE_OK;
+		return "mov";
+	if (strncmp(e->value, "3g", 2) == 0)
+		return "3gp";
+	if (strncmp(e->value, "mjp2", 4) == 0)
+		return "mj2";
+	return "mp4";
 }
 
 /* An EBML variable-length integer; IDs keep their length marker. */
@@ -216,11 +267,11 @@ static enum stage_result
 probe_container(
     struct stage_ctx *ctx, const AVFormatContext *fmt, const char **format)
 {
-	if (strcmp(fmt->iformat->name, PROBE_DEMUX_MOV) == 0)
-		return probe_brand(ctx, fmt, format);
 	if (strcmp(fmt->iformat->name, PROBE_DEMUX_MKV) == 0)
 		return probe_doctype(ctx, ctx->source, format);
-	*format = "avi";
+	*format = strcmp(fmt->iformat->name, PROBE_DEMUX_MOV) == 0
+		      ? probe_brand(fmt)
+		      : probe_demuxer_format(fmt->iformat->name);
 	return STAGE_OK;
 }
 

@@ -925,6 +925,15 @@ se_colour_json(const struct style_video *v, double spread)
 	return o;
 }
 
+/* What decoding the template skipped, from the analysis artifacts. */
+static json_t *
+se_decode_json(const struct se_input *in)
+{
+	return json_pack("{s:O?, s:O?}", "video",
+	    json_object_get(style_role(in->va, in->role), "decode"), "audio",
+	    json_object_get(style_role(in->aa, in->role), "decode"));
+}
+
 static json_t *
 se_analysis(
     const struct se_input *in, double spread, const struct se_confidence *c)
@@ -935,7 +944,7 @@ se_analysis(
 	se_frame_rate(v->fps, &num, &den);
 	return json_pack("{s:i, s:s, s:{s:i, s:i, s:o, s:{s:i, s:i}, s:o}, "
 			 "s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, "
-			 "s:{s:o, s:o, s:o, s:o, s:o}}",
+			 "s:{s:o, s:o, s:o, s:o, s:o}, s:o}",
 	    "version", STYLE_ANALYSIS_VERSION, "role", in->role, "video",
 	    "display_width", v->display_width, "display_height",
 	    v->display_height, "fps", style_real(v->fps, 1e-4), "frame_rate",
@@ -948,7 +957,8 @@ se_analysis(
 	    style_real(v->reliable_share, 1e-3), "confidence", "length",
 	    style_real(c->length, 1e-3), "cuts", style_real(c->cuts, 1e-3),
 	    "grade", style_real(c->grade, 1e-3), "audio",
-	    style_real(c->audio, 1e-3), "motion", style_real(c->motion, 1e-3));
+	    style_real(c->audio, 1e-3), "motion", style_real(c->motion, 1e-3),
+	    "decode", se_decode_json(in));
 }
 
 /* ---- StyleJSON ---- */

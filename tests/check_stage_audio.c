@@ -484,10 +484,21 @@ assert_fails(const char *name, enum stage_result want, const char *reason)
 	aa_result_free(&r);
 }
 
+/*
+ * A WAV cut in half plays its first half, as players play it, and that is
+ * what is analysed: its ragged last packet is one lost packet, within the
+ * documented share (av.h, avh_losses). The mp4 cut in half lost its
+ * samples' index: it stays truncated.
+ */
 START_TEST(test_damaged)
 {
+	struct aa_result r;
+
+	analyse("trunc.wav", &r);
+	ck_assert(r.has_audio);
+	ck_assert_double_eq_tol(r.duration_s, atof(LEN) / 2, 0.1);
+	aa_result_free(&r);
 	assert_fails("trunc.mp4", STAGE_E_DATA, "trunc.mp4 is truncated");
-	assert_fails("trunc.wav", STAGE_E_DATA, "trunc.wav");
 	assert_fails("notes.mp4", STAGE_E_DATA, "notes.mp4");
 	assert_fails("none.wav", STAGE_E_NOINPUT, "none.wav");
 }

@@ -3,9 +3,10 @@
  * the skeleton calls it (no socket: progress goes nowhere). The media are
  * made once per run with the ffmpeg program from lavfi sources: 2 s of
  * 320x180 testsrc2 at 25 fps with a 440 Hz sine, in every supported
- * container, plus the files the probe must refuse: truncated (with and
- * without a whole header), text, flv, 3gp, audio only, and a valid header
- * over garbage data.
+ * container (the contract's five, and flv, 3gp and MPEG-TS), plus the
+ * files the probe must refuse: truncated (with and without a whole
+ * header), text, a still image, a playlist, audio only, and a valid
+ * header over garbage data.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,6 @@
 #define VIDEO_IN "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2"
 #define AUDIO_IN "-f", "lavfi", "-i", "sine=frequency=440:duration=2"
 #define X264 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"
-#define SUPPORTED "supported: mp4, mov, avi, mkv, webm"
 
 /* Optional encoders: NULL or "" when this ffmpeg lacks them. */
 static const char *webm_codec;
@@ -121,6 +121,7 @@ make_derived(void)
 	const char *rot[] = {
 	    "-i", NULL, "-c", "copy", "-metadata:s:v:0", "rotate=90", NULL};
 	const char *text = "This is not a video.\n";
+	const char *playlist = "#EXTM3U\n#EXTINF:2.0,\na.mp4\n#EXT-X-ENDLIST\n";
 	char src[256];
 	uint8_t *buf;
 	size_t len;
@@ -141,6 +142,7 @@ make_derived(void)
 	make_garbage();
 	spill("notes.txt", text, strlen(text));
 	spill("text.mp4", text, strlen(text));
+	spill("list.m3u8", playlist, strlen(playlist));
 }
 
 static void
@@ -155,6 +157,8 @@ setup_media(void)
 	const char *fast[] = {VIDEO_IN, X264, "-movflags", "+faststart", NULL};
 	const char *flv[] = {VIDEO_IN, "-c:v", "flv", NULL};
 	const char *tgp[] = {VIDEO_IN, X264, "-f", "3gp", NULL};
+	const char *ts[] = {VIDEO_IN, AUDIO_IN, X264, "-c:a", "aac", NULL};
+	const char *png[] = {VIDEO_IN, "-frames:v", "1", NULL};
 	const char *audio[] = {AUDIO_IN, "-c:a", "aac", NULL};
 	const char *hevc[] = {VIDEO_IN, "-c:v", "libx265", "-preset",
 	    "ultrafast", "-x265-params", "log-level=none", NULL};
@@ -168,6 +172,8 @@ setup_media(void)
 	media_gen("fast.mp4", fast);
 	media_gen("a.flv", flv);
 	media_gen("a.3gp", tgp);
+	media_gen("a.ts", ts);
+	media_gen("still.png", png);
 	media_gen("audio.mp4", audio);
 	have_hevc = media_ffmpeg("hevc.mp4", hevc);
 	make_webm();
@@ -371,10 +377,25 @@ START_TEST(test_text)
 }
 END_TEST
 
-START_TEST(test_flv)
+/* Beyond the contract's five: what phones, cameras and players make. */
+START_TEST(test_other_containers)
 {
-	probe_fails(
-	    "a.flv", STAGE_E_DATA, "unsupported container flv; " SUPPORTED);
+	json_decref(probe_ok("a.flv", "flv1", "flv", false));
+	json_decref(probe_ok("a.3gp", "h264", "3gp", false));
+	json_decref(probe_ok("a.ts", "h264", "mpegts", true));
+}
+END_TEST
+
+START_TEST(test_still_image)
+{
+	probe_fails("still.png", STAGE_E_DATA, "still.png is a still image");
+}
+END_TEST
+
+/* A playlist could make the worker read other files: never opened. */
+START_TEST(test_playlist)
+{
+	probe_fails("list.m3u8", STAGE_E_DATA, "not a recognised media file");
 }
 END_TEST
 
@@ -412,7 +433,9 @@ stage_probe_suite(void)
 	tcase_add_test(tc, test_truncated_after_header);
 	tcase_add_test(tc, test_garbage_data);
 	tcase_add_test(tc, test_text);
-	tcase_add_test(tc, test_flv);
+	tcase_add_test(tc, test_other_containers);
+	tcase_add_test(tc, test_still_image);
+	tcase_add_test(tc, test_playlist);
 	tcase_add_test(tc, test_audio_only);
 	tcase_add_test(tc, test_missing);
 	suite_add_tcase(s, tc);

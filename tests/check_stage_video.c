@@ -31,6 +31,7 @@
 #include <libavutil/log.h>
 
 #include "av_video.h"
+#include "av.h"
 #include "check_main.h"
 #include "media.h"
 #include "proxy.h"
@@ -537,6 +538,50 @@ START_TEST(test_truncated_and_damaged)
 	expect_data_error("nomoov.mp4", NULL);
 	expect_data_error("garbled.mkv", NULL);
 	expect_data_error("garbled.mp4", NULL);
+}
+END_TEST
+
+/* The decode's record of what it skipped. */
+static json_int_t
+lost_packets(const json_t *o, json_int_t *packets)
+{
+	const json_t *d = json_object_get(o, "decode");
+
+	ck_assert_msg(json_is_object(d), "no decode object");
+	*packets = json_integer_value(json_object_get(d, "packets"));
+	return json_integer_value(json_object_get(d, "packets_lost"));
+}
+
+/*
+ * Garbled bytes in a broadcast stream cost a packet or two, which players
+ * skip: the analysis goes on and counts them. Garbling a fifth of an MP4,
+ * whose index keeps every packet, loses far more than the documented
+ * share: that fails, naming the count and where.
+ */
+START_TEST(test_isolated_damage_is_skipped)
+{
+	const char *ts[] = {"-f", "lavfi", "-i", "testsrc2=s=" S320 ":r=25:d=8",
+	    ENC, "-g", "50", NULL};
+	json_int_t lost, packets;
+	json_t *o;
+
+	media_gen("clean.ts", ts);
+	o = analyse_ok("clean.ts");
+	lost = lost_packets(o, &packets);
+	ck_assert_int_eq(lost, 0);
+	ck_assert_int_eq(packets, 200);
+	json_decref(o);
+	media_damage("clean.ts", "speck.ts", 0.5, 0.51);
+	o = analyse_ok("speck.ts");
+	lost = lost_packets(o, &packets);
+	ck_assert_int_ge(lost, 1);
+	ck_assert_int_le(lost, AVH_LOST_MIN);
+	ck_assert_double_ge(media_json_num(o, "frame_count"), 195);
+	json_decref(o);
+	media_gen("clean.mp4", ts);
+	media_damage("clean.mp4", "ruined.mp4", 0.3, 0.5);
+	expect_data_error(
+	    "ruined.mp4", "of 200 video packets could not be decoded (at ");
 }
 END_TEST
 
@@ -1088,6 +1133,7 @@ stage_video_suite(void)
 	tcase_add_test(tc, test_anamorphic_sar);
 	tcase_add_test(tc, test_variable_frame_rate);
 	tcase_add_test(tc, test_truncated_and_damaged);
+	tcase_add_test(tc, test_isolated_damage_is_skipped);
 	tcase_add_test(tc, test_progress_moves_forward);
 	tcase_add_test(tc, test_stage_writes_artifact);
 	tcase_add_test(tc, test_gray_proxy_full_range);
