@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,9 +452,104 @@ sa_quantise(struct recut_plan *plan)
 	plan->cut_frequency = recut_cut_frequency(plan->n, plan->duration_s);
 }
 
+/* The longest usable stretch of the source's shots, s. */
+static double
+sa_longest(const struct recut_shot *rs, size_t n)
+{
+	double best = 0.0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		best = fmax(best, rs[i].end_s - rs[i].start_s);
+	return best;
+}
+
+/* One rule that gave way, for plan.json's edit.relaxed. */
+static int sa_relaxed(json_t *relaxed, const char *rule, const char *fmt, ...)
+    __attribute__((__format__(__printf__, 3, 4)));
+
+static int
+sa_relaxed(json_t *relaxed, const char *rule, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return json_array_append_new(
+	    relaxed, json_pack("{s:s, s:s}", "rule", rule, "why", why));
+}
+
+/*
+ * Transitions no longer than the longest source shot allows on both ends
+ * of a segment (recut's min_len: 2 d + 4 frames); shorter than two frames
+ * they become cuts. Returns the longest duration kept.
+ */
+static double
+sa_fit_transitions(
+    const struct recut_params *p, double longest, struct recut_transition *out)
+{
+	double frame = 1.0 / p->frame_rate;
+	double dmax = fmax(0.0, (longest - 4.0 * frame) / 2.0);
+	size_t i;
+
+	for (i = 0; i < p->ntransitions; i++) {
+		out[i] = p->transitions[i];
+		out[i].duration_s = fmin(out[i].duration_s, dmax);
+		if (out[i].kind != RECUT_CUT && out[i].duration_s < 2.0 * frame)
+			out[i] = (struct recut_transition){RECUT_CUT, 0.0};
+	}
+	return dmax;
+}
+
+/*
+ * The closest plan the rules allow (docs/stages/plan.md, "When the rules
+ * give way"): the template's transitions shortened to what the source's
+ * shots hold, then the source cut as one shot. Each step is recorded.
+ */
+static int
+sa_build(struct recut_shot *rs, size_t n, struct recut_params *p,
+    json_t *relaxed, struct recut_plan *plan)
+{
+	double longest = sa_longest(rs, n), dmax;
+	struct recut_transition *fit = NULL;
+	struct recut_shot whole;
+	int rc;
+
+	if ((rc = recut_plan_build(rs, n, p, plan)) == 0 || errno == ENOMEM)
+		return rc;
+	if (p->ntransitions > 0 &&
+	    (fit = calloc(p->ntransitions, sizeof(*fit))) != NULL) {
+		dmax = sa_fit_transitions(p, longest, fit);
+		p->transitions = fit;
+		if ((rc = recut_plan_build(rs, n, p, plan)) == 0)
+			rc = sa_relaxed(relaxed, "transition_duration",
+			    "the source's longest shot (%.2f s) cannot hold "
+			    "the "
+			    "template's transitions on both ends; they are "
+			    "shortened to %.2f s at most",
+			    longest, dmax);
+	}
+	if (rc != 0 && errno != ENOMEM && n > 0) {
+		whole = (struct recut_shot){
+		    rs[0].start_s, rs[n - 1].end_s, rs[0].min_gap_s};
+		p->ntransitions = 0;
+		if ((rc = recut_plan_build(&whole, 1, p, plan)) == 0)
+			rc = sa_relaxed(relaxed, "shot_boundaries",
+			    "no source shot (the longest is %.2f s) is long "
+			    "enough for a segment with the template's "
+			    "transitions; the source is cut as one shot, "
+			    "with cuts",
+			    longest);
+	}
+	free(fit);
+	return rc;
+}
+
 static enum stage_result
-sa_edit(
-    struct stage_ctx *ctx, const struct sa_input *in, struct recut_plan *plan)
+sa_edit(struct stage_ctx *ctx, const struct sa_input *in, json_t *relaxed,
+    struct recut_plan *plan)
 {
 	struct recut_shot *rs = sa_shots(&in->v);
 	struct recut_params p;
@@ -472,14 +568,14 @@ sa_edit(
 		p.nbeats = in->a.nbeats;
 	}
 	p.frame_rate = (double)in->t.fr_num / in->t.fr_den;
-	rc = recut_plan_build(rs, in->v.nshots, &p, plan);
+	rc = sa_build(rs, in->v.nshots, &p, relaxed, plan);
 	free(rs);
 	if (rc == -1 && errno == ENOMEM)
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	if (rc == -1)
 		return stage_fail(ctx, STAGE_E_DATA,
-		    "the source (%.3f s) has no shot long enough for one "
-		    "segment",
+		    "the source (%.3f s) is shorter than one segment of four "
+		    "frames",
 		    in->v.duration_s);
 	sa_quantise(plan);
 	return STAGE_OK;
@@ -538,13 +634,13 @@ sa_output_json(const struct sa_input *in, const struct sa_geometry *g,
 static json_t *
 sa_plan_json(const struct stage_ctx *ctx, const struct sa_input *in,
     const struct sa_config *c, const struct sa_geometry *g,
-    const struct recut_plan *plan)
+    const struct recut_plan *plan, json_t *relaxed)
 {
 	const char *tpath =
 	    ctx->template_path != NULL ? ctx->template_path : ctx->source;
 
 	return json_pack("{s:i, s:{s:o, s:o, s:b, s:i, s:i}, s:{s:o, s:o}, "
-			 "s:o, s:{s:s, s:i, s:s, s:o}, s:{s:o, s:b, s:o}, "
+			 "s:o, s:{s:s, s:i, s:s, s:o}, s:{s:o, s:b, s:o, s:O}, "
 			 "s:o, s:{s:s, s:s, s:s, s:i, s:s, s:i, s:i}}",
 	    "version", SA_PLAN_VERSION, "source", "path",
 	    ctx->source != NULL ? json_string(ctx->source) : json_null(),
@@ -558,11 +654,12 @@ sa_plan_json(const struct stage_ctx *ctx, const struct sa_input *in,
 	    "strength", style_real(c->strength, 1e-3), "edit",
 	    "target_cut_frequency", style_real(in->t.cut_frequency, 1e-3),
 	    "beat_snapped", plan->beat_snapped, "segments",
-	    sa_segments_json(plan), "audio", sa_audio_json(in), "encode",
-	    "quality", sa_quality[c->quality].name, "video_codec", "libx264",
-	    "preset", sa_quality[c->quality].preset, "crf",
-	    sa_quality[c->quality].crf, "audio_codec", "aac", "audio_bitrate",
-	    sa_quality[c->quality].audio_bitrate, "audio_rate", SA_AUDIO_RATE);
+	    sa_segments_json(plan), "relaxed", relaxed, "audio",
+	    sa_audio_json(in), "encode", "quality", sa_quality[c->quality].name,
+	    "video_codec", "libx264", "preset", sa_quality[c->quality].preset,
+	    "crf", sa_quality[c->quality].crf, "audio_codec", "aac",
+	    "audio_bitrate", sa_quality[c->quality].audio_bitrate, "audio_rate",
+	    SA_AUDIO_RATE);
 }
 
 /* ---- the stage ---- */
@@ -574,22 +671,27 @@ sa_plan(
 	struct recut_plan plan;
 	struct sa_geometry g;
 	enum stage_result rc;
-	json_t *doc;
+	json_t *doc, *relaxed = json_array();
 
 	if (sa_geometry(in->v.display_width, in->v.display_height, in->t.rw,
 		in->t.rh, c->conform, &g) == -1)
 		return stage_fail(ctx, STAGE_E_DATA,
 		    "cannot conform %dx%d to %s", in->v.display_width,
 		    in->v.display_height, in->t.aspect);
-	if ((rc = sa_edit(ctx, in, &plan)) != STAGE_OK)
+	if (relaxed == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	if ((rc = sa_edit(ctx, in, relaxed, &plan)) != STAGE_OK) {
+		json_decref(relaxed);
 		return rc;
+	}
 	stage_progress(ctx, 0.8);
-	if ((doc = sa_plan_json(ctx, in, c, &g, &plan)) == NULL)
+	if ((doc = sa_plan_json(ctx, in, c, &g, &plan, relaxed)) == NULL)
 		rc = stage_fail(
 		    ctx, STAGE_E_TEMP, "out of memory building the plan");
 	else
 		rc = stage_write_json(ctx, SA_PLAN_ARTIFACT, doc);
 	json_decref(doc);
+	json_decref(relaxed);
 	recut_plan_free(&plan);
 	return rc;
 }

@@ -1037,6 +1037,77 @@ START_TEST(test_application_caps_dissolves)
 }
 END_TEST
 
+/* The rules plan.json says gave way, as "rule" strings. */
+static bool
+plan_relaxed(const json_t *plan, const char *rule)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(plan, "edit"), "relaxed"), i, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "rule")),
+			rule) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A legal pair always gives a plan: source shots too short for the
+ * template's 2 s fades get shorter fades; shots too short for any
+ * segment (a cut every 3 frames) make the source one shot. plan.json
+ * says which rule gave way.
+ */
+START_TEST(test_application_relaxes_rules)
+{
+	static const char *const fades[6] = {
+	    "none", "fade", "fade", "fade", "fade", "fade"};
+	static const double ms[6] = {0, 2000, 2000, 2000, 2000, 2000};
+	static const double short_starts[20] = {0.0, 1.5, 3.0, 4.5, 6.0, 7.5,
+	    9.0, 10.5, 12.0, 13.5, 15.0, 16.5, 18.0, 19.5, 21.0, 22.5, 24.0,
+	    25.5, 27.0, 28.5};
+	static double tiny_starts[100];
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	json_t *p;
+	size_t i;
+
+	t_template(&tpl);
+	tpl.types = fades;
+	tpl.tr_ms = ms;
+	t_source(&src);
+	src.nshots = 20;
+	src.starts = short_starts;
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	ck_assert(plan_relaxed(p, "transition_duration"));
+	ck_assert(!plan_relaxed(p, "shot_boundaries"));
+	ck_assert_uint_gt(json_array_size(json_object_get(
+			      json_object_get(p, "edit"), "segments")),
+	    1);
+	json_decref(p);
+	for (i = 0; i < 100; i++)
+		tiny_starts[i] = (double)i * 0.12;
+	src.nshots = 100;
+	src.starts = tiny_starts;
+	src.dur = 12.0;
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	ck_assert(plan_relaxed(p, "shot_boundaries"));
+	json_decref(p);
+}
+END_TEST
+
 START_TEST(test_application_needs_inputs)
 {
 	struct t_side tpl;
@@ -1335,6 +1406,7 @@ stage_style_suite(void)
 	tcase_add_test(tc, test_application_plan);
 	tcase_add_test(tc, test_application_config);
 	tcase_add_test(tc, test_application_caps_dissolves);
+	tcase_add_test(tc, test_application_relaxes_rules);
 	tcase_add_test(tc, test_application_needs_inputs);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("media");
