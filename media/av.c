@@ -120,6 +120,18 @@ avh_losses_where(const struct avh_losses *l, char *buf, size_t size)
 		(void)snprintf(buf + len, size - len, ", ...");
 }
 
+int
+avh_audio_stream(AVFormatContext *fmt)
+{
+	const AVCodec *dec = NULL;
+	int video =
+	    av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+	int idx = av_find_best_stream(
+	    fmt, AVMEDIA_TYPE_AUDIO, -1, video >= 0 ? video : -1, &dec, 0);
+
+	return idx >= 0 && dec != NULL ? idx : -1;
+}
+
 /* FFmpeg caps its own automatic count at 16 too. */
 #define AVH_MAX_DECODER_THREADS 16
 

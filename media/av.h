@@ -64,6 +64,13 @@ bool avh_losses_too_many(const struct avh_losses *l);
 void avh_losses_where(const struct avh_losses *l, char *buf, size_t size);
 
 /*
+ * The audio stream the stages use: the one av_find_best_stream() pairs
+ * with the best video stream, among those FFmpeg has a decoder for. An
+ * audio stream no decoder reads counts as no audio. -1 when none.
+ */
+int avh_audio_stream(AVFormatContext *fmt);
+
+/*
  * Clockwise degrees (0, 90, 180 or 270) to turn a stream's frames upright,
  * as the ffmpeg program does from the display matrix; 0 without one.
  */

@@ -88,18 +88,6 @@ ava_durations(struct ava_stream *s, const AVStream *st)
 		s->info.duration_s = s->declared_s;
 }
 
-static int
-ava_first_audio(const AVFormatContext *fmt)
-{
-	unsigned int i;
-
-	for (i = 0; i < fmt->nb_streams; i++) {
-		if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO)
-			return (int)i;
-	}
-	return -1;
-}
-
 /* Notes where a packet of any stream ends, relative to the file start. */
 static void
 ava_note_end(struct ava_stream *s, const AVPacket *pkt)
@@ -151,7 +139,7 @@ ava_open(struct stage_ctx *ctx, const char *path, struct ava_stream **out)
 	    s->name, sizeof(s->name), "%s", base != NULL ? base + 1 : path);
 	rc = avh_open_input(ctx, path, &s->fmt);
 	if (rc == STAGE_OK) {
-		s->index = ava_first_audio(s->fmt);
+		s->index = avh_audio_stream(s->fmt);
 		if (s->index < 0) {
 			ava_close(s);
 			return STAGE_OK;

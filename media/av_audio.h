@@ -1,7 +1,7 @@
 /*
- * Streaming audio decode: the first audio stream of a file, decoded once
- * and handed to any number of consumers in chunks, each converted by
- * libswresample to interleaved float at the rate it asked for, in the
+ * Streaming audio decode: the audio stream of a file (avh_audio_stream()),
+ * decoded once and handed to any number of consumers in chunks, each converted
+ * by libswresample to interleaved float at the rate it asked for, in the
  * source's channel layout or downmixed to mono. Nothing holds more than
  * one decoded frame per consumer, so memory does not grow with the file.
  * A file without audio is not an error: ava_open() says so by returning

@@ -293,8 +293,7 @@ probe_streams(
 		    "the %s video stream has no frame size",
 		    avcodec_get_name(par->codec_id));
 	*video = idx;
-	*has_audio =
-	    av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) >= 0;
+	*has_audio = avh_audio_stream(fmt) >= 0;
 	return STAGE_OK;
 }
 

@@ -504,6 +504,33 @@ sa_fit_transitions(
 }
 
 /*
+ * A source shorter than any segment recut allows (four frames) is the
+ * whole plan: one segment, no transition.
+ */
+static int
+sa_whole(double start_s, double end_s, json_t *relaxed, struct recut_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	if (!(end_s > start_s)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((plan->seg = calloc(1, sizeof(*plan->seg))) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	plan->seg[0].src_start_s = start_s;
+	plan->seg[0].src_end_s = end_s;
+	plan->n = 1;
+	plan->duration_s = end_s - start_s;
+	plan->min_len_s = end_s - start_s;
+	return sa_relaxed(relaxed, "minimum_segment",
+	    "the source (%.3f s) is shorter than a segment of four frames; "
+	    "it is used whole",
+	    end_s - start_s);
+}
+
+/*
  * The closest plan the rules allow (docs/stages/plan.md, "When the rules
  * give way"): the template's transitions shortened to what the source's
  * shots hold, then the source cut as one shot. Each step is recorded.
@@ -543,6 +570,8 @@ sa_build(struct recut_shot *rs, size_t n, struct recut_params *p,
 			    "with cuts",
 			    longest);
 	}
+	if (rc != 0 && errno != ENOMEM && n > 0)
+		rc = sa_whole(rs[0].start_s, rs[n - 1].end_s, relaxed, plan);
 	free(fit);
 	return rc;
 }
@@ -574,8 +603,7 @@ sa_edit(struct stage_ctx *ctx, const struct sa_input *in, json_t *relaxed,
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	if (rc == -1)
 		return stage_fail(ctx, STAGE_E_DATA,
-		    "the source (%.3f s) is shorter than one segment of four "
-		    "frames",
+		    "the source (%.3f s) has no frame to render",
 		    in->v.duration_s);
 	sa_quantise(plan);
 	return STAGE_OK;

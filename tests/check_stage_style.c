@@ -1105,6 +1105,20 @@ START_TEST(test_application_relaxes_rules)
 	p = t_load(SA_PLAN_ARTIFACT);
 	ck_assert(plan_relaxed(p, "shot_boundaries"));
 	json_decref(p);
+	/* Three frames in all. */
+	src.nshots = 1;
+	src.dur = 0.1;
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	ck_assert(plan_relaxed(p, "minimum_segment"));
+	ck_assert_uint_eq(json_array_size(json_object_get(
+			      json_object_get(p, "edit"), "segments")),
+	    1);
+	json_decref(p);
 }
 END_TEST
 

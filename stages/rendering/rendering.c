@@ -134,8 +134,7 @@ render_streams(struct render *r)
 		    r->ctx, STAGE_E_DATA, "the source has no video stream");
 	r->aidx = -1;
 	if (r->plan.audio) {
-		r->aidx = av_find_best_stream(
-		    r->fmt, AVMEDIA_TYPE_AUDIO, -1, r->vidx, NULL, 0);
+		r->aidx = avh_audio_stream(r->fmt);
 		if (r->aidx < 0)
 			return stage_fail(r->ctx, STAGE_E_DATA,
 			    "plan.json has audio but the source has none");
