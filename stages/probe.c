@@ -415,34 +415,41 @@ probe_video_end(const AVFormatContext *fmt, const AVStream *st)
 	return -1.0;
 }
 
+/* Where the video's packets and any stream's packets end, s, absolute. */
+struct probe_ends {
+	double video, any;
+};
+
 /*
  * Seeks to from (seconds; < 0: the end) and reads every packet to EOF.
- * Returns where the video's last packet ends, or -1 if none was read.
- * Without an index to seek with, the read goes on from where it is.
+ * Ends are -1 where no packet was read. Without an index to seek with,
+ * the read goes on from where it is.
  */
-static double
-probe_last_end(AVFormatContext *fmt, int idx, double from)
+static void
+probe_last_end(AVFormatContext *fmt, int idx, double from, struct probe_ends *e)
 {
-	const AVStream *st = fmt->streams[idx];
+	const AVStream *st;
 	int64_t ts, t;
-	double last = -1.0, end;
+	double end;
 	AVPacket *pkt;
 
+	e->video = e->any = -1.0;
 	if ((pkt = av_packet_alloc()) == NULL)
-		return -1.0;
+		return;
 	ts = from < 0.0 ? PROBE_SEEK_END : (int64_t)(from * AV_TIME_BASE);
 	(void)avformat_seek_file(fmt, -1, INT64_MIN, ts, ts, 0);
 	while (av_read_frame(fmt, pkt) >= 0) {
+		st = fmt->streams[pkt->stream_index];
 		t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-		if (pkt->stream_index == idx && t != AV_NOPTS_VALUE) {
+		if (t != AV_NOPTS_VALUE) {
 			end = (t + pkt->duration) * av_q2d(st->time_base);
-			if (end > last)
-				last = end;
+			e->any = fmax(e->any, end);
+			if (pkt->stream_index == idx)
+				e->video = fmax(e->video, end);
 		}
 		av_packet_unref(pkt);
 	}
 	av_packet_free(&pkt);
-	return last;
 }
 
 /*
@@ -455,22 +462,33 @@ static enum stage_result
 probe_check_end(
     struct stage_ctx *ctx, AVFormatContext *fmt, int idx, double *duration)
 {
+	const AVStream *st = fmt->streams[idx];
+	bool own = st->duration != AV_NOPTS_VALUE && st->duration > 0;
 	double start = probe_start(fmt), want, last;
+	struct probe_ends e;
 
-	want = probe_video_end(fmt, fmt->streams[idx]);
-	last = probe_last_end(
-	    fmt, idx, want >= 0.0 ? want - PROBE_TAIL_SECONDS : -1.0);
+	want = probe_video_end(fmt, st);
+	probe_last_end(
+	    fmt, idx, want >= 0.0 ? want - PROBE_TAIL_SECONDS : -1.0, &e);
+	/* Nothing after the seek: the data stops well before; find where. */
+	if (want >= 0.0 && e.video < 0.0)
+		probe_last_end(fmt, idx, start, &e);
 	if (*duration <= 0.0) {
-		if (last <= start)
+		if (e.video <= start)
 			return stage_fail(
 			    ctx, STAGE_E_DATA, "unknown duration");
-		*duration = last - start;
+		*duration = e.video - start;
 		return STAGE_OK;
 	}
+	/*
+	 * The container's duration covers every stream: a subtitle that
+	 * ends after a short video is not a truncation.
+	 */
+	last = own ? e.video : e.any;
 	if (last < want - PROBE_TAIL_SECONDS)
 		return stage_fail(ctx, STAGE_E_DATA,
 		    "truncated: the video stops at %.1f s of %.1f s",
-		    last > start ? last - start : 0.0, want - start);
+		    e.video > start ? e.video - start : 0.0, want - start);
 	return STAGE_OK;
 }
 
