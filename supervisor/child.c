@@ -17,6 +17,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -421,6 +422,7 @@ judge_exit(const struct child *c, struct child_outcome *out)
 		    "cannot start worker %s: %s", child_cfg->worker_path,
 		    strerror(c->c_exec_errno));
 	} else if (c->c_failed) {
+		out->input_fault = code == EX_DATAERR;
 		snprintf(
 		    out->message, sizeof(out->message), "%s", c->c_fail_msg);
 	} else if (code == 0) {

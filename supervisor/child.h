@@ -24,6 +24,13 @@ struct child_outcome {
 	enum child_end end;
 	/* The reason we stopped it (CHILD_CANCELLED), else a code. */
 	const char *code;
+	/*
+	 * CHILD_FAILED because the stage judged its input unusable (it said
+	 * STAGE_FAIL and exited EX_DATAERR): the user's fault. Any other
+	 * failure (a crash, a worker that cannot run, a missing file, I/O)
+	 * is the server's.
+	 */
+	bool input_fault;
 	char message[MSG_TEXT_SIZE];
 	/* STAGE_DONE's result, owned by the child record. */
 	json_t *result;

@@ -361,10 +361,13 @@ upload_probe_finished(void *arg, const struct child_outcome *out)
 	if (out->end == CHILD_CANCELLED)
 		return upload_end(u, "The upload was abandoned.", ERR_INTERNAL,
 		    "reeld stopped or the client went away");
-	if (out->end == CHILD_FAILED)
+	if (out->end == CHILD_FAILED && out->input_fault)
 		return upload_end(u,
 		    "The uploaded file format is not supported.",
 		    ERR_UNSUPPORTED_FORMAT, out->message);
+	if (out->end == CHILD_FAILED)
+		return upload_end(u, "The server could not probe the upload.",
+		    ERR_INTERNAL, out->message);
 	if (upload_commit(u, out->result) != 0)
 		return upload_end(u,
 		    "The uploaded file format is not supported.",

@@ -51,4 +51,10 @@ kill -TERM "$REELD_PID"; wait "$REELD_PID" 2>/dev/null
 start_reeld --worker-path "$BIN/reel-worker"
 out=$(ctl --json submit --video "$vid" --template-only)
 expect_eq "$(jq -r .success <<<"$out")" true "video known after restart: $out"
+
+# A probe that cannot run is the server's fault, never the file's format.
+kill -TERM "$REELD_PID"; wait "$REELD_PID" 2>/dev/null
+start_reeld --worker-path /bin/false
+out=$(ctl --json upload "$T/clip.mp4")
+expect_eq "$(jq -r .error.code <<<"$out")" INTERNAL_ERROR "broken worker: $out"
 echo ok
