@@ -93,6 +93,77 @@ avh_losses_add(struct avh_losses *l, double t)
 	l->nranges++;
 }
 
+/* The duration a packet stands for in the cadence. */
+static int64_t
+avh_cadence_step(const struct avh_losses *l, const AVPacket *pkt)
+{
+	return pkt->duration > 0 ? pkt->duration : l->min_step;
+}
+
+/* Packets missing just before one at dts, by the cadence. */
+static int64_t
+avh_cadence_missing(const struct avh_losses *l, int64_t dts, double tb)
+{
+	int64_t late = dts - l->expect_dts;
+
+	if (l->step <= 0 || l->steady < AVH_CADENCE_STEADY ||
+	    late < l->step - l->step / 10 || (double)late * tb > AVH_GAP_MAX_S)
+		return 0;
+	return (late + l->step / 2) / l->step;
+}
+
+static void
+avh_cadence_next(struct avh_losses *l, const AVPacket *pkt, int64_t missing)
+{
+	int64_t late = pkt->dts - l->expect_dts;
+	int64_t gap = pkt->dts - l->last_dts;
+
+	if (gap > 0 && (l->min_step == 0 || gap < l->min_step))
+		l->min_step = gap;
+	if (missing == 0 && l->step > 0 && llabs(late) <= l->step / 10)
+		l->steady++;
+	else
+		l->steady = 0;
+	l->step = avh_cadence_step(l, pkt);
+	l->last_dts = pkt->dts;
+	l->expect_dts = pkt->dts + l->step;
+}
+
+void
+avh_losses_packet(
+    struct avh_losses *l, const AVFormatContext *fmt, const AVPacket *pkt)
+{
+	const AVStream *st = fmt->streams[pkt->stream_index];
+	int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+	double tb = av_q2d(st->time_base);
+	int64_t missing = 0, k;
+
+	l->packets++;
+	if ((fmt->iformat->flags & AVFMT_TS_DISCONT) == 0)
+		return;
+	if (pkt->dts == AV_NOPTS_VALUE) {
+		/* A field or frame without its own timestamp still takes time. */
+		if (l->seen)
+			l->expect_dts += avh_cadence_step(l, pkt);
+		return;
+	}
+	if (l->seen)
+		missing = avh_cadence_missing(l, pkt->dts, tb);
+	for (k = 0; k < missing; k++)
+		avh_losses_add(l, fmax(0.0, (double)(l->expect_dts +
+						      k * l->step - start) *
+						tb));
+	l->packets += missing;
+	if (l->seen)
+		avh_cadence_next(l, pkt, missing);
+	else {
+		l->step = avh_cadence_step(l, pkt);
+		l->last_dts = pkt->dts;
+		l->expect_dts = pkt->dts + l->step;
+	}
+	l->seen = true;
+}
+
 bool
 avh_losses_too_many(const struct avh_losses *l)
 {

@@ -48,15 +48,33 @@ enum stage_result avh_open_decoder(struct stage_ctx *ctx,
 #define AVH_LOST_SHARE 0.01
 #define AVH_LOST_RANGES 4
 #define AVH_LOST_MERGE_S 1.0
+/* A longer gap in a streaming container is a discontinuity, not a loss. */
+#define AVH_GAP_MAX_S 5.0
+#define AVH_CADENCE_STEADY 2
 
 struct avh_losses {
-	int64_t packets; /* of the stream, read */
+	int64_t packets; /* of the stream, read or found missing */
 	int64_t lost;
 	int nranges;
 	double range[AVH_LOST_RANGES][2]; /* s from the stream's start */
 	bool more;			  /* ranges beyond the kept ones */
+	/* The decode timestamp cadence, for avh_losses_packet(). */
+	bool seen;
+	int64_t expect_dts, last_dts, step, min_step;
+	int steady;
 };
 
+/*
+ * Counts one packet read from the stream. A streaming container
+ * (AVFMT_TS_DISCONT: MPEG-TS, MPEG-PS, Ogg, ...) drops a packet it cannot
+ * parse without a word, so there a packet whose decode timestamp comes n
+ * steps after the one its predecessors' durations predict counts n
+ * packets lost; the step is the last packet's duration, else the shortest
+ * gap seen. Only once AVH_CADENCE_STEADY packets in a row came on time:
+ * a stream cut from a longer one starts with frames missing by design.
+ */
+void avh_losses_packet(
+    struct avh_losses *l, const AVFormatContext *fmt, const AVPacket *pkt);
 /* One packet (or frame) lost at t seconds. */
 void avh_losses_add(struct avh_losses *l, double t);
 bool avh_losses_too_many(const struct avh_losses *l);

@@ -327,7 +327,7 @@ ava_decode(struct stage_ctx *ctx, struct ava_stream *s, struct ava_conv *convs,
 	int err;
 
 	if (pkt != NULL)
-		s->losses.packets++;
+		avh_losses_packet(&s->losses, s->fmt, pkt);
 	err = avcodec_send_packet(s->dec, pkt);
 	if (err == AVERROR_INVALIDDATA)
 		avh_losses_add(&s->losses, s->decoded_s);

@@ -931,7 +931,7 @@ avv_send(struct avv *v, const AVPacket *pkt)
 			    "%s: decoder wants input after the end", v->name);
 		v->flushed = true;
 	} else
-		v->losses.packets++;
+		avh_losses_packet(&v->losses, v->fmt, pkt);
 	err = avcodec_send_packet(v->dec, pkt);
 	if (err == AVERROR_INVALIDDATA) {
 		avv_lost(v, pkt);

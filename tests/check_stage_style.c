@@ -1054,6 +1054,27 @@ plan_relaxed(const json_t *plan, const char *rule)
 	return false;
 }
 
+/* Writes the pair's artifacts, runs extraction and application: the plan. */
+static json_t *
+plan_of(const struct t_side *tpl, const struct t_side *src)
+{
+	struct stage_ctx ctx;
+
+	t_artifacts(tpl, src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
+	return t_load(SA_PLAN_ARTIFACT);
+}
+
+static size_t
+plan_segments(const json_t *plan)
+{
+	return json_array_size(
+	    json_object_get(json_object_get(plan, "edit"), "segments"));
+}
+
 /*
  * A legal pair always gives a plan: source shots too short for the
  * template's 2 s fades get shorter fades; shots too short for any
@@ -1070,7 +1091,6 @@ START_TEST(test_application_relaxes_rules)
 	    25.5, 27.0, 28.5};
 	static double tiny_starts[100];
 	struct t_side tpl, src;
-	struct stage_ctx ctx;
 	json_t *p;
 	size_t i;
 
@@ -1080,44 +1100,25 @@ START_TEST(test_application_relaxes_rules)
 	t_source(&src);
 	src.nshots = 20;
 	src.starts = short_starts;
-	t_artifacts(&tpl, &src);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
-	p = t_load(SA_PLAN_ARTIFACT);
+	p = plan_of(&tpl, &src);
 	ck_assert(plan_relaxed(p, "transition_duration"));
 	ck_assert(!plan_relaxed(p, "shot_boundaries"));
-	ck_assert_uint_gt(json_array_size(json_object_get(
-			      json_object_get(p, "edit"), "segments")),
-	    1);
+	ck_assert_uint_gt(plan_segments(p), 1);
 	json_decref(p);
 	for (i = 0; i < 100; i++)
 		tiny_starts[i] = (double)i * 0.12;
 	src.nshots = 100;
 	src.starts = tiny_starts;
 	src.dur = 12.0;
-	t_artifacts(&tpl, &src);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
-	p = t_load(SA_PLAN_ARTIFACT);
+	p = plan_of(&tpl, &src);
 	ck_assert(plan_relaxed(p, "shot_boundaries"));
 	json_decref(p);
 	/* Three frames in all. */
 	src.nshots = 1;
 	src.dur = 0.1;
-	t_artifacts(&tpl, &src);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
-	p = t_load(SA_PLAN_ARTIFACT);
+	p = plan_of(&tpl, &src);
 	ck_assert(plan_relaxed(p, "minimum_segment"));
-	ck_assert_uint_eq(json_array_size(json_object_get(
-			      json_object_get(p, "edit"), "segments")),
-	    1);
+	ck_assert_uint_eq(plan_segments(p), 1);
 	json_decref(p);
 }
 END_TEST
