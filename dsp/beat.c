@@ -19,6 +19,8 @@
 #define BEAT_DETREND_S 3.0
 /* Tempo prior: log-Gaussian centred here, one octave wide. */
 #define BEAT_PRIOR_BPM 120.0
+/* Octave moves may reach this far (1%) past the ends of the range. */
+#define BEAT_RANGE_TOL 1.01
 /* A candidate beat lag is an autocorrelation peak above this. */
 #define BEAT_PEAK_MIN 0.05
 /* Comb periodicity: the lag and its multiples up to this one. */
@@ -31,6 +33,13 @@
 #define BEAT_SLOWER 0.5
 #define BEAT_FASTER 0.6
 #define BEAT_CLARITY_SPAN 0.15
+/*
+ * A rival level (one that is not an octave of the best: more than this,
+ * in octaves (3%), from a power of two of it) whose score comes within
+ * BEAT_RIVAL_SPAN of the best's makes the tempo unclear in proportion.
+ */
+#define BEAT_OCTAVE_TOL 0.043
+#define BEAT_RIVAL_SPAN 0.10
 /*
  * Noise floor of the periodicity: an autocorrelation of noise over N
  * frames has a standard error of about 1 / sqrt(N / 7), the smoothed
@@ -661,6 +670,7 @@ struct beat_ac {
 	double *y[BEAT_NSRC]; /* detrended, smoothed envelopes */
 	double *r[BEAT_NSRC]; /* their autocorrelations; NULL if constant */
 	double *low;	      /* bass plus mid flux, detrended */
+	double *loud;	      /* loudness 2^(level / 10 dB), detrended */
 	size_t n, lmax;	      /* frames; longest lag */
 	double lo, hi;	      /* beat lags of BEAT_RANGE_MAX, _MIN BPM */
 	double fps;
@@ -745,46 +755,71 @@ beat_balance1(const double *y, size_t n, double l)
 }
 
 /*
- * The balance the octave decisions use: the full band and the kick and
- * snare range must both see every pulse, or the level must. Over 8th-note
- * hi-hats the full band is balanced at the 8ths but bass and mid are not;
- * a pumping bass has no attacks but a balanced level.
+ * The balance an octave decision reads, from three views of the pulses:
+ * the full-band flux and the bass and mid flux (kick and snare) say
+ * whether a pulse is there, the loudness how strong it is. Going slower
+ * needs the pulses to alternate in both senses: kick and snare often
+ * differ in loudness, and over 8th-note hi-hats the full band is balanced
+ * at the 8ths while bass and mid are not. Going faster needs the half
+ * beats present in the flux and about as loud: weaker half beats rise as
+ * far in dB as the beats but are less loud. When only the level carries
+ * the pulse (a pumping bass without attacks), the loudness decides alone.
  */
 static double
-beat_balance(const struct beat_ac *ac, double l)
+beat_balance(const struct beat_ac *ac, double l, bool level, bool faster)
 {
-	double f = beat_balance1(ac->y[BEAT_SRC_FLUX], ac->n, l);
-	double b = beat_balance1(ac->low, ac->n, l);
-	double v = beat_balance1(ac->y[BEAT_SRC_LEVEL], ac->n, l);
+	double f, b, v = beat_balance1(ac->loud, ac->n, l);
 
-	return fmax(fmin(f, b), v);
+	if (level)
+		return v;
+	f = beat_balance1(ac->y[BEAT_SRC_FLUX], ac->n, l);
+	b = beat_balance1(ac->low, ac->n, l);
+	return faster ? fmin(fmax(f, b), v) : fmax(fmin(f, b), v);
+}
+
+/* Prior times comb periodicity of lag l on source s; 0 unless a peak. */
+static double
+beat_score(const struct beat_ac *ac, int s, size_t l)
+{
+	const double *r = ac->r[s];
+
+	if (r == NULL || !(r[l] > BEAT_PEAK_MIN) || r[l] <= r[l - 1] ||
+	    r[l] < r[l + 1])
+		return 0.0;
+	return beat_prior(60.0 * ac->fps / l) * beat_comb(ac, s, l);
 }
 
 /*
  * The starting level: the peak of either autocorrelation within the prior
- * range that maximises prior times comb periodicity. 0 when there is none.
+ * range that maximises prior times comb periodicity; 0 when there is none.
+ * *rival is the best score over the best's, counting only lags that are
+ * not octaves of it (more than 3% from every power of two): a rival as
+ * good as the best (a 3:2 or 4:3 confusion) makes the tempo unclear.
  */
 static double
-beat_base_level(const struct beat_ac *ac)
+beat_base_level(const struct beat_ac *ac, double *rival)
 {
-	double best = 0.0, v, lag = 0.0;
-	const double *r;
+	double best = 0.0, second = 0.0, v, lag = 0.0, o;
 	size_t l;
 	int s;
 
 	for (l = (size_t)ceil(ac->lo); l <= ac->hi && l + 1 <= ac->lmax; l++) {
 		for (s = 0; s < BEAT_NSRC; s++) {
-			if ((r = ac->r[s]) == NULL || !(r[l] > BEAT_PEAK_MIN) ||
-			    r[l] <= r[l - 1] || r[l] < r[l + 1])
-				continue;
-			v = beat_prior(60.0 * ac->fps / l) *
-			    beat_comb(ac, s, l);
-			if (v > best) {
+			if ((v = beat_score(ac, s, l)) > best) {
 				best = v;
 				lag = (double)l;
 			}
 		}
 	}
+	for (l = (size_t)ceil(ac->lo);
+	     lag > 0.0 && l <= ac->hi && l + 1 <= ac->lmax; l++) {
+		o = log2(l / lag);
+		if (fabs(o - round(o)) < BEAT_OCTAVE_TOL)
+			continue;
+		for (s = 0; s < BEAT_NSRC; s++)
+			second = fmax(second, beat_score(ac, s, l));
+	}
+	*rival = best > 0.0 ? second / best : 0.0;
 	return lag;
 }
 
@@ -798,34 +833,40 @@ beat_clarity(double balance, double threshold)
 }
 
 /*
- * Octave decisions from the metrical accents. Slower: when the pulses at
- * l alternate (balance under BEAT_SLOWER), l is a subdivision; take 2l if
- * it is no slower than BEAT_RANGE_MIN and fits twice into the audio.
- * Faster: when every pulse at l/2 counts (balance at least BEAT_FASTER),
- * the beats of l have strong off-beats; take l/2 if it is no faster than
- * BEAT_RANGE_MAX. *clarity is the least clarity of the decisions made or
- * declined.
+ * Octave decisions from the metrical accents, each weighed by the prior
+ * odds of the two levels. Slower: when the pulses at l alternate (balance
+ * under BEAT_SLOWER times prior(2l) / prior(l)), l is a subdivision; take
+ * 2l if it is no slower than BEAT_RANGE_MIN and fits twice into the audio.
+ * Faster: when the half beats are there and about as loud (balance at l/2
+ * at least BEAT_FASTER times prior(l) / prior(l/2)), take l/2 if it is no
+ * faster than BEAT_RANGE_MAX. The slower balance is never below the
+ * faster one and BEAT_FASTER > BEAT_SLOWER, so no move is ever undone.
+ * *clarity is the least clarity of the decisions made or declined.
  */
 static double
-beat_octave(const struct beat_ac *ac, double l, double *clarity)
+beat_octave(const struct beat_ac *ac, double l, bool level, double *clarity)
 {
-	double b;
+	double b, th;
 	int i;
 
 	*clarity = 1.0;
 	for (i = 0; i < 4; i++) {
-		if (2.0 * l <= ac->hi && 2.0 * l <= ac->lmax) {
-			b = beat_balance(ac, l);
-			*clarity = fmin(*clarity, beat_clarity(b, BEAT_SLOWER));
-			if (b < BEAT_SLOWER) {
+		if (2.0 * l <= BEAT_RANGE_TOL * ac->hi && 2.0 * l <= ac->lmax) {
+			b = beat_balance(ac, l, level, false);
+			th = BEAT_SLOWER * beat_prior(30.0 * ac->fps / l) /
+			     beat_prior(60.0 * ac->fps / l);
+			*clarity = fmin(*clarity, beat_clarity(b, th));
+			if (b < th) {
 				l *= 2.0;
 				continue;
 			}
 		}
-		if (l / 2.0 >= ac->lo) {
-			b = beat_balance(ac, l / 2.0);
-			*clarity = fmin(*clarity, beat_clarity(b, BEAT_FASTER));
-			if (b >= BEAT_FASTER) {
+		if (l / 2.0 >= ac->lo / BEAT_RANGE_TOL) {
+			b = beat_balance(ac, l / 2.0, level, true);
+			th = BEAT_FASTER * beat_prior(60.0 * ac->fps / l) /
+			     beat_prior(120.0 * ac->fps / l);
+			*clarity = fmin(*clarity, beat_clarity(b, th));
+			if (b >= th) {
 				l /= 2.0;
 				continue;
 			}
@@ -876,31 +917,53 @@ beat_refine(const struct beat_ac *ac, int s, double l)
 	return kk > 0.0 ? kp / kk : l;
 }
 
+/* BEAT_Z standard errors of an autocorrelation of noise at lag l. */
+static double
+beat_noise(const struct beat_ac *ac, double l)
+{
+	double z = BEAT_Z / sqrt((ac->n - l) / BEAT_CORR_FRAMES);
+
+	return z < 0.99 ? z : 0.99;
+}
+
+/*
+ * Whether only the level carries the pulse at lag l: it is the more
+ * periodic, and the flux's own confidence is under BEAT_FLUX_MIN.
+ */
+static bool
+beat_level_only(const struct beat_ac *ac, double l)
+{
+	double f = beat_comb(ac, BEAT_SRC_FLUX, l), noise = beat_noise(ac, l);
+
+	return beat_comb(ac, BEAT_SRC_LEVEL, l) > f &&
+	       (f - noise) / (1.0 - noise) < BEAT_FLUX_MIN;
+}
+
 static void
 beat_tempo_pick(const struct beat_ac *ac, struct beat_tempo *out)
 {
-	double l = beat_base_level(ac), clarity, comb[BEAT_NSRC], noise;
+	double rival, l = beat_base_level(ac, &rival), clarity, comb[BEAT_NSRC];
+	double noise;
+	bool level;
 	int s;
 
 	if (l == 0.0)
 		return;
-	l = beat_octave(ac, l, &clarity);
+	level = beat_level_only(ac, l);
+	l = beat_octave(ac, l, level, &clarity);
+	clarity = fmin(clarity, (1.0 - rival) / BEAT_RIVAL_SPAN);
 	for (s = 0; s < BEAT_NSRC; s++)
 		comb[s] = beat_comb(ac, s, l);
 	s = comb[BEAT_SRC_LEVEL] > comb[BEAT_SRC_FLUX] ? BEAT_SRC_LEVEL
 						       : BEAT_SRC_FLUX;
-	/* BEAT_Z standard errors of an autocorrelation of noise. */
-	noise = BEAT_Z / sqrt((ac->n - l) / BEAT_CORR_FRAMES);
-	noise = noise < 0.99 ? noise : 0.99;
+	noise = beat_noise(ac, l);
 	out->period = beat_refine(ac, s, l);
 	out->bpm = 60.0 * ac->fps / out->period;
 	out->periodicity = comb[s] < 1.0 ? comb[s] : 1.0;
 	out->floor = noise;
 	out->clarity = clarity;
 	/* Beats follow the flux unless only the level is periodic. */
-	out->level =
-	    s == BEAT_SRC_LEVEL &&
-	    (comb[BEAT_SRC_FLUX] - noise) / (1.0 - noise) < BEAT_FLUX_MIN;
+	out->level = beat_level_only(ac, l);
 	out->strength = (out->periodicity - noise) / (1.0 - noise) * clarity;
 	out->strength = out->strength > 0.0 ? out->strength : 0.0;
 }
@@ -928,6 +991,7 @@ beat_ac_free(struct beat_ac *ac)
 		free(ac->r[s]);
 	}
 	free(ac->low);
+	free(ac->loud);
 }
 
 static int
@@ -937,7 +1001,7 @@ beat_ac_init(const struct beat_env *e, struct beat_ac *ac)
 	float *low;
 	int s, rc = 0;
 
-	if ((low = malloc(e->n * sizeof(*low))) == NULL)
+	if ((low = calloc(e->n + 1, sizeof(*low))) == NULL)
 		return -1;
 	for (i = 0; i < e->n; i++)
 		low[i] = 0.5f * (e->band_flux[BEAT_BASS][i] +
@@ -945,8 +1009,13 @@ beat_ac_init(const struct beat_env *e, struct beat_ac *ac)
 	ac->y[BEAT_SRC_FLUX] = beat_detrend(e->flux, e->n, w);
 	ac->y[BEAT_SRC_LEVEL] = beat_detrend(e->total_db, e->n, w);
 	ac->low = beat_detrend(low, e->n, w);
+	/* Loudness doubles every 10 dB (Stevens), 0 dB = a full-scale sine. */
+	for (i = 0; i < e->n; i++)
+		low[i] = (float)exp2(e->total_db[i] / 10.0);
+	ac->loud = beat_detrend(low, e->n, w);
 	free(low);
-	if (ac->y[0] == NULL || ac->y[1] == NULL || ac->low == NULL)
+	if (ac->y[0] == NULL || ac->y[1] == NULL || ac->low == NULL ||
+	    ac->loud == NULL)
 		return -1;
 	for (s = 0; s < BEAT_NSRC && rc == 0; s++)
 		rc = beat_ac_of(ac->y[s], e->n, ac->lmax, &ac->r[s]);
