@@ -669,10 +669,12 @@ enum { BEAT_SRC_FLUX, BEAT_SRC_LEVEL, BEAT_NSRC };
 struct beat_ac {
 	double *y[BEAT_NSRC]; /* detrended, smoothed envelopes */
 	double *r[BEAT_NSRC]; /* their autocorrelations; NULL if constant */
-	double *low;	      /* bass plus mid flux, detrended */
-	double *loud;	      /* loudness 2^(level / 10 dB), detrended */
-	size_t n, lmax;	      /* frames; longest lag */
-	double lo, hi;	      /* beat lags of BEAT_RANGE_MAX, _MIN BPM */
+	/* The views of the accents, detrended, maxima within 2 frames: */
+	double *flux;	/* full-band flux */
+	double *low;	/* bass plus mid flux */
+	double *loud;	/* loudness 2^(level / 10 dB) */
+	size_t n, lmax; /* frames; longest lag */
+	double lo, hi;	/* beat lags of BEAT_RANGE_MAX, _MIN BPM */
 	double fps;
 };
 
@@ -710,23 +712,40 @@ beat_comb(const struct beat_ac *ac, int s, double l)
 	return k > 1 ? sum / (k - 1) : 0.0;
 }
 
-/* Mean of y's maxima within 2 frames of ph + k l, k even, odd or any. */
+/*
+ * Mean of y at ph + k l, k even, odd or any; y is the maximum within 2
+ * frames (beat_max5), so a pulse a frame or two off still counts.
+ */
 static double
 beat_pulses(const double *y, size_t n, double l, double ph, int parity)
 {
-	double sum = 0.0, m;
-	long k, c, j;
+	double sum = 0.0;
+	long k, c;
 	int count = 0;
 
 	for (k = 0; (c = lround(ph + k * l)) < (long)n; k++) {
-		if (parity >= 0 && (k & 1) != parity)
-			continue;
-		for (m = -HUGE_VAL, j = c - 2; j <= c + 2; j++)
-			m = j >= 0 && j < (long)n && y[j] > m ? y[j] : m;
-		sum += m;
-		count++;
+		if (parity < 0 || (k & 1) == parity) {
+			sum += y[c];
+			count++;
+		}
 	}
 	return count > 0 ? sum / count : 0.0;
+}
+
+/* The maximum of y within 2 frames of each frame, in a new array. */
+static double *
+beat_max5(const double *y, size_t n)
+{
+	double *m = y != NULL ? malloc((n + 1) * sizeof(*m)) : NULL;
+	size_t i, j, lo, hi;
+
+	for (i = 0; m != NULL && i < n; i++) {
+		lo = i > 2 ? i - 2 : 0;
+		hi = i + 2 < n ? i + 2 : n - 1;
+		for (m[i] = y[lo], j = lo + 1; j <= hi; j++)
+			m[i] = y[j] > m[i] ? y[j] : m[i];
+	}
+	return m;
 }
 
 /*
@@ -772,7 +791,7 @@ beat_balance(const struct beat_ac *ac, double l, bool level, bool faster)
 
 	if (level)
 		return v;
-	f = beat_balance1(ac->y[BEAT_SRC_FLUX], ac->n, l);
+	f = beat_balance1(ac->flux, ac->n, l);
 	b = beat_balance1(ac->low, ac->n, l);
 	return faster ? fmin(fmax(f, b), v) : fmax(fmin(f, b), v);
 }
@@ -990,32 +1009,44 @@ beat_ac_free(struct beat_ac *ac)
 		free(ac->y[s]);
 		free(ac->r[s]);
 	}
+	free(ac->flux);
 	free(ac->low);
 	free(ac->loud);
+}
+
+/* x detrended, then its maxima within 2 frames. */
+static double *
+beat_view(const float *x, size_t n, size_t w)
+{
+	double *y = beat_detrend(x, n, w), *m = beat_max5(y, n);
+
+	free(y);
+	return m;
 }
 
 static int
 beat_ac_init(const struct beat_env *e, struct beat_ac *ac)
 {
 	size_t i, w = (size_t)(BEAT_DETREND_S * e->fps);
-	float *low;
+	float *x;
 	int s, rc = 0;
 
-	if ((low = calloc(e->n + 1, sizeof(*low))) == NULL)
+	if ((x = calloc(e->n + 1, sizeof(*x))) == NULL)
 		return -1;
-	for (i = 0; i < e->n; i++)
-		low[i] = 0.5f * (e->band_flux[BEAT_BASS][i] +
-				    e->band_flux[BEAT_MID][i]);
 	ac->y[BEAT_SRC_FLUX] = beat_detrend(e->flux, e->n, w);
 	ac->y[BEAT_SRC_LEVEL] = beat_detrend(e->total_db, e->n, w);
-	ac->low = beat_detrend(low, e->n, w);
+	ac->flux = beat_max5(ac->y[BEAT_SRC_FLUX], e->n);
+	for (i = 0; i < e->n; i++)
+		x[i] = 0.5f *
+		       (e->band_flux[BEAT_BASS][i] + e->band_flux[BEAT_MID][i]);
+	ac->low = beat_view(x, e->n, w);
 	/* Loudness doubles every 10 dB (Stevens), 0 dB = a full-scale sine. */
 	for (i = 0; i < e->n; i++)
-		low[i] = (float)exp2(e->total_db[i] / 10.0);
-	ac->loud = beat_detrend(low, e->n, w);
-	free(low);
-	if (ac->y[0] == NULL || ac->y[1] == NULL || ac->low == NULL ||
-	    ac->loud == NULL)
+		x[i] = (float)exp2(e->total_db[i] / 10.0);
+	ac->loud = beat_view(x, e->n, w);
+	free(x);
+	if (ac->y[0] == NULL || ac->y[1] == NULL || ac->flux == NULL ||
+	    ac->low == NULL || ac->loud == NULL)
 		return -1;
 	for (s = 0; s < BEAT_NSRC && rc == 0; s++)
 		rc = beat_ac_of(ac->y[s], e->n, ac->lmax, &ac->r[s]);
