@@ -3,9 +3,13 @@
  * MIREX-06 one (log mel spectrum, first difference, half-wave rectified,
  * summed over bands) at 22.05 kHz with a 23 ms window and a 5.8 ms hop, and
  * keeps the same flux split into bass, mid and treble plus band levels for
- * the per-band beats. Tempo and beats follow librosa's reading of Ellis
- * (2007): autocorrelation tempo with a log-normal prior, then dynamic
- * programming with tightness 100. Memory is a few floats per frame.
+ * the per-band beats. The tempo is an autocorrelation peak of the flux or
+ * the level, chosen by comb periodicity and a log-Gaussian prior within
+ * 60-200 BPM and moved by octaves from the metrical accents, with a
+ * confidence that discounts the noise floor at this length and unclear
+ * choices (docs/stages/audio_analysis.md, "Tempo"). Beats follow
+ * librosa's reading of Ellis (2007): dynamic programming with tightness
+ * 100. Memory is a few floats per frame.
  */
 #include <math.h>
 #include <stdlib.h>
