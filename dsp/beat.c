@@ -3,9 +3,13 @@
  * MIREX-06 one (log mel spectrum, first difference, half-wave rectified,
  * summed over bands) at 22.05 kHz with a 23 ms window and a 5.8 ms hop, and
  * keeps the same flux split into bass, mid and treble plus band levels for
- * the per-band beats. Tempo and beats follow librosa's reading of Ellis
- * (2007): autocorrelation tempo with a log-normal prior, then dynamic
- * programming with tightness 100. Memory is a few floats per frame.
+ * the per-band beats. The tempo is an autocorrelation peak of the flux or
+ * the level, chosen by comb periodicity and a log-Gaussian prior within
+ * 60-200 BPM and moved by octaves from the metrical accents, with a
+ * confidence that discounts the noise floor at this length and unclear
+ * choices (docs/stages/audio_analysis.md, "Tempo"). Beats follow
+ * librosa's reading of Ellis (2007): dynamic programming with tightness
+ * 100. Memory is a few floats per frame.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,12 +21,41 @@
 #define BEAT_TIGHTNESS 100.0
 /* Window of the moving mean removed before autocorrelation, s. */
 #define BEAT_DETREND_S 3.0
-/* Octave correction: the faster level must keep this much periodicity. */
-#define BEAT_OCTAVE_KEEP 0.8
-/* Below this the bass and mid envelope has no say in octave correction. */
-#define BEAT_LOW_MIN 0.1
-/* Downward octave correction stops here. */
-#define BEAT_SLOW_BPM 60.0
+/* Tempo prior: log-Gaussian centred here, one octave wide. */
+#define BEAT_PRIOR_BPM 120.0
+/* Octave moves may reach this far (1%) past the ends of the range. */
+#define BEAT_RANGE_TOL 1.01
+/* A candidate beat lag is an autocorrelation peak above this. */
+#define BEAT_PEAK_MIN 0.05
+/* Comb periodicity: the lag and its multiples up to this one. */
+#define BEAT_COMB_K 4
+/*
+ * Octave decisions (beat_octave): go slower below this balance at the
+ * beat, faster at this balance at the half beat; a balance this far from
+ * its threshold is a clear decision.
+ */
+#define BEAT_SLOWER 0.5
+#define BEAT_FASTER 0.6
+#define BEAT_CLARITY_SPAN 0.15
+/*
+ * A rival level (one that is not an octave of the best: more than this,
+ * in octaves (3%), from a power of two of it) whose score comes within
+ * BEAT_RIVAL_SPAN of the best's makes the tempo unclear in proportion.
+ */
+#define BEAT_OCTAVE_TOL 0.043
+#define BEAT_RIVAL_SPAN 0.10
+/*
+ * Noise floor of the periodicity: an autocorrelation of noise over N
+ * frames has a standard error of about 1 / sqrt(N / 7), the smoothed
+ * envelope being correlated over about 7 frames (35 ms); the floor is
+ * BEAT_Z of them.
+ */
+#define BEAT_CORR_FRAMES 7.0
+#define BEAT_Z 3.0
+/* Below this confidence of its own, the flux leaves the beats to the level. */
+#define BEAT_FLUX_MIN 0.2
+/* The level's rise that marks a beat: over this many frames (23 ms). */
+#define BEAT_RISE_FRAMES 4
 /*
  * Per-band onsets: search window around a beat, median window, the level
  * after the onset that prominence compares, prominence range.
@@ -619,209 +652,460 @@ beat_argmax(const float *x, size_t lo, size_t hi)
 	return best;
 }
 
+/* Log-Gaussian tempo prior: 120 BPM, one octave standard deviation. */
 static double
 beat_prior(double bpm)
 {
-	double o = log2(bpm / 120.0);
+	double o = log2(bpm / BEAT_PRIOR_BPM);
 
 	return exp(-0.5 * o * o);
 }
 
-static bool
-beat_is_peak(const double *r, size_t l)
-{
-	return r[l] > 0.0 && r[l] >= r[l - 1] && r[l] >= r[l + 1];
-}
-
-/* Highest peak of r in [lo, hi], 0 when there is none. */
-static size_t
-beat_peak_near(const double *r, size_t lo, size_t hi)
-{
-	size_t l, best = 0;
-
-	for (l = lo; l <= hi; l++) {
-		if (beat_is_peak(r, l) && (best == 0 || r[l] > r[best]))
-			best = l;
-	}
-	return best;
-}
-
-/* Largest r within [lo, hi]. */
-static double
-beat_max_near(const double *r, size_t lo, size_t hi)
-{
-	double m = r[lo];
-	size_t l;
-
-	for (l = lo + 1; l <= hi; l++)
-		m = r[l] > m ? r[l] : m;
-	return m;
-}
+/*
+ * The evidence for the tempo: two envelopes whose periodicity can carry a
+ * pulse (onset flux for attacks, overall level for pulses that swell
+ * rather than strike, such as pumping synth bass), and their
+ * autocorrelations; plus the bass and mid flux (kick and snare) for the
+ * metrical accents.
+ */
+enum { BEAT_SRC_FLUX, BEAT_SRC_LEVEL, BEAT_NSRC };
 
 struct beat_ac {
-	double *r;   /* full band */
-	double *low; /* bass and mid; NULL when they are not periodic */
-	size_t lmin, lmax;
+	double *y[BEAT_NSRC]; /* detrended, smoothed envelopes */
+	double *r[BEAT_NSRC]; /* their autocorrelations; NULL if constant */
+	/* The views of the accents, detrended, maxima within 2 frames: */
+	double *flux;	/* full-band flux */
+	double *low;	/* bass plus mid flux */
+	double *loud;	/* loudness 2^(level / 10 dB) */
+	size_t n, lmax; /* frames; longest lag */
+	double lo, hi;	/* beat lags of BEAT_RANGE_MAX, _MIN BPM */
 	double fps;
 };
 
+/* Largest r within 3% of lag l; NAN when that reaches past lmax. */
+static double
+beat_r_near(const struct beat_ac *ac, int s, double l)
+{
+	size_t c = (size_t)lround(l), tol = c / 30 > 1 ? c / 30 : 1, i;
+	double m;
+
+	if (ac->r[s] == NULL || c < tol + 1 || c + tol > ac->lmax)
+		return NAN;
+	for (m = ac->r[s][c - tol], i = c - tol + 1; i <= c + tol; i++)
+		m = ac->r[s][i] > m ? ac->r[s][i] : m;
+	return m;
+}
+
 /*
- * Whether bass plus mid, the kick-and-snare range, repeats at the fast lag
- * nearly as well as at the slow one. Over 8th-note hi-hats the full band
- * is almost as periodic at half the beat, but bass and mid are not. With
- * no periodic bass and mid, they have no say.
+ * Comb periodicity of a beat lag: the mean autocorrelation at the lag and
+ * its multiples up to four (a bar), as far as the audio reaches. A
+ * subdivision of a bar scores high; a period that drifts across the bar
+ * does not.
+ */
+static double
+beat_comb(const struct beat_ac *ac, int s, double l)
+{
+	double sum = 0.0, v;
+	int k;
+
+	for (k = 1; k <= BEAT_COMB_K; k++) {
+		if (isnan(v = beat_r_near(ac, s, k * l)))
+			break;
+		sum += v > 0.0 ? v : 0.0;
+	}
+	return k > 1 ? sum / (k - 1) : 0.0;
+}
+
+/*
+ * Mean of y at ph + k l, k even, odd or any; y is the maximum within 2
+ * frames (beat_max5), so a pulse a frame or two off still counts.
+ */
+static double
+beat_pulses(const double *y, size_t n, double l, double ph, int parity)
+{
+	double sum = 0.0;
+	long k, c;
+	int count = 0;
+
+	for (k = 0; (c = lround(ph + k * l)) < (long)n; k++) {
+		if (parity < 0 || (k & 1) == parity) {
+			sum += y[c];
+			count++;
+		}
+	}
+	return count > 0 ? sum / count : 0.0;
+}
+
+/* The maximum of y within 2 frames of each frame, in a new array. */
+static double *
+beat_max5(const double *y, size_t n)
+{
+	double *m = y != NULL ? malloc((n + 1) * sizeof(*m)) : NULL;
+	size_t i, j, lo, hi;
+
+	for (i = 0; m != NULL && i < n; i++) {
+		lo = i > 2 ? i - 2 : 0;
+		hi = i + 2 < n ? i + 2 : n - 1;
+		for (m[i] = y[lo], j = lo + 1; j <= hi; j++)
+			m[i] = y[j] > m[i] ? y[j] : m[i];
+	}
+	return m;
+}
+
+/*
+ * Metrical accent at lag l on one envelope: with the pulse train at its
+ * best phase, the weaker of the even and the odd pulses over the stronger,
+ * 0..1. Near 1, every pulse is a beat; near 0, every other pulse is an
+ * off-beat, so l is a subdivision of the beat.
+ */
+static double
+beat_balance1(const double *y, size_t n, double l)
+{
+	double best = -HUGE_VAL, ph = 0.0, p, v, even, odd;
+
+	for (p = 0.0; p < l; p += 1.0) {
+		if ((v = beat_pulses(y, n, l, p, -1)) > best) {
+			best = v;
+			ph = p;
+		}
+	}
+	even = beat_pulses(y, n, l, ph, 0);
+	odd = beat_pulses(y, n, l, ph, 1);
+	if (!(fmax(even, odd) > 0.0))
+		return 0.0;
+	v = fmin(even, odd) / fmax(even, odd);
+	return v > 0.0 ? v : 0.0;
+}
+
+/*
+ * The balance an octave decision reads, from three views of the pulses:
+ * the full-band flux and the bass and mid flux (kick and snare) say
+ * whether a pulse is there, the loudness how strong it is. Going slower
+ * needs the pulses to alternate in both senses: kick and snare often
+ * differ in loudness, and over 8th-note hi-hats the full band is balanced
+ * at the 8ths while bass and mid are not. Going faster needs the half
+ * beats present in the flux and about as loud: weaker half beats rise as
+ * far in dB as the beats but are less loud. When only the level carries
+ * the pulse (a pumping bass without attacks), the loudness decides alone.
+ */
+static double
+beat_balance(const struct beat_ac *ac, double l, bool level, bool faster)
+{
+	double f, b, v = beat_balance1(ac->loud, ac->n, l);
+
+	if (level)
+		return v;
+	f = beat_balance1(ac->flux, ac->n, l);
+	b = beat_balance1(ac->low, ac->n, l);
+	return faster ? fmin(fmax(f, b), v) : fmax(fmin(f, b), v);
+}
+
+/* Prior times comb periodicity of lag l on source s; 0 unless a peak. */
+static double
+beat_score(const struct beat_ac *ac, int s, size_t l)
+{
+	const double *r = ac->r[s];
+
+	if (r == NULL || !(r[l] > BEAT_PEAK_MIN) || r[l] <= r[l - 1] ||
+	    r[l] < r[l + 1])
+		return 0.0;
+	return beat_prior(60.0 * ac->fps / l) * beat_comb(ac, s, l);
+}
+
+/*
+ * The starting level: the peak of either autocorrelation within the prior
+ * range that maximises prior times comb periodicity; 0 when there is none.
+ * *rival is the best score over the best's, counting only lags that are
+ * not octaves of it (more than 3% from every power of two): a rival as
+ * good as the best (a 3:2 or 4:3 confusion) makes the tempo unclear.
+ */
+static double
+beat_base_level(const struct beat_ac *ac, double *rival)
+{
+	double best = 0.0, second = 0.0, v, lag = 0.0, o;
+	size_t l;
+	int s;
+
+	for (l = (size_t)ceil(ac->lo); l <= ac->hi && l + 1 <= ac->lmax; l++) {
+		for (s = 0; s < BEAT_NSRC; s++) {
+			if ((v = beat_score(ac, s, l)) > best) {
+				best = v;
+				lag = (double)l;
+			}
+		}
+	}
+	for (l = (size_t)ceil(ac->lo);
+	     lag > 0.0 && l <= ac->hi && l + 1 <= ac->lmax; l++) {
+		o = log2(l / lag);
+		if (fabs(o - round(o)) < BEAT_OCTAVE_TOL)
+			continue;
+		for (s = 0; s < BEAT_NSRC; s++)
+			second = fmax(second, beat_score(ac, s, l));
+	}
+	*rival = best > 0.0 ? second / best : 0.0;
+	return lag;
+}
+
+/* How far a balance lies from the threshold it was compared with, 0..1. */
+static double
+beat_clarity(double balance, double threshold)
+{
+	double c = fabs(balance - threshold) / BEAT_CLARITY_SPAN;
+
+	return c < 1.0 ? c : 1.0;
+}
+
+/*
+ * Octave decisions from the metrical accents, each weighed by the prior
+ * odds of the two levels. Slower: when the pulses at l alternate (balance
+ * under BEAT_SLOWER times prior(2l) / prior(l)), l is a subdivision; take
+ * 2l if it is no slower than BEAT_RANGE_MIN and fits twice into the audio.
+ * Faster: when the half beats are there and about as loud (balance at l/2
+ * at least BEAT_FASTER times prior(l) / prior(l/2)), take l/2 if it is no
+ * faster than BEAT_RANGE_MAX. The slower balance is never below the
+ * faster one and BEAT_FASTER > BEAT_SLOWER, so no move is ever undone.
+ * *clarity is the least clarity of the decisions made or declined.
+ */
+static double
+beat_octave(const struct beat_ac *ac, double l, bool level, double *clarity)
+{
+	double b, th;
+	int i;
+
+	*clarity = 1.0;
+	for (i = 0; i < 4; i++) {
+		if (2.0 * l <= BEAT_RANGE_TOL * ac->hi && 2.0 * l <= ac->lmax) {
+			b = beat_balance(ac, l, level, false);
+			th = BEAT_SLOWER * beat_prior(30.0 * ac->fps / l) /
+			     beat_prior(60.0 * ac->fps / l);
+			*clarity = fmin(*clarity, beat_clarity(b, th));
+			if (b < th) {
+				l *= 2.0;
+				continue;
+			}
+		}
+		if (l / 2.0 >= ac->lo / BEAT_RANGE_TOL) {
+			b = beat_balance(ac, l / 2.0, level, true);
+			th = BEAT_FASTER * beat_prior(60.0 * ac->fps / l) /
+			     beat_prior(120.0 * ac->fps / l);
+			*clarity = fmin(*clarity, beat_clarity(b, th));
+			if (b >= th) {
+				l /= 2.0;
+				continue;
+			}
+		}
+		break;
+	}
+	return l;
+}
+
+/*
+ * The peak of r within 3% of lag l, interpolated to a fraction of a frame;
+ * 0 when that reaches past lmax.
+ */
+static double
+beat_peak_at(const struct beat_ac *ac, int s, double l)
+{
+	size_t c = (size_t)lround(l), tol = c / 30 > 1 ? c / 30 : 1, i, best;
+	const double *r = ac->r[s];
+	double den, delta = 0.0;
+
+	if (r == NULL || c + tol + 1 > ac->lmax + 1 || c < tol + 1)
+		return 0.0;
+	for (best = c - tol, i = c - tol + 1; i <= c + tol; i++)
+		best = r[i] > r[best] ? i : best;
+	den = r[best - 1] - 2.0 * r[best] + r[best + 1];
+	if (den < 0.0)
+		delta = 0.5 * (r[best - 1] - r[best + 1]) / den;
+	return best + (fabs(delta) <= 0.5 ? delta : 0.0);
+}
+
+/*
+ * The period from the peaks at l and its multiples up to BEAT_COMB_K: the
+ * least-squares slope through them, so that a bar-long lag sets it to a
+ * fraction of a frame per beat.
+ */
+static double
+beat_refine(const struct beat_ac *ac, int s, double l)
+{
+	double kp = 0.0, kk = 0.0, p;
+	int k;
+
+	for (k = 1; k <= BEAT_COMB_K; k++) {
+		if ((p = beat_peak_at(ac, s, k * l)) == 0.0)
+			break;
+		kp += k * p;
+		kk += (double)k * k;
+	}
+	return kk > 0.0 ? kp / kk : l;
+}
+
+/* BEAT_Z standard errors of an autocorrelation of noise at lag l. */
+static double
+beat_noise(const struct beat_ac *ac, double l)
+{
+	double z = BEAT_Z / sqrt((ac->n - l) / BEAT_CORR_FRAMES);
+
+	return z < 0.99 ? z : 0.99;
+}
+
+/*
+ * Whether only the level carries the pulse at lag l: it is the more
+ * periodic, and the flux's own confidence is under BEAT_FLUX_MIN.
  */
 static bool
-beat_low_agrees(const struct beat_ac *ac, size_t slow, size_t fast)
+beat_level_only(const struct beat_ac *ac, double l)
 {
-	size_t ts = slow / 30 > 1 ? slow / 30 : 1;
-	size_t tf = fast / 30 > 1 ? fast / 30 : 1;
-	double at_slow;
+	double f = beat_comb(ac, BEAT_SRC_FLUX, l), noise = beat_noise(ac, l);
 
-	if (ac->low == NULL)
-		return true;
-	at_slow = beat_max_near(ac->low, slow - ts,
-	    slow + ts <= ac->lmax + 1 ? slow + ts : ac->lmax + 1);
-	if (at_slow < BEAT_LOW_MIN)
-		return true;
-	return beat_max_near(ac->low, fast - tf, fast + tf) >=
-	       BEAT_OCTAVE_KEEP * at_slow;
-}
-
-/* The peak of r nearest lag l within 3%, 0 when there is none in range. */
-static size_t
-beat_level(const struct beat_ac *ac, double l)
-{
-	size_t c = (size_t)lround(l), tol = c / 30 > 1 ? c / 30 : 1;
-
-	if (c < ac->lmin + tol || c + tol > ac->lmax)
-		return 0;
-	return beat_peak_near(ac->r, c - tol, c + tol);
-}
-
-/*
- * The metrical levels are the shortest lag about as periodic as the best
- * (0.8 of the highest peak) and its doublings; the prior picks one.
- */
-static size_t
-beat_pick_level(const struct beat_ac *ac)
-{
-	size_t l, fund = 0, best, k;
-	double top = 0.0;
-
-	for (l = ac->lmin + 1; l < ac->lmax; l++)
-		top = beat_is_peak(ac->r, l) && ac->r[l] > top ? ac->r[l] : top;
-	for (l = ac->lmin + 1; l < ac->lmax && fund == 0; l++) {
-		if (beat_is_peak(ac->r, l) &&
-		    ac->r[l] >= BEAT_OCTAVE_KEEP * top)
-			fund = l;
-	}
-	best = fund;
-	for (k = 2; fund > 0 && (l = beat_level(ac, (double)fund * k)) > 0;
-	     k *= 2) {
-		if (ac->r[l] * beat_prior(60.0 * ac->fps / l) >
-		    ac->r[best] * beat_prior(60.0 * ac->fps / best))
-			best = l;
-	}
-	return best;
-}
-
-/* Octave correction downwards: double while bass and mid disagree. */
-static size_t
-beat_slower_level(const struct beat_ac *ac, size_t best)
-{
-	size_t slow;
-
-	while ((slow = beat_level(ac, 2.0 * best)) > 0 &&
-	       60.0 * ac->fps / slow >= BEAT_SLOW_BPM &&
-	       !beat_low_agrees(ac, slow, best))
-		best = slow;
-	return best;
-}
-
-/* Octave correction upwards: halve while the faster level holds up. */
-static size_t
-beat_faster_level(const struct beat_ac *ac, size_t best)
-{
-	size_t fast;
-
-	while ((fast = beat_level(ac, best / 2.0)) > 0 &&
-	       60.0 * ac->fps / fast <= BEAT_FAST_BPM &&
-	       ac->r[fast] >= BEAT_OCTAVE_KEEP * ac->r[best] &&
-	       beat_low_agrees(ac, best, fast))
-		best = fast;
-	return best;
+	return beat_comb(ac, BEAT_SRC_LEVEL, l) > f &&
+	       (f - noise) / (1.0 - noise) < BEAT_FLUX_MIN;
 }
 
 static void
 beat_tempo_pick(const struct beat_ac *ac, struct beat_tempo *out)
 {
-	size_t best = beat_pick_level(ac);
-	const double *r = ac->r;
-	double den, delta = 0.0;
+	double rival, l = beat_base_level(ac, &rival), clarity, comb[BEAT_NSRC];
+	double noise;
+	bool level;
+	int s;
 
-	if (best == 0)
+	if (l == 0.0)
 		return;
-	best = beat_faster_level(ac, beat_slower_level(ac, best));
-	den = r[best - 1] - 2.0 * r[best] + r[best + 1];
-	if (den < 0.0)
-		delta = 0.5 * (r[best - 1] - r[best + 1]) / den;
-	if (fabs(delta) > 0.5)
-		delta = 0.0;
-	out->period = best + delta;
+	level = beat_level_only(ac, l);
+	l = beat_octave(ac, l, level, &clarity);
+	clarity = fmin(clarity, (1.0 - rival) / BEAT_RIVAL_SPAN);
+	for (s = 0; s < BEAT_NSRC; s++)
+		comb[s] = beat_comb(ac, s, l);
+	s = comb[BEAT_SRC_LEVEL] > comb[BEAT_SRC_FLUX] ? BEAT_SRC_LEVEL
+						       : BEAT_SRC_FLUX;
+	noise = beat_noise(ac, l);
+	out->period = beat_refine(ac, s, l);
 	out->bpm = 60.0 * ac->fps / out->period;
-	out->strength = r[best] > 1.0 ? 1.0 : r[best];
+	out->periodicity = comb[s] < 1.0 ? comb[s] : 1.0;
+	out->floor = noise;
+	out->clarity = clarity;
+	/* Beats follow the flux unless only the level is periodic. */
+	out->level = beat_level_only(ac, l);
+	out->strength = (out->periodicity - noise) / (1.0 - noise) * clarity;
+	out->strength = out->strength > 0.0 ? out->strength : 0.0;
 }
 
-/* Normalised autocorrelation of x detrended; *r NULL if x is constant. */
+/* Normalised autocorrelation of y; *r NULL if y is constant. */
 static int
-beat_ac_of(const float *x, size_t n, const struct beat_ac *ac, double **r)
+beat_ac_of(const double *y, size_t n, size_t lmax, double **r)
 {
-	double *y = beat_detrend(x, n, (size_t)(BEAT_DETREND_S * ac->fps));
-
-	*r = malloc((ac->lmax + 2) * sizeof(**r));
-	if (y == NULL || *r == NULL) {
-		free(y);
-		free(*r);
-		*r = NULL;
+	if ((*r = malloc((lmax + 2) * sizeof(**r))) == NULL)
 		return -1;
-	}
-	if (beat_autocorr(y, n, ac->lmax + 1, *r) < 0) {
+	if (beat_autocorr(y, n, lmax + 1, *r) < 0) {
 		free(*r);
 		*r = NULL;
 	}
-	free(y);
 	return 0;
+}
+
+static void
+beat_ac_free(struct beat_ac *ac)
+{
+	int s;
+
+	for (s = 0; s < BEAT_NSRC; s++) {
+		free(ac->y[s]);
+		free(ac->r[s]);
+	}
+	free(ac->flux);
+	free(ac->low);
+	free(ac->loud);
+}
+
+/* x detrended, then its maxima within 2 frames. */
+static double *
+beat_view(const float *x, size_t n, size_t w)
+{
+	double *y = beat_detrend(x, n, w), *m = beat_max5(y, n);
+
+	free(y);
+	return m;
+}
+
+static int
+beat_ac_init(const struct beat_env *e, struct beat_ac *ac)
+{
+	size_t i, w = (size_t)(BEAT_DETREND_S * e->fps);
+	float *x;
+	int s, rc = 0;
+
+	if ((x = calloc(e->n + 1, sizeof(*x))) == NULL)
+		return -1;
+	ac->y[BEAT_SRC_FLUX] = beat_detrend(e->flux, e->n, w);
+	ac->y[BEAT_SRC_LEVEL] = beat_detrend(e->total_db, e->n, w);
+	ac->flux = beat_max5(ac->y[BEAT_SRC_FLUX], e->n);
+	for (i = 0; i < e->n; i++)
+		x[i] = 0.5f *
+		       (e->band_flux[BEAT_BASS][i] + e->band_flux[BEAT_MID][i]);
+	ac->low = beat_view(x, e->n, w);
+	/* Loudness doubles every 10 dB (Stevens), 0 dB = a full-scale sine. */
+	for (i = 0; i < e->n; i++)
+		x[i] = (float)exp2(e->total_db[i] / 10.0);
+	ac->loud = beat_view(x, e->n, w);
+	free(x);
+	if (ac->y[0] == NULL || ac->y[1] == NULL || ac->flux == NULL ||
+	    ac->low == NULL || ac->loud == NULL)
+		return -1;
+	for (s = 0; s < BEAT_NSRC && rc == 0; s++)
+		rc = beat_ac_of(ac->y[s], e->n, ac->lmax, &ac->r[s]);
+	return rc;
 }
 
 int
 beat_tempo(const struct beat_env *e, struct beat_tempo *out)
 {
-	struct beat_ac ac = {NULL, NULL,
-	    (size_t)floor(60.0 * e->fps / BEAT_MAX_BPM),
-	    (size_t)ceil(60.0 * e->fps / BEAT_MIN_BPM), e->fps};
-	float *low;
-	size_t i;
+	struct beat_ac ac;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	memset(&ac, 0, sizeof(ac));
+	ac.n = e->n;
+	ac.fps = e->fps;
+	ac.lo = 60.0 * e->fps / BEAT_RANGE_MAX;
+	ac.hi = 60.0 * e->fps / BEAT_RANGE_MIN;
+	ac.lmax = (size_t)ceil(60.0 * e->fps / BEAT_MIN_BPM);
 	ac.lmax = ac.lmax > e->n / 2 ? e->n / 2 : ac.lmax;
-	if (ac.lmin < 2 || ac.lmax < ac.lmin + 3)
+	if (ac.lo < 2.0 || (double)ac.lmax < ceil(ac.lo) + 3.0)
 		return 0;
-	if ((low = malloc(e->n * sizeof(*low))) == NULL)
-		return -1;
-	for (i = 0; i < e->n; i++)
-		low[i] = 0.5f * (e->band_flux[BEAT_BASS][i] +
-				    e->band_flux[BEAT_MID][i]);
-	rc = beat_ac_of(e->flux, e->n, &ac, &ac.r);
+	rc = beat_ac_init(e, &ac);
 	if (rc == 0)
-		rc = beat_ac_of(low, e->n, &ac, &ac.low);
-	if (rc == 0 && ac.r != NULL)
 		beat_tempo_pick(&ac, out);
-	free(low);
-	free(ac.r);
-	free(ac.low);
+	beat_ac_free(&ac);
 	return rc;
+}
+
+int
+beat_track_env(
+    const struct beat_env *e, const struct beat_tempo *tp, float **out)
+{
+	size_t i, w = (size_t)(BEAT_DETREND_S * e->fps);
+	double *y, rise;
+
+	if ((*out = malloc((e->n + 1) * sizeof(**out))) == NULL)
+		return -1;
+	if (!tp->level) {
+		memcpy(*out, e->flux, e->n * sizeof(**out));
+		return 0;
+	}
+	if ((y = beat_detrend(e->total_db, e->n, w)) == NULL) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	for (i = 0; i < e->n; i++) {
+		rise = i + BEAT_RISE_FRAMES < e->n
+			   ? y[i + BEAT_RISE_FRAMES] - y[i]
+			   : 0.0;
+		(*out)[i] = rise > 0.0 ? (float)rise : 0.0f;
+	}
+	free(y);
+	return 0;
 }
 
 double

@@ -18,10 +18,13 @@
 #define BEAT_HOP 128 /* 5.8 ms between frames */
 #define BEAT_NMEL 40
 
-/* Tempo search range and the fastest level octave correction goes to. */
+/*
+ * Autocorrelation lags reach down to BEAT_MIN_BPM (bars of slow music);
+ * a reported tempo lies within BEAT_RANGE_MIN to BEAT_RANGE_MAX.
+ */
 #define BEAT_MIN_BPM 30.0
-#define BEAT_MAX_BPM 320.0
-#define BEAT_FAST_BPM 200.0
+#define BEAT_RANGE_MIN 60.0
+#define BEAT_RANGE_MAX 200.0
 
 enum beat_band {
 	BEAT_BASS,   /* below 200 Hz */
@@ -56,19 +59,44 @@ const struct beat_env *beat_onset_env(const struct beat_onset *o);
 void beat_onset_free(struct beat_onset *o);
 
 struct beat_tempo {
-	double period;	 /* frames per beat; 0 when nothing is periodic */
-	double bpm;	 /* 0 when period is 0 */
-	double strength; /* normalised autocorrelation at the period, 0..1 */
+	double period; /* frames per beat; 0 when nothing is periodic */
+	double bpm;    /* 0 when period is 0 */
+	/*
+	 * Confidence in the tempo, 0..1: (periodicity - floor) / (1 - floor)
+	 * times clarity, 0 below the floor.
+	 */
+	double strength;
+	/*
+	 * Comb periodicity at the period: mean normalised autocorrelation at
+	 * the period and its multiples up to 4 (as far as the audio reaches)
+	 * of the flux or of the level, whichever is higher.
+	 */
+	double periodicity;
+	/* What noise reaches at this length: 3 standard errors. */
+	double floor;
+	/* How clear the octave decisions were, 0..1. */
+	double clarity;
+	/* The level (not the onset flux) carries the pulse. */
+	bool level;
 };
 
 /*
- * Global tempo of onset envelopes: autocorrelation of the detrended full
- * band flux weighted by a log-normal prior (120 BPM, one octave), then
- * moved to the faster metrical level while that level is nearly as
- * periodic (0.8 of the chosen peak) in the full band and in bass plus mid,
- * and no faster than BEAT_FAST_BPM. Returns 0, or -1 when out of memory.
+ * Global tempo of onset envelopes (docs/stages/audio_analysis.md, "Tempo"):
+ * the peak of the flux or level autocorrelation within 60-200 BPM that
+ * maximises a log-Gaussian prior (120 BPM, one octave) times its comb
+ * periodicity, then moved by octaves from the metrical accents (the
+ * balance of alternate pulses) within 60-200 BPM. Returns 0, or -1 when
+ * out of memory.
  */
 int beat_tempo(const struct beat_env *env, struct beat_tempo *out);
+
+/*
+ * The envelope beats are tracked on, n values in *out (free()): the flux,
+ * or when the level carries the pulse (tp->level), the rise of the
+ * smoothed level over the next 23 ms, rectified. Returns 0 or -1 (memory).
+ */
+int beat_track_env(
+    const struct beat_env *env, const struct beat_tempo *tp, float **out);
 
 /*
  * Ellis (2007) beat tracker with tightness 100: the frames of the beats,

@@ -164,6 +164,24 @@ avh_losses_packet(
 	l->seen = true;
 }
 
+json_t *
+avh_losses_json(const struct avh_losses *l)
+{
+	json_t *ranges = json_array();
+	int i;
+
+	for (i = 0; ranges != NULL && i < l->nranges; i++)
+		if (json_array_append_new(ranges,
+			json_pack("[f, f]", l->range[i][0], l->range[i][1])) ==
+		    -1) {
+			json_decref(ranges);
+			ranges = NULL;
+		}
+	return json_pack("{s:I, s:I, s:o*, s:b}", "packets",
+	    (json_int_t)l->packets, "packets_lost", (json_int_t)l->lost,
+	    "lost_ranges_s", ranges, "more_ranges", l->more);
+}
+
 bool
 avh_losses_too_many(const struct avh_losses *l)
 {

@@ -459,14 +459,16 @@ aa_speech(const struct beat_env *e, const struct aa_activity *a, bool *out)
 }
 
 /*
- * Music: the envelope is periodic (normalised autocorrelation at the beat
- * period at least AA_MUSIC_STRENGTH), the tracker finds at least four
- * beats, they span at least half the time from the first sound to the
- * last, and they sit on onsets (flux at the beats 1.5 times its mean).
+ * Music: the tempo is confident (beat_tempo's strength, which already
+ * discounts what noise reaches at this length and unclear octaves, at
+ * least AA_MUSIC_STRENGTH), the tracker finds at least four beats, they
+ * span at least half the time from the first sound to the last, and they
+ * sit on onsets (the tracked envelope at the beats 1.5 times its mean).
  */
 static bool
-aa_is_music(const struct beat_env *e, const struct aa_activity *a,
-    const struct beat_tempo *tp, const size_t *beats, size_t nb)
+aa_is_music(const struct beat_env *e, const float *track,
+    const struct aa_activity *a, const struct beat_tempo *tp,
+    const size_t *beats, size_t nb)
 {
 	double span;
 
@@ -477,19 +479,23 @@ aa_is_music(const struct beat_env *e, const struct aa_activity *a,
 	if ((double)(beats[nb - 1] - beats[0]) + tp->period <
 	    AA_MUSIC_COVERAGE * span)
 		return false;
-	return beat_onset_ratio(e->flux, e->n, beats, nb) >=
-	       AA_MUSIC_ONSET_RATIO;
+	return beat_onset_ratio(track, e->n, beats, nb) >= AA_MUSIC_ONSET_RATIO;
 }
 
+/*
+ * Beats, beats per band and the tempo. Beats on the flux refine the period
+ * by least squares when they agree with it within 5%; beats on the level
+ * rise are too loose for that, and the autocorrelation's period stays.
+ */
 static int
 aa_rhythm_beats(const struct beat_env *e, const size_t *beats, size_t nb,
-    double period, struct aa_rhythm *out)
+    const struct beat_tempo *tp, struct aa_rhythm *out)
 {
 	struct beat_hit *hits;
-	double fit = beat_period_fit(beats, nb, period);
+	double period = tp->period, fit = beat_period_fit(beats, nb, period);
 	size_t i, nh;
 
-	if (fabs(fit - period) < 0.05 * period)
+	if (!tp->level && fabs(fit - period) < 0.05 * period)
 		period = fit;
 	out->tempo_bpm = 60.0 * e->fps / period;
 	out->beats_s = malloc(nb * sizeof(*out->beats_s));
@@ -519,22 +525,27 @@ aa_rhythm_analyse(const struct beat_env *e, struct aa_rhythm *out)
 	struct aa_activity act;
 	struct beat_tempo tp;
 	size_t *beats = NULL, nb = 0;
+	float *track;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->tempo_bpm = NAN;
-	if (beat_tempo(e, &tp) < 0 || aa_activity(e, &act) < 0)
+	if (beat_tempo(e, &tp) < 0 || aa_activity(e, &act) < 0 ||
+	    beat_track_env(e, &tp, &track) < 0)
 		return -1;
 	out->tempo_confidence = tp.strength;
 	if (tp.period > 0.0 &&
-	    beat_track(e->flux, e->n, tp.period, &beats, &nb) < 0)
+	    beat_track(track, e->n, tp.period, &beats, &nb) < 0) {
+		free(track);
 		return -1;
-	out->music = aa_is_music(e, &act, &tp, beats, nb);
+	}
+	out->music = aa_is_music(e, track, &act, &tp, beats, nb);
 	if (out->music)
-		rc = aa_rhythm_beats(e, beats, nb, tp.period, out);
+		rc = aa_rhythm_beats(e, beats, nb, &tp, out);
 	else
 		rc = aa_speech(e, &act, &out->speech);
 	free(beats);
+	free(track);
 	if (rc < 0)
 		aa_rhythm_free(out);
 	return rc;
@@ -627,6 +638,7 @@ aa_analyse_stream(struct aa_job *j, struct aa_result *out)
 		out->sample_rate = info->rate;
 		out->channels = info->channels;
 		out->duration_s = ava_decoded_s(j->s);
+		out->decode = *ava_losses(j->s);
 		aa_loudness_result(j->loud, &out->levels);
 		if (aa_rhythm_analyse(beat_onset_env(j->onset), &out->rhythm) <
 		    0)
@@ -704,6 +716,8 @@ aa_result_json(const struct aa_result *r)
 	    "channels", r->channels, "duration_s", aa_num(r->duration_s, 1e3));
 
 	if (o == NULL ||
+	    json_object_set_new(o, "decode",
+		r->has_audio ? avh_losses_json(&r->decode) : json_null()) < 0 ||
 	    json_object_update_new(o, aa_json_levels(&r->levels)) < 0 ||
 	    json_object_update_new(o, aa_json_rhythm(&r->rhythm)) < 0) {
 		json_decref(o);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <libavutil/channel_layout.h>
 
+#include "av.h"
 #include "beat.h"
 #include "stage.h"
 
@@ -84,6 +85,7 @@ struct aa_result {
 	double duration_s;
 	struct aa_levels levels;
 	struct aa_rhythm rhythm;
+	struct avh_losses decode; /* what decoding skipped */
 };
 
 /*

@@ -1653,25 +1653,6 @@ va_run(struct va_state *s, struct avv *v, struct proxy_writer *proxy,
  * video_analysis_file(), also writing the motion proxy to an uncommitted
  * *proxy when role is not NULL (dropped again on failure).
  */
-/* What the decode skipped: {packets, packets_lost, lost_ranges_s}. */
-static json_t *
-va_losses_json(const struct avh_losses *l)
-{
-	json_t *ranges = json_array();
-	int i;
-
-	for (i = 0; ranges != NULL && i < l->nranges; i++)
-		if (json_array_append_new(ranges,
-			json_pack("[f, f]", l->range[i][0], l->range[i][1])) ==
-		    -1) {
-			json_decref(ranges);
-			ranges = NULL;
-		}
-	return json_pack("{s:I, s:I, s:o*, s:b}", "packets",
-	    (json_int_t)l->packets, "packets_lost", (json_int_t)l->lost,
-	    "lost_ranges_s", ranges, "more_ranges", l->more);
-}
-
 static enum stage_result
 va_file(struct stage_ctx *ctx, const char *path, va_progress_fn fn, void *arg,
     const char *role, struct proxy_writer **proxy, json_t **out)
@@ -1693,7 +1674,7 @@ va_file(struct stage_ctx *ctx, const char *path, va_progress_fn fn, void *arg,
 	if (rc == STAGE_OK)
 		rc = va_finish(&s, avv_info(v), out);
 	if (rc == STAGE_OK && json_object_set_new(*out, "decode",
-				  va_losses_json(avv_losses(v))) == -1)
+				  avh_losses_json(avv_losses(v))) == -1)
 		rc = stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	va_state_free(&s);
 	avv_close(v);

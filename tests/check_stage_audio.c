@@ -7,6 +7,9 @@
  * syllabic signal, reference tones in stereo, mono and 5.1, a video without
  * audio and damaged files. Tempo must come out within 2% and beats reach an
  * F-measure of 0.9 within 70 ms of the known grid; the figures are printed.
+ * The "corpus" case runs the real-media corpus (see corpus_load()): every
+ * file that states a tempo, whole and in 3 s excerpts, and the
+ * tempo-negative files.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -497,6 +500,8 @@ START_TEST(test_damaged)
 	analyse("trunc.wav", &r);
 	ck_assert(r.has_audio);
 	ck_assert_double_eq_tol(r.duration_s, atof(LEN) / 2, 0.1);
+	ck_assert_int_eq(r.decode.lost, 1);
+	ck_assert_int_gt(r.decode.packets, 1);
 	aa_result_free(&r);
 	assert_fails("trunc.mp4", STAGE_E_DATA, "trunc.mp4 is truncated");
 	assert_fails("notes.mp4", STAGE_E_DATA, "notes.mp4");
@@ -601,6 +606,233 @@ START_TEST(test_stage_failures)
 }
 END_TEST
 
+/*
+ * The real-media corpus: $REEL_SAMPLES/real-media, else
+ * ../shared/testdata/real-media from the repository root. Without it the
+ * corpus tests say "skip" and pass, except under CI=true, where they fail.
+ * Every file whose manifest entry states a tempo (truth or derived) must
+ * come out within 2%, unless it is listed in corpus_null below with the
+ * reason its audio gives no tempo to tap: those must give that tempo or
+ * none. 3 s excerpts of each, every second, must give the right tempo or
+ * none. The tempo-negative files give no tempo, whole or in 3 s excerpts.
+ */
+static char corpus_dir[1024];
+static json_t *corpus_stated; /* manifest entries that state a tempo */
+static char corpus_error[1200];
+
+static const struct {
+	const char *file;
+	const char *why;
+} corpus_null[] = {
+    {"music/lib_solo-trumpet-06_90bpm.ogg",
+	"a solo trumpet phrase of 3 s in a 5.3 s loop, in swung 8ths and "
+	"triplets: periodicity under the noise floor at 90, 180 and 60"},
+    {"music/sp_loop_drone_g_97.flac",
+	"a drone without onsets or a pulsing level; 97 BPM is the loop's "
+	"length (8 beats), not in the sound"},
+};
+
+static const char *const corpus_negative[] = {
+    "audio/lib_humpback.ogg",		      /* "no beat: negative case" */
+    "music/lib_brahms_hungarian_dance_5.ogg", /* rubato, tempo changes */
+};
+
+static bool
+ci(void)
+{
+	const char *v = getenv("CI");
+
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
+static double
+corpus_tempo(const json_t *entry)
+{
+	const json_t *t =
+	    json_object_get(json_object_get(entry, "truth"), "tempo_bpm");
+
+	if (!json_is_number(t))
+		t = json_object_get(
+		    json_object_get(entry, "derived"), "tempo_bpm");
+	return json_is_number(t) ? json_number_value(t) : 0.0;
+}
+
+static void
+corpus_load(void)
+{
+	const char *root = getenv("REEL_SAMPLES");
+	char path[1100];
+	json_error_t err;
+	json_t *m, *e;
+	size_t i;
+
+	if (root != NULL && *root != '\0')
+		snprintf(corpus_dir, sizeof(corpus_dir), "%s/real-media", root);
+	else
+		snprintf(corpus_dir, sizeof(corpus_dir),
+		    "../shared/testdata/real-media");
+	snprintf(path, sizeof(path), "%s/manifest.json", corpus_dir);
+	if ((m = json_load_file(path, 0, &err)) == NULL) {
+		snprintf(corpus_error, sizeof(corpus_error),
+		    "no corpus: cannot load %s: %s (set REEL_SAMPLES)", path,
+		    err.text);
+		return;
+	}
+	corpus_stated = json_array();
+	json_array_foreach(json_object_get(m, "files"), i, e)
+	{
+		if (corpus_tempo(e) > 0.0)
+			json_array_append(corpus_stated, e);
+	}
+	json_decref(m);
+}
+
+/* True (and the test passes) when the corpus is absent outside CI. */
+static bool
+corpus_skip(void)
+{
+	if (corpus_stated != NULL)
+		return false;
+	ck_assert_msg(!ci(), "%s; CI=true needs it", corpus_error);
+	printf("skip: %s\n", corpus_error);
+	return true;
+}
+
+static void
+analyse_path(const char *path, struct aa_result *r)
+{
+	struct stage_ctx ctx;
+	enum stage_result rc;
+
+	ctx_init(&ctx);
+	rc = aa_analyse_file(&ctx, path, r);
+	ck_assert_msg(rc == STAGE_OK, "%s: %d %s", path, rc, ctx.error);
+}
+
+static const char *
+corpus_null_why(const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(corpus_null) / sizeof(corpus_null[0]); i++) {
+		if (strcmp(corpus_null[i].file, file) == 0)
+			return corpus_null[i].why;
+	}
+	return NULL;
+}
+
+/*
+ * Checks one result against the stated tempo: within 2%, or (when
+ * or_null) no music at all. want 0 asks for no music.
+ */
+static void
+check_tempo(
+    const char *what, const struct aa_result *r, double want, bool or_null)
+{
+	bool right =
+	    r->rhythm.music && fabs(r->rhythm.tempo_bpm / want - 1.0) <= 0.02;
+
+	printf("%-48s want %5.1f got %7.2f confidence %.3f %s\n", what, want,
+	    r->rhythm.tempo_bpm, r->rhythm.tempo_confidence,
+	    want == 0.0	       ? (r->rhythm.music ? "TEMPO" : "null, ok")
+	    : right	       ? "ok"
+	    : !r->rhythm.music ? (or_null ? "null, ok" : "NULL")
+			       : "WRONG");
+	if (want == 0.0)
+		ck_assert_msg(!r->rhythm.music, "%s: tempo %.2f (%.3f)", what,
+		    r->rhythm.tempo_bpm, r->rhythm.tempo_confidence);
+	else if (or_null)
+		ck_assert_msg(right || !r->rhythm.music,
+		    "%s: confident wrong tempo %.2f (%.3f), want %.1f or null",
+		    what, r->rhythm.tempo_bpm, r->rhythm.tempo_confidence,
+		    want);
+	else
+		ck_assert_msg(right, "%s: tempo %.2f (%.3f), want %.1f", what,
+		    r->rhythm.tempo_bpm, r->rhythm.tempo_confidence, want);
+	if (!r->rhythm.music)
+		ck_assert(isnan(r->rhythm.tempo_bpm));
+}
+
+/* The 3 s excerpts of a corpus file every step seconds, checked. */
+static void
+check_excerpts(const char *file, double dur, double step, double want)
+{
+	char path[1100], from[32], out[64], what[128];
+	const char *args[] = {
+	    "-ss", from, "-i", path, "-t", "3", "-map", "0:a:0", NULL};
+	struct aa_result r;
+	double t;
+
+	snprintf(path, sizeof(path), "%s/%s", corpus_dir, file);
+	for (t = 0.0; t == 0.0 || t + 3.0 <= dur + 1e-6; t += step) {
+		snprintf(from, sizeof(from), "%.1f", t);
+		snprintf(out, sizeof(out), "excerpt%.0f.wav", t * 10.0);
+		media_gen(out, args);
+		analyse(out, &r);
+		snprintf(what, sizeof(what), "%s, 3 s at %.1f s",
+		    strrchr(file, '/') + 1, t);
+		check_tempo(what, &r, want, true);
+		aa_result_free(&r);
+	}
+}
+
+START_TEST(test_corpus_tempo)
+{
+	const json_t *e = json_array_get(corpus_stated, (size_t)_i);
+	const char *file, *why;
+	char path[1100];
+	struct aa_result r;
+	double want;
+
+	if (corpus_skip())
+		return;
+	file = json_string_value(json_object_get(e, "file"));
+	ck_assert_ptr_nonnull(file);
+	want = corpus_tempo(e);
+	why = corpus_null_why(file);
+	snprintf(path, sizeof(path), "%s/%s", corpus_dir, file);
+	analyse_path(path, &r);
+	check_tempo(file, &r, want, why != NULL);
+	if (why != NULL)
+		printf("    (null allowed: %s)\n", why);
+	aa_result_free(&r);
+	check_excerpts(file,
+	    json_number_value(json_object_get(e, "duration_s")), 1.0, want);
+}
+END_TEST
+
+START_TEST(test_corpus_no_tempo)
+{
+	const char *file = corpus_negative[_i];
+	char path[1100];
+	struct aa_result r;
+
+	if (corpus_skip())
+		return;
+	snprintf(path, sizeof(path), "%s/%s", corpus_dir, file);
+	analyse_path(path, &r);
+	check_tempo(file, &r, 0.0, false);
+	check_excerpts(file, r.duration_s, 10.0, 0.0);
+	aa_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_corpus_present)
+{
+	if (corpus_skip())
+		return;
+	/* music/: five loops and excerpts state a tempo. */
+	ck_assert_uint_ge(json_array_size(corpus_stated), 5);
+}
+END_TEST
+
+static void
+setup_corpus(void)
+{
+	av_log_set_level(AV_LOG_QUIET);
+	media_setup("check_stage_audio_corpus");
+}
+
 static Suite *
 stage_audio_suite(void)
 {
@@ -620,6 +852,19 @@ stage_audio_suite(void)
 	tcase_add_test(tc, test_damaged);
 	tcase_add_test(tc, test_stage_artifact);
 	tcase_add_test(tc, test_stage_failures);
+	suite_add_tcase(s, tc);
+
+	corpus_load();
+	tc = tcase_create("corpus");
+	tcase_add_unchecked_fixture(tc, setup_corpus, teardown_media);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_corpus_present);
+	tcase_add_loop_test(tc, test_corpus_tempo, 0,
+	    corpus_stated != NULL ? (int)json_array_size(corpus_stated) : 0);
+	tcase_add_loop_test(tc, test_corpus_no_tempo, 0,
+	    corpus_stated != NULL
+		? (int)(sizeof(corpus_negative) / sizeof(corpus_negative[0]))
+		: 0);
 	suite_add_tcase(s, tc);
 	return s;
 }

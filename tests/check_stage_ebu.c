@@ -4,8 +4,10 @@
  * 3342) is streamed through av_audio.c into the stage's loudness
  * accumulator, and each value expected.json lists (integrated, momentary,
  * short-term, loudness range, true peak) must lie within its tolerance.
- * The directory is $REEL_EBU_DIR, else ../shared/testdata/ebu-r128 from the
- * repository root. Measured and expected values are printed.
+ * The directory is $REEL_EBU_DIR, else $REEL_SAMPLES/ebu-r128, else
+ * ../shared/testdata/ebu-r128 from the repository root. Without it the
+ * tests say "skip" and pass, except under CI=true, where they fail.
+ * Measured and expected values are printed.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,9 +21,9 @@
 #include "av_audio.h"
 #include "check_main.h"
 
-static const char *ebu_dir;
+static char ebu_dir[1024];
 static json_t *ebu_files;
-static char ebu_load_error[256];
+static char ebu_load_error[1300];
 
 /* Momentary loudness polled every 100 ms, as a meter shows it. */
 struct meter {
@@ -58,7 +60,7 @@ meter_chunk(void *arg, const float *x, int frames)
 static void
 measure(const char *name, struct aa_levels *lv, struct meter *m)
 {
-	char path[512];
+	char path[1100];
 	struct stage_ctx ctx;
 	struct ava_stream *s;
 	const struct ava_info *info;
@@ -140,9 +142,21 @@ START_TEST(test_ebu_file)
 }
 END_TEST
 
+static bool
+ci(void)
+{
+	const char *v = getenv("CI");
+
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
 START_TEST(test_ebu_set_loaded)
 {
-	ck_assert_msg(ebu_files != NULL, "%s", ebu_load_error);
+	if (ebu_files == NULL) {
+		ck_assert_msg(!ci(), "%s; CI=true needs it", ebu_load_error);
+		printf("skip: %s\n", ebu_load_error);
+		return;
+	}
 	/* Tech 3341 cases 1-5, 7, 10, 12, 13, 15, 19, 20; Tech 3342 1-4. */
 	ck_assert_uint_ge(json_array_size(ebu_files), 16);
 }
@@ -151,18 +165,26 @@ END_TEST
 static void
 load_expected(void)
 {
-	char path[512];
+	const char *dir = getenv("REEL_EBU_DIR");
+	const char *samples = getenv("REEL_SAMPLES");
+	char path[1100];
 	json_error_t err;
 	json_t *root;
 
-	ebu_dir = getenv("REEL_EBU_DIR");
-	if (ebu_dir == NULL || *ebu_dir == '\0')
-		ebu_dir = "../shared/testdata/ebu-r128";
+	if (dir != NULL && *dir != '\0')
+		snprintf(ebu_dir, sizeof(ebu_dir), "%s", dir);
+	else if (samples != NULL && *samples != '\0')
+		snprintf(ebu_dir, sizeof(ebu_dir), "%s/ebu-r128", samples);
+	else
+		snprintf(
+		    ebu_dir, sizeof(ebu_dir), "../shared/testdata/ebu-r128");
 	snprintf(path, sizeof(path), "%s/expected.json", ebu_dir);
 	root = json_load_file(path, 0, &err);
 	if (root == NULL) {
 		snprintf(ebu_load_error, sizeof(ebu_load_error),
-		    "cannot load %s: %s (set REEL_EBU_DIR)", path, err.text);
+		    "no EBU test set: cannot load %s: %s (set REEL_SAMPLES or "
+		    "REEL_EBU_DIR)",
+		    path, err.text);
 		return;
 	}
 	ebu_files = json_incref(json_object_get(root, "files"));

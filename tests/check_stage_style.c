@@ -1310,6 +1310,28 @@ e2e_source(const char *src)
 }
 
 /* The five stages up to the plan, as reeld would run them. */
+/* style.json carries what decoding the template's video and audio read. */
+static void
+e2e_decode_recorded(void)
+{
+	json_t *style = t_load("style.json");
+	const json_t *d = json_object_get(
+	    json_object_get(style, "analysis"), "decode");
+	const char *kind[] = {"video", "audio"};
+	const json_t *k;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		k = json_object_get(d, kind[i]);
+		ck_assert_msg(json_is_object(k), "no decode.%s", kind[i]);
+		ck_assert_int_gt(
+		    json_integer_value(json_object_get(k, "packets")), 10);
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(k, "packets_lost")), 0);
+	}
+	json_decref(style);
+}
+
 static void
 e2e_stages(const char *tpl, const char *src)
 {
@@ -1333,6 +1355,7 @@ e2e_stages(const char *tpl, const char *src)
 		ck_assert_msg(
 		    rc == STAGE_OK, "%s: %d %s", ops[i]->name, rc, ctx.error);
 	}
+	e2e_decode_recorded();
 }
 
 /* The LUT alone on the whole source moves its mean CIELAB 70% or more. */
