@@ -385,15 +385,71 @@ probe_start(const AVFormatContext *fmt)
 		   : 0.0;
 }
 
-/* The container's duration, else the video stream's; 0 when unknown. */
+/* A stream's own duration in seconds; 0 when it keeps none. */
+static double
+probe_stream_duration(const AVStream *st)
+{
+	return st->duration != AV_NOPTS_VALUE && st->duration > 0
+		   ? st->duration * av_q2d(st->time_base)
+		   : 0.0;
+}
+
+/*
+ * In a multi-program MPEG-TS each programme keeps its own clock, so the
+ * container's span across them means nothing (a broadcast capture of five
+ * 1.4 s programmes spans 72054 s): the video's programme is as long as
+ * its longest picture or sound. 0 when no such stream knows its length.
+ */
+static bool
+probe_in_program(const AVProgram *p, int idx)
+{
+	unsigned j;
+
+	for (j = 0; j < p->nb_stream_indexes; j++)
+		if (p->stream_index[j] == (unsigned)idx)
+			return true;
+	return false;
+}
+
+static double
+probe_program_duration(const AVFormatContext *fmt, const AVStream *st)
+{
+	const AVProgram *p;
+	const AVStream *o;
+	enum AVMediaType type;
+	double longest = 0.0;
+	unsigned i, j;
+
+	for (i = 0; fmt->nb_programs > 1 && i < fmt->nb_programs; i++) {
+		p = fmt->programs[i];
+		if (!probe_in_program(p, st->index))
+			continue;
+		for (j = 0; j < p->nb_stream_indexes; j++) {
+			o = fmt->streams[p->stream_index[j]];
+			type = o->codecpar->codec_type;
+			if (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO)
+				longest = fmax(longest, probe_stream_duration(o));
+		}
+		if (longest > 0.0)
+			return longest;
+	}
+	return 0.0;
+}
+
+/*
+ * The video's programme's duration when the file has several, else the
+ * container's, else the video stream's; 0 when unknown.
+ */
 static double
 probe_duration(const AVFormatContext *fmt, const AVStream *st)
 {
+	double programme = probe_program_duration(fmt, st);
+
+	if (programme > 0.0)
+		return programme;
 	if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
 		return fmt->duration / (double)AV_TIME_BASE;
-	if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
-		return st->duration * av_q2d(st->time_base);
-	return 0.0;
+	return probe_stream_duration(st);
 }
 
 /*

@@ -637,14 +637,6 @@ static const char *const corpus_negative[] = {
     "music/lib_brahms_hungarian_dance_5.ogg", /* rubato, tempo changes */
 };
 
-static bool
-ci(void)
-{
-	const char *v = getenv("CI");
-
-	return v != NULL && strcmp(v, "true") == 0;
-}
-
 static double
 corpus_tempo(const json_t *entry)
 {
@@ -660,17 +652,12 @@ corpus_tempo(const json_t *entry)
 static void
 corpus_load(void)
 {
-	const char *root = getenv("REEL_SAMPLES");
 	char path[1100];
 	json_error_t err;
 	json_t *m, *e;
 	size_t i;
 
-	if (root != NULL && *root != '\0')
-		snprintf(corpus_dir, sizeof(corpus_dir), "%s/real-media", root);
-	else
-		snprintf(corpus_dir, sizeof(corpus_dir),
-		    "../shared/testdata/real-media");
+	media_samples_dir(corpus_dir, sizeof(corpus_dir), "real-media");
 	snprintf(path, sizeof(path), "%s/manifest.json", corpus_dir);
 	if ((m = json_load_file(path, 0, &err)) == NULL) {
 		snprintf(corpus_error, sizeof(corpus_error),
@@ -691,11 +678,7 @@ corpus_load(void)
 static bool
 corpus_skip(void)
 {
-	if (corpus_stated != NULL)
-		return false;
-	ck_assert_msg(!ci(), "%s; CI=true needs it", corpus_error);
-	printf("skip: %s\n", corpus_error);
-	return true;
+	return corpus_stated == NULL && media_samples_skip(corpus_error);
 }
 
 static void

@@ -20,6 +20,7 @@
 #include "audio_analysis.h"
 #include "av_audio.h"
 #include "check_main.h"
+#include "media.h"
 
 static char ebu_dir[1024];
 static json_t *ebu_files;
@@ -142,21 +143,10 @@ START_TEST(test_ebu_file)
 }
 END_TEST
 
-static bool
-ci(void)
-{
-	const char *v = getenv("CI");
-
-	return v != NULL && strcmp(v, "true") == 0;
-}
-
 START_TEST(test_ebu_set_loaded)
 {
-	if (ebu_files == NULL) {
-		ck_assert_msg(!ci(), "%s; CI=true needs it", ebu_load_error);
-		printf("skip: %s\n", ebu_load_error);
+	if (ebu_files == NULL && media_samples_skip(ebu_load_error))
 		return;
-	}
 	/* Tech 3341 cases 1-5, 7, 10, 12, 13, 15, 19, 20; Tech 3342 1-4. */
 	ck_assert_uint_ge(json_array_size(ebu_files), 16);
 }
@@ -166,18 +156,14 @@ static void
 load_expected(void)
 {
 	const char *dir = getenv("REEL_EBU_DIR");
-	const char *samples = getenv("REEL_SAMPLES");
 	char path[1100];
 	json_error_t err;
 	json_t *root;
 
 	if (dir != NULL && *dir != '\0')
 		snprintf(ebu_dir, sizeof(ebu_dir), "%s", dir);
-	else if (samples != NULL && *samples != '\0')
-		snprintf(ebu_dir, sizeof(ebu_dir), "%s/ebu-r128", samples);
 	else
-		snprintf(
-		    ebu_dir, sizeof(ebu_dir), "../shared/testdata/ebu-r128");
+		media_samples_dir(ebu_dir, sizeof(ebu_dir), "ebu-r128");
 	snprintf(path, sizeof(path), "%s/expected.json", ebu_dir);
 	root = json_load_file(path, 0, &err);
 	if (root == NULL) {

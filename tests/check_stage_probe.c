@@ -186,10 +186,10 @@ teardown_media(void)
 	media_teardown();
 }
 
+/* Probes the file at path (NULL: none). */
 static enum stage_result
-probe(const char *name, struct stage_ctx *ctx)
+probe_path(const char *path, struct stage_ctx *ctx)
 {
-	static char path[256];
 	const struct stage_ops *ops = stage_find("probe");
 
 	ck_assert_ptr_nonnull(ops);
@@ -198,11 +198,19 @@ probe(const char *name, struct stage_ctx *ctx)
 	ctx->job_id = "vid_0123456789ab";
 	ctx->stage = "probe";
 	ctx->job_dir = media_dir();
-	if (name != NULL) {
-		media_path(path, sizeof(path), name);
-		ctx->source = path;
-	}
+	ctx->source = path;
 	return ops->run(ctx);
+}
+
+/* Probes the generated file name (NULL: none). */
+static enum stage_result
+probe(const char *name, struct stage_ctx *ctx)
+{
+	static char path[256];
+
+	if (name != NULL)
+		media_path(path, sizeof(path), name);
+	return probe_path(name != NULL ? path : NULL, ctx);
 }
 
 static json_int_t
@@ -412,6 +420,32 @@ START_TEST(test_missing)
 }
 END_TEST
 
+/*
+ * A broadcast capture of five programmes, each on its own clock: the
+ * container spans 72054 s between them, the video's programme 1.3 s.
+ */
+START_TEST(test_programmes_keep_their_clocks)
+{
+	char dir[1024], path[1100], why[1200];
+	struct stage_ctx ctx;
+	enum stage_result code;
+
+	media_samples_dir(dir, sizeof(dir), "real-media");
+	snprintf(path, sizeof(path), "%s/video/tsd_mpts_5_programs.ts", dir);
+	if (access(path, R_OK) != 0) {
+		snprintf(why, sizeof(why), "no corpus: %s: %s", path,
+		    strerror(errno));
+		(void)media_samples_skip(why);
+		return;
+	}
+	code = probe_path(path, &ctx);
+	ck_assert_msg(code == STAGE_OK, "%d %s", code, ctx.error);
+	ck_assert_double_eq_tol(
+	    real_field(ctx.result, "duration_seconds"), 1.3, 0.2);
+	json_decref(ctx.result);
+}
+END_TEST
+
 static Suite *
 stage_probe_suite(void)
 {
@@ -438,6 +472,7 @@ stage_probe_suite(void)
 	tcase_add_test(tc, test_playlist);
 	tcase_add_test(tc, test_audio_only);
 	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_programmes_keep_their_clocks);
 	suite_add_tcase(s, tc);
 	return s;
 }

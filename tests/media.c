@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,4 +123,26 @@ media_json_str(const json_t *o, const char *key)
 
 	ck_assert_msg(json_is_string(v), "%s is not a string", key);
 	return json_string_value(v);
+}
+
+void
+media_samples_dir(char *buf, size_t size, const char *set)
+{
+	const char *root = getenv("REEL_SAMPLES");
+
+	if (root != NULL && *root != '\0')
+		snprintf(buf, size, "%s/%s", root, set);
+	else
+		snprintf(buf, size, "../shared/testdata/%s", set);
+}
+
+bool
+media_samples_skip(const char *why)
+{
+	const char *ci = getenv("CI");
+
+	ck_assert_msg(
+	    ci == NULL || strcmp(ci, "true") != 0, "%s; CI=true needs it", why);
+	printf("skip: %s\n", why);
+	return true;
 }

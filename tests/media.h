@@ -33,4 +33,13 @@ void media_damage(const char *src, const char *dst, double from, double to);
 double media_json_num(const json_t *o, const char *key);
 const char *media_json_str(const json_t *o, const char *key);
 
+/*
+ * The shared samples, as FATE finds its own: $REEL_SAMPLES/<set>, else
+ * ../shared/testdata/<set> from the repository root. A test whose samples
+ * are absent says "skip" and passes, except under CI=true, where it fails.
+ */
+void media_samples_dir(char *buf, size_t size, const char *set);
+/* True when samples are missing outside CI (after printing why). */
+bool media_samples_skip(const char *why);
+
 #endif
