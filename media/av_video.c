@@ -208,7 +208,9 @@ avv_tag_duration(const AVStream *st)
 /*
  * Only durations that belong to this stream are trusted: the container's
  * covers every stream (a longer audio track would look like truncated
- * video), and a bitrate estimate is a guess.
+ * video), and a bitrate estimate is a guess. A streaming container's is
+ * read off the last timestamps of a capture that may stop anywhere, even
+ * inside a frame: it tells no truncation.
  */
 static void
 avv_read_duration(struct avv *v, const AVStream *st)
@@ -217,6 +219,9 @@ avv_read_duration(struct avv *v, const AVStream *st)
 
 	if (fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE)
 		return;
+	v->info.duration_estimated =
+	    (fmt->iformat->flags & AVFMT_TS_DISCONT) != 0 &&
+	    fmt->duration_estimation_method == AVFMT_DURATION_FROM_PTS;
 	if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
 		v->info.duration_s = st->duration * v->tb;
 		return;
@@ -988,7 +993,8 @@ avv_end(struct avv *v)
 	}
 	covered = in->start_s + v->last_t + v->step;
 	slack = fmax(2.0 * v->step, AVV_SHORT_SHARE * in->duration_s);
-	if (in->duration_s > 0.0 && in->duration_s - covered > slack)
+	if (in->duration_s > 0.0 && !in->duration_estimated &&
+	    in->duration_s - covered > slack)
 		return avv_fail(v, STAGE_E_DATA,
 		    "%s is truncated or damaged: its video ends at %.2f s of "
 		    "%.2f s",

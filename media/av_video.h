@@ -39,6 +39,8 @@ struct avv_info {
 	int rotation;	   /* clockwise degrees to display */
 	int display_width, display_height; /* upright, square pixels */
 	double duration_s;		   /* declared, 0 when unknown */
+	/* duration_s is where a stream cut anywhere ends (MPEG-TS). */
+	bool duration_estimated;
 	double fps_declared;		   /* container's rate, 0 if unknown */
 	int64_t frames_declared;	   /* 0 when unknown */
 	double start_s;			   /* first frame's time in the file */

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
@@ -609,9 +610,8 @@ START_TEST(test_missing_packets_are_counted)
 	lost = lost_packets(o, &packets);
 	ck_assert_int_eq(lost, 1);
 	ck_assert_int_eq(packets, 200);
-	range = json_array_get(json_object_get(json_object_get(o, "decode"),
-				   "lost_ranges_s"),
-	    0);
+	range = json_array_get(
+	    json_object_get(json_object_get(o, "decode"), "lost_ranges_s"), 0);
 	ck_assert_double_eq_tol(
 	    json_number_value(json_array_get(range, 0)), 4.0, 0.05);
 	json_decref(o);
@@ -625,6 +625,35 @@ START_TEST(test_missing_packets_are_counted)
 	media_damage("clean.mp4", "ruined.mp4", 0.3, 0.5);
 	expect_data_error(
 	    "ruined.mp4", "of 200 video packets could not be decoded (at ");
+}
+END_TEST
+
+/*
+ * A broadcast capture that stops inside its last frames: the duration
+ * MPEG-TS estimates from the last timestamps (1.36 s) is no declared
+ * length, and the file is no truncated one (the packets stop at 1.08 s).
+ */
+START_TEST(test_capture_end_is_no_truncation)
+{
+	char dir[1024], path[1100], why[1200];
+	struct stage_ctx ctx;
+	json_t *o = NULL;
+	enum stage_result rc;
+
+	media_samples_dir(dir, sizeof(dir), "real-media");
+	snprintf(path, sizeof(path), "%s/video/tsd_h264_1080i_3xeac3_dvbsub.ts",
+	    dir);
+	if (access(path, R_OK) != 0) {
+		snprintf(why, sizeof(why), "no corpus: %s: %s", path,
+		    strerror(errno));
+		(void)media_samples_skip(why);
+		return;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	rc = video_analysis_file(&ctx, path, NULL, NULL, &o);
+	ck_assert_msg(rc == STAGE_OK, "%d %s", rc, ctx.error);
+	ck_assert_double_ge(media_json_num(o, "frame_count"), 1);
+	json_decref(o);
 }
 END_TEST
 
@@ -1178,6 +1207,7 @@ stage_video_suite(void)
 	tcase_add_test(tc, test_truncated_and_damaged);
 	tcase_add_test(tc, test_isolated_damage_is_skipped);
 	tcase_add_test(tc, test_missing_packets_are_counted);
+	tcase_add_test(tc, test_capture_end_is_no_truncation);
 	tcase_add_test(tc, test_progress_moves_forward);
 	tcase_add_test(tc, test_stage_writes_artifact);
 	tcase_add_test(tc, test_gray_proxy_full_range);
