@@ -142,7 +142,8 @@ avh_losses_packet(
 	if ((fmt->iformat->flags & AVFMT_TS_DISCONT) == 0)
 		return;
 	if (pkt->dts == AV_NOPTS_VALUE) {
-		/* A field or frame without its own timestamp still takes time. */
+		/* A field or frame without its own timestamp still takes time.
+		 */
 		if (l->seen)
 			l->expect_dts += avh_cadence_step(l, pkt);
 		return;
@@ -150,9 +151,9 @@ avh_losses_packet(
 	if (l->seen)
 		missing = avh_cadence_missing(l, pkt->dts, tb);
 	for (k = 0; k < missing; k++)
-		avh_losses_add(l, fmax(0.0, (double)(l->expect_dts +
-						      k * l->step - start) *
-						tb));
+		avh_losses_add(
+		    l, fmax(0.0,
+			   (double)(l->expect_dts + k * l->step - start) * tb));
 	l->packets += missing;
 	if (l->seen)
 		avh_cadence_next(l, pkt, missing);

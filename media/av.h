@@ -79,7 +79,8 @@ void avh_losses_packet(
 /* One packet (or frame) lost at t seconds. */
 void avh_losses_add(struct avh_losses *l, double t);
 bool avh_losses_too_many(const struct avh_losses *l);
-/* The artifacts' record: {packets, packets_lost, lost_ranges_s, more_ranges}. */
+/* The artifacts' record: {packets, packets_lost, lost_ranges_s, more_ranges}.
+ */
 json_t *avh_losses_json(const struct avh_losses *l);
 /* "at 0.00 s, 12.40-12.90 s" (and ", ..." when more were lost). */
 void avh_losses_where(const struct avh_losses *l, char *buf, size_t size);

@@ -41,12 +41,12 @@ struct avv_info {
 	double duration_s;		   /* declared, 0 when unknown */
 	/* duration_s is where a stream cut anywhere ends (MPEG-TS). */
 	bool duration_estimated;
-	double fps_declared;		   /* container's rate, 0 if unknown */
-	int64_t frames_declared;	   /* 0 when unknown */
-	double start_s;			   /* first frame's time in the file */
-	const char *codec;		   /* codec name, e.g. "h264" */
-	const char *format; /* demuxer name, e.g. "mov,mp4,..." */
-	int64_t bit_rate;   /* bit/s of the stream or file, or 0 */
+	double fps_declared;	 /* container's rate, 0 if unknown */
+	int64_t frames_declared; /* 0 when unknown */
+	double start_s;		 /* first frame's time in the file */
+	const char *codec;	 /* codec name, e.g. "h264" */
+	const char *format;	 /* demuxer name, e.g. "mov,mp4,..." */
+	int64_t bit_rate;	 /* bit/s of the stream or file, or 0 */
 	/* What the last converted frame used, e.g. "bt709" and "limited". */
 	const char *matrix;
 	const char *range;

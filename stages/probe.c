@@ -427,8 +427,10 @@ probe_program_duration(const AVFormatContext *fmt, const AVStream *st)
 		for (j = 0; j < p->nb_stream_indexes; j++) {
 			o = fmt->streams[p->stream_index[j]];
 			type = o->codecpar->codec_type;
-			if (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO)
-				longest = fmax(longest, probe_stream_duration(o));
+			if (type == AVMEDIA_TYPE_VIDEO ||
+			    type == AVMEDIA_TYPE_AUDIO)
+				longest =
+				    fmax(longest, probe_stream_duration(o));
 		}
 		if (longest > 0.0)
 			return longest;

@@ -1315,8 +1315,8 @@ static void
 e2e_decode_recorded(void)
 {
 	json_t *style = t_load("style.json");
-	const json_t *d = json_object_get(
-	    json_object_get(style, "analysis"), "decode");
+	const json_t *d =
+	    json_object_get(json_object_get(style, "analysis"), "decode");
 	const char *kind[] = {"video", "audio"};
 	const json_t *k;
 	size_t i;
