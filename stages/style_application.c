@@ -200,6 +200,23 @@ sa_ratio_parse(const char *s, int *w, int *h)
 	return 0;
 }
 
+/*
+ * An output above SA_MAX_FPS plays nowhere and costs frames for nothing
+ * (a Matroska test clip times 30 frames at 1 ms steps: 500 fps): such a
+ * rate is divided by the least whole n that brings it within, so every
+ * n-th frame time of the template stays one.
+ */
+#define SA_MAX_FPS 120.0
+
+static void
+sa_frame_rate_cap(struct sa_style *t)
+{
+	double n = ceil((double)t->fr_num / t->fr_den / SA_MAX_FPS);
+
+	if (n > 1.0)
+		t->fr_den *= (int)n;
+}
+
 static int
 sa_frame_rate_parse(const json_t *style, const json_t *an, struct sa_style *t)
 {
@@ -211,12 +228,14 @@ sa_frame_rate_parse(const json_t *style, const json_t *an, struct sa_style *t)
 	    num >= 1.0 && den >= 1.0 && num / den <= 1000.0) {
 		t->fr_num = (int)num;
 		t->fr_den = (int)den;
+		sa_frame_rate_cap(t);
 		return 0;
 	}
 	if (!style_num(style, "frame_rate", &fps) || fps < 1.0 || fps > 1000.0)
 		return -1;
 	t->fr_num = (int)lround(fps);
 	t->fr_den = 1;
+	sa_frame_rate_cap(t);
 	return 0;
 }
 

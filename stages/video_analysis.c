@@ -1401,11 +1401,25 @@ va_timing_json(const struct va_state *s, const struct avv_info *in, double dt)
 	    (json_int_t)in->bit_rate);
 }
 
+/*
+ * The frame interval; a single frame (a capture whose other pictures do
+ * not decode) lasts one interval of the declared rate, else 1/25 s.
+ */
+static double
+va_interval(const struct va_state *s, const struct avv_info *in)
+{
+	double dt = shots_frame_interval(s->f, s->n);
+
+	if (dt > 0.0)
+		return dt;
+	return in->fps_declared > 0.0 ? 1.0 / in->fps_declared : 1.0 / 25.0;
+}
+
 static json_t *
 va_report(const struct va_state *s, const struct avv_info *in,
     const struct shot_transition *tr, size_t ntr)
 {
-	double dt = shots_frame_interval(s->f, s->n);
+	double dt = va_interval(s, in);
 	double end_s = s->f[s->n - 1].t + dt;
 	struct colour_acc global;
 	json_t *o, *shots, *g;

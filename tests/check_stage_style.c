@@ -997,6 +997,30 @@ START_TEST(test_application_config)
 }
 END_TEST
 
+/* A template timed at 500 fps renders at 100: the least divisor to 120. */
+START_TEST(test_application_caps_frame_rate)
+{
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	const json_t *fr;
+	json_t *p;
+
+	t_template(&tpl);
+	tpl.fps = 500.0;
+	t_source(&src);
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	fr = json_object_get(json_object_get(p, "output"), "frame_rate");
+	ck_assert_double_eq_tol(
+	    media_json_num(fr, "num") / media_json_num(fr, "den"), 100.0, 1e-9);
+	json_decref(p);
+}
+END_TEST
+
 START_TEST(test_application_caps_dissolves)
 {
 	static const char *const types[6] = {
@@ -1443,6 +1467,7 @@ stage_style_suite(void)
 	tcase_add_test(tc, test_extraction_bad_inputs);
 	tcase_add_test(tc, test_application_plan);
 	tcase_add_test(tc, test_application_config);
+	tcase_add_test(tc, test_application_caps_frame_rate);
 	tcase_add_test(tc, test_application_caps_dissolves);
 	tcase_add_test(tc, test_application_relaxes_rules);
 	tcase_add_test(tc, test_application_needs_inputs);

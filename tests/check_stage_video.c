@@ -653,6 +653,8 @@ START_TEST(test_capture_end_is_no_truncation)
 	rc = video_analysis_file(&ctx, path, NULL, NULL, &o);
 	ck_assert_msg(rc == STAGE_OK, "%d %s", rc, ctx.error);
 	ck_assert_double_ge(media_json_num(o, "frame_count"), 1);
+	/* Its one decodable frame lasts a frame of the declared 25 fps. */
+	ck_assert_double_eq_tol(media_json_num(o, "duration_s"), 0.04, 1e-6);
 	json_decref(o);
 }
 END_TEST

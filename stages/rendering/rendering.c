@@ -10,8 +10,10 @@
  *
  * Damage policy (as in av_video.c): the source fails as STAGE_E_DATA when
  * more than RENDER_BAD_MIN packets, and more than RENDER_BAD_SHARE of
- * them, failed to read or decode or came out flagged corrupt (checked at
- * the end, and as soon as RENDER_BAD_EARLY are bad), when
+ * them, failed to read or decode or came out of the decoder flagged
+ * corrupt (checked at the end, and as soon as RENDER_BAD_EARLY are bad);
+ * the demuxer's own corrupt flag is no loss, as in av_video.c: MPEG-TS
+ * sets it on packets the decoder decodes whole. It also fails when
  * RENDER_READ_ERRORS_MAX reads fail in a row, or when its video ends
  * before the last frame the plan uses (render_video.c).
  */
@@ -72,6 +74,8 @@ struct render {
 	AVFrame *frame;
 	int64_t packets, bad, seeks;
 	double seek_floor; /* source time of the last jump */
+	/* A jump led to no picture (false keyframe flags): decode through. */
+	bool decode_through;
 	int read_errors;
 	bool committed;
 	char out_part[PATH_MAX], out_path[PATH_MAX];
@@ -242,6 +246,23 @@ render_done(const struct render *r)
 }
 
 /* Seeks over a gap no one needs, when a keyframe lets it skip enough. */
+/* Moves the demuxer to the video timestamp ts and resets the decode. */
+static bool
+render_jump(struct render *r, int64_t ts)
+{
+	if (av_seek_frame(r->fmt, r->vidx, ts, AVSEEK_FLAG_BACKWARD) < 0)
+		return false;
+	avcodec_flush_buffers(r->vdec);
+	if (r->adec != NULL)
+		avcodec_flush_buffers(r->adec);
+	rvid_seek(r->vid);
+	if (r->aud != NULL)
+		raud_seek(r->aud);
+	r->last_t = -INFINITY;
+	r->seeks++;
+	return true;
+}
+
 static void
 render_maybe_seek(struct render *r)
 {
@@ -256,25 +277,36 @@ render_maybe_seek(struct render *r)
 	/* The demuxer is at least where it last jumped to, even when
 	 * nothing decoded since (damage): no jump is ever made twice. */
 	pos = fmax(pos, r->seek_floor);
-	if (isinf(need) || need - pos < RENDER_SEEK_GAIN_S)
+	if (r->decode_through || isinf(need) || need - pos < RENDER_SEEK_GAIN_S)
 		return;
 	ie = avformat_index_get_entry_from_timestamp(
 	    vst, llround((need + r->origin) / r->vtb), AVSEEK_FLAG_BACKWARD);
 	if (ie == NULL ||
 	    ie->timestamp * r->vtb - r->origin - pos < RENDER_SEEK_GAIN_S)
 		return;
-	if (av_seek_frame(
-		r->fmt, r->vidx, ie->timestamp, AVSEEK_FLAG_BACKWARD) < 0)
-		return;
-	r->seek_floor = ie->timestamp * r->vtb - r->origin;
-	avcodec_flush_buffers(r->vdec);
-	if (r->adec != NULL)
-		avcodec_flush_buffers(r->adec);
-	rvid_seek(r->vid);
-	if (r->aud != NULL)
-		raud_seek(r->aud);
-	r->last_t = -INFINITY;
-	r->seeks++;
+	if (render_jump(r, ie->timestamp))
+		r->seek_floor = ie->timestamp * r->vtb - r->origin;
+}
+
+/*
+ * An index that flags frames as keyframes that are not (a corpus MP4
+ * does) makes a jump land where nothing decodes to the end: the render
+ * then goes back to the start, whose first frame is a true keyframe, and
+ * decodes through without jumping again.
+ */
+static bool
+render_retry_through(struct render *r)
+{
+	const AVStream *vst = r->fmt->streams[r->vidx];
+
+	if (r->seeks == 0 || r->decode_through || rvid_done(r->vid))
+		return false;
+	log_warnx("the source's jump to %.2f s decoded nothing; decoding it "
+		  "through from the start",
+	    r->seek_floor);
+	r->decode_through = true;
+	return render_jump(
+	    r, vst->start_time != AV_NOPTS_VALUE ? vst->start_time : 0);
 }
 
 /* Source time of a decoded video frame; NAN to skip it (not after the
@@ -409,8 +441,6 @@ render_packet(struct render *r)
 			raud_done(r->aud))
 		return STAGE_OK;
 	r->packets++;
-	if ((r->pkt->flags & AV_PKT_FLAG_CORRUPT) != 0)
-		r->bad++;
 	return render_decode(r, video, r->pkt);
 }
 
@@ -435,8 +465,12 @@ render_loop(struct render *r)
 	while (!render_done(r)) {
 		render_maybe_seek(r);
 		err = av_read_frame(r->fmt, r->pkt);
-		if (err == AVERROR_EOF)
-			return render_drain(r);
+		if (err == AVERROR_EOF) {
+			rc = render_drain(r);
+			if (rc != STAGE_OK || !render_retry_through(r))
+				return rc;
+			continue;
+		}
 		if (err < 0) {
 			r->bad++;
 			if (++r->read_errors >= RENDER_READ_ERRORS_MAX)
