@@ -997,23 +997,31 @@ START_TEST(test_application_config)
 }
 END_TEST
 
+/* Writes the pair's artifacts, runs extraction and application: the plan. */
+static json_t *
+plan_of(const struct t_side *tpl, const struct t_side *src)
+{
+	struct stage_ctx ctx;
+
+	t_artifacts(tpl, src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
+	return t_load(SA_PLAN_ARTIFACT);
+}
+
 /* A template timed at 500 fps renders at 100: the least divisor to 120. */
 START_TEST(test_application_caps_frame_rate)
 {
 	struct t_side tpl, src;
-	struct stage_ctx ctx;
 	const json_t *fr;
 	json_t *p;
 
 	t_template(&tpl);
 	tpl.fps = 500.0;
 	t_source(&src);
-	t_artifacts(&tpl, &src);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
-	p = t_load(SA_PLAN_ARTIFACT);
+	p = plan_of(&tpl, &src);
 	fr = json_object_get(json_object_get(p, "output"), "frame_rate");
 	ck_assert_double_eq_tol(
 	    media_json_num(fr, "num") / media_json_num(fr, "den"), 100.0, 1e-9);
@@ -1027,7 +1035,6 @@ START_TEST(test_application_caps_dissolves)
 	    "none", "dissolve", "dissolve", "dissolve", "dissolve", "dissolve"};
 	static const double ms[6] = {0, 1500, 1500, 1500, 1500, 1500};
 	struct t_side tpl, src;
-	struct stage_ctx ctx;
 	json_t *p, *e;
 	size_t i, n = 0;
 
@@ -1035,12 +1042,7 @@ START_TEST(test_application_caps_dissolves)
 	tpl.types = types;
 	tpl.tr_ms = ms;
 	t_source(&src);
-	t_artifacts(&tpl, &src);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
-	p = t_load(SA_PLAN_ARTIFACT);
+	p = plan_of(&tpl, &src);
 	check_plan(p, "medium");
 	json_array_foreach(
 	    json_object_get(json_object_get(p, "edit"), "segments"), i, e)
@@ -1076,20 +1078,6 @@ plan_relaxed(const json_t *plan, const char *rule)
 			return true;
 	}
 	return false;
-}
-
-/* Writes the pair's artifacts, runs extraction and application: the plan. */
-static json_t *
-plan_of(const struct t_side *tpl, const struct t_side *src)
-{
-	struct stage_ctx ctx;
-
-	t_artifacts(tpl, src);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
-	ck_assert_int_eq(
-	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
-	return t_load(SA_PLAN_ARTIFACT);
 }
 
 static size_t
