@@ -112,21 +112,24 @@ avh_cadence_missing(const struct avh_losses *l, int64_t dts, double tb)
 	return (late + l->step / 2) / l->step;
 }
 
+/* Moves the cadence on to pkt, which has a decode timestamp. */
 static void
 avh_cadence_next(struct avh_losses *l, const AVPacket *pkt, int64_t missing)
 {
 	int64_t late = pkt->dts - l->expect_dts;
 	int64_t gap = pkt->dts - l->last_dts;
 
-	if (gap > 0 && (l->min_step == 0 || gap < l->min_step))
+	if (l->seen && gap > 0 && (l->min_step == 0 || gap < l->min_step))
 		l->min_step = gap;
-	if (missing == 0 && l->step > 0 && llabs(late) <= l->step / 10)
+	if (l->seen && missing == 0 && l->step > 0 &&
+	    llabs(late) <= l->step / 10)
 		l->steady++;
 	else
 		l->steady = 0;
 	l->step = avh_cadence_step(l, pkt);
 	l->last_dts = pkt->dts;
 	l->expect_dts = pkt->dts + l->step;
+	l->seen = true;
 }
 
 void
@@ -142,8 +145,7 @@ avh_losses_packet(
 	if ((fmt->iformat->flags & AVFMT_TS_DISCONT) == 0)
 		return;
 	if (pkt->dts == AV_NOPTS_VALUE) {
-		/* A field or frame without its own timestamp still takes time.
-		 */
+		/* A field without its own timestamp still takes time. */
 		if (l->seen)
 			l->expect_dts += avh_cadence_step(l, pkt);
 		return;
@@ -155,14 +157,7 @@ avh_losses_packet(
 		    l, fmax(0.0,
 			   (double)(l->expect_dts + k * l->step - start) * tb));
 	l->packets += missing;
-	if (l->seen)
-		avh_cadence_next(l, pkt, missing);
-	else {
-		l->step = avh_cadence_step(l, pkt);
-		l->last_dts = pkt->dts;
-		l->expect_dts = pkt->dts + l->step;
-	}
-	l->seen = true;
+	avh_cadence_next(l, pkt, missing);
 }
 
 json_t *
