@@ -6,6 +6,7 @@
  * 5 the job was cancelled; 6 a local file could not be read or written.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -52,7 +53,7 @@ usage(void)
 	    "  wait JOB\n"
 	    "  webhook redeliver JOB\n"
 	    "  result JOB [--output FILE] [--style FILE] [--contact FILE]\n"
-	    "         [--cube FILE] [--plan FILE]\n"
+	    "         [--cube FILE] [--plan FILE] [--report FILE]\n"
 	    "  run SOURCE --template TEMPLATE -o OUT [--template-only] "
 	    "[--config KEY=VALUE]...\n");
 	exit(EXIT_USAGE);
@@ -164,6 +165,61 @@ plain_job(const json_t *j)
 		    jstr(err, "message"), jstr(err, "code"));
 	if (json_object_get(j, "output_video_url") != NULL)
 		printf("output:     %s\n", jstr(j, "output_video_url"));
+}
+
+/* o[a][b] as a number; NAN when absent or null. */
+static double
+jnum(const json_t *o, const char *a, const char *b)
+{
+	const json_t *v = json_object_get(json_object_get(o, a), b);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The style-match report in a few lines (docs/stages/report.md). */
+static void
+plain_report(const json_t *rep)
+{
+	const json_t *col = json_object_get(rep, "colour");
+	const json_t *beats = json_object_get(rep, "beats");
+
+	if (json_is_object(col))
+		printf("colour:     CIE76 %.2f -> %.2f (%.0f%% closer), "
+		       "CIEDE2000 %.2f -> %.2f\n",
+		    jnum(col, "cie76", "before"), jnum(col, "cie76", "after"),
+		    100.0 * jnum(col, "cie76", "reduction"),
+		    jnum(col, "ciede2000", "before"),
+		    jnum(col, "ciede2000", "after"));
+	printf("cuts:       template %.1f/min, planned %.1f/min, delivered "
+	       "%.1f/min\n",
+	    jnum(rep, "cuts", "template_per_min"),
+	    jnum(rep, "cuts", "planned_per_min"),
+	    jnum(rep, "cuts", "delivered_per_min"));
+	if (json_is_object(beats))
+		printf("beats:      %lld of %lld cuts on a beat\n",
+		    (long long)json_integer_value(
+			json_object_get(beats, "cuts_on_beat")),
+		    (long long)json_integer_value(
+			json_object_get(beats, "cuts")));
+	if (json_is_object(json_object_get(rep, "loudness")))
+		printf("loudness:   %.2f LUFS (target %.2f), true peak %.2f "
+		       "dBTP (limit %.1f)\n",
+		    jnum(rep, "loudness", "integrated_lufs"),
+		    jnum(rep, "loudness", "target_lufs"),
+		    jnum(rep, "loudness", "true_peak_dbtp"),
+		    jnum(rep, "loudness", "true_peak_limit_dbtp"));
+	printf("decode:     %.0f of %.0f packets lost\n",
+	    jnum(rep, "decode", "lost"), jnum(rep, "decode", "packets"));
+}
+
+static void
+plain_result(const json_t *j)
+{
+	const json_t *rep = json_object_get(j, "report");
+
+	plain_job(j);
+	if (json_is_object(rep))
+		plain_report(rep);
 }
 
 static void
@@ -619,6 +675,7 @@ cmd_result(int argc, char **argv)
 	    {"contact", required_argument, NULL, 'c'},
 	    {"cube", required_argument, NULL, 'g'},
 	    {"plan", required_argument, NULL, 'p'},
+	    {"report", required_argument, NULL, 'r'},
 	    {NULL, 0, NULL, 0},
 	};
 	/* Option letter -> artifact name, in the order they are fetched. */
@@ -631,6 +688,7 @@ cmd_result(int argc, char **argv)
 	    {'c', "contact.png"},
 	    {'g', "grade.cube"},
 	    {'p', "plan.json"},
+	    {'r', "report.json"},
 	};
 	const char *dest[sizeof(files) / sizeof(files[0])] = {NULL};
 	struct msg resp;
@@ -658,7 +716,7 @@ cmd_result(int argc, char **argv)
 		msg_clear(&resp);
 	}
 	fetch_result(argv[optind], NULL, NULL, &resp);
-	done_ok(&resp, plain_job);
+	done_ok(&resp, plain_result);
 	return 0;
 }
 

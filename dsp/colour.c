@@ -347,3 +347,96 @@ colour_acc_hist(const struct colour_acc *acc, double *out, int bins)
 		out[i] /= total;
 	return 0;
 }
+
+double
+colour_cie76(const double a[3], const double b[3])
+{
+	return sqrt((a[0] - b[0]) * (a[0] - b[0]) +
+		    (a[1] - b[1]) * (a[1] - b[1]) +
+		    (a[2] - b[2]) * (a[2] - b[2]));
+}
+
+/* Hue angle in degrees, 0..360, of (a', b); 0 for a neutral colour. */
+static double
+colour_hue_deg(double ap, double b)
+{
+	double h;
+
+	if (ap == 0.0 && b == 0.0)
+		return 0.0;
+	h = atan2(b, ap) * 180.0 / M_PI;
+	return h < 0.0 ? h + 360.0 : h;
+}
+
+static double
+colour_rad(double deg)
+{
+	return deg * M_PI / 180.0;
+}
+
+/* Hue difference and mean hue, with the CIEDE2000 rules for the wrap. */
+static void
+colour_hue_terms(double h1, double h2, double c1c2, double *dh, double *hbar)
+{
+	double d = h2 - h1, s = h1 + h2;
+
+	if (c1c2 == 0.0) {
+		*dh = 0.0;
+		*hbar = s;
+		return;
+	}
+	*dh = d > 180.0 ? d - 360.0 : d < -180.0 ? d + 360.0 : d;
+	if (fabs(d) <= 180.0)
+		*hbar = s / 2.0;
+	else
+		*hbar = s < 360.0 ? (s + 360.0) / 2.0 : (s - 360.0) / 2.0;
+}
+
+/*
+ * Sharma, Wu and Dalal (2005), "The CIEDE2000 color-difference formula",
+ * with kL = kC = kH = 1.
+ */
+double
+colour_ciede2000(const double a[3], const double b[3])
+{
+	double c1 = hypot(a[1], a[2]), c2 = hypot(b[1], b[2]);
+	double cbar7 = pow((c1 + c2) / 2.0, 7.0);
+	double g = 0.5 * (1.0 - sqrt(cbar7 / (cbar7 + pow(25.0, 7.0))));
+	double a1 = (1.0 + g) * a[1], a2 = (1.0 + g) * b[1];
+	double c1p = hypot(a1, a[2]), c2p = hypot(a2, b[2]);
+	double h1 = colour_hue_deg(a1, a[2]), h2 = colour_hue_deg(a2, b[2]);
+	double dh, hbar, dl = b[0] - a[0], dc = c2p - c1p, dhh, lbar, cbar, t;
+	double sl, sc, sh, rt, lb50;
+
+	colour_hue_terms(h1, h2, c1p * c2p, &dh, &hbar);
+	dhh = 2.0 * sqrt(c1p * c2p) * sin(colour_rad(dh / 2.0));
+	lbar = (a[0] + b[0]) / 2.0;
+	cbar = (c1p + c2p) / 2.0;
+	t = 1.0 - 0.17 * cos(colour_rad(hbar - 30.0)) +
+	    0.24 * cos(colour_rad(2.0 * hbar)) +
+	    0.32 * cos(colour_rad(3.0 * hbar + 6.0)) -
+	    0.20 * cos(colour_rad(4.0 * hbar - 63.0));
+	lb50 = (lbar - 50.0) * (lbar - 50.0);
+	sl = 1.0 + 0.015 * lb50 / sqrt(20.0 + lb50);
+	sc = 1.0 + 0.045 * cbar;
+	sh = 1.0 + 0.015 * cbar * t;
+	rt = -2.0 * sqrt(pow(cbar, 7.0) / (pow(cbar, 7.0) + pow(25.0, 7.0))) *
+	     sin(colour_rad(60.0 * exp(-((hbar - 275.0) / 25.0) *
+				       ((hbar - 275.0) / 25.0))));
+	return sqrt((dl / sl) * (dl / sl) + (dc / sc) * (dc / sc) +
+		    (dhh / sh) * (dhh / sh) + rt * (dc / sc) * (dhh / sh));
+}
+
+double
+colour_hist_distance(const double *p, const double *q, int n)
+{
+	double cp = 0.0, cq = 0.0, sum = 0.0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		cp += p[i];
+		cq += q[i];
+		sum += fabs(cp - cq);
+	}
+	return n > 0 ? sum * 100.0 / n : 0.0;
+}

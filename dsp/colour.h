@@ -76,4 +76,14 @@ double colour_acc_percentile(const struct colour_acc *acc, double p);
  */
 int colour_acc_hist(const struct colour_acc *acc, double *out, int bins);
 
+/* Colour differences of two CIELAB colours: Euclidean, and CIE 2000. */
+double colour_cie76(const double a[3], const double b[3]);
+double colour_ciede2000(const double a[3], const double b[3]);
+/*
+ * The earth mover's distance between two L* histograms of n equal bins
+ * over 0..100 (each summing to 1), in L* units: how far, on average, the
+ * lightness of one must move to become the other.
+ */
+double colour_hist_distance(const double *p, const double *q, int n);
+
 #endif

@@ -709,6 +709,25 @@ sa_plan_json(const struct stage_ctx *ctx, const struct sa_input *in,
 	    SA_AUDIO_RATE);
 }
 
+/*
+ * What rendering's style-match report compares the output with: the
+ * colour statistics of both videos, the template's shot lengths and
+ * whether the source's soundtrack has music.
+ */
+static json_t *
+sa_reference_json(const struct sa_input *in)
+{
+	json_t *lengths = json_array();
+
+	for (size_t i = 0; lengths != NULL && i < in->t.npattern; i++)
+		json_array_append_new(
+		    lengths, style_real(in->t.pattern[i], 1e-3));
+	return json_pack("{s:{s:o, s:o}, s:{s:o, s:b}}", "template", "colour",
+	    style_stats_json(&in->t.colour), "shot_lengths_s", lengths,
+	    "source", "colour", style_stats_json(&in->v.colour), "music",
+	    in->a.has_audio && in->a.music);
+}
+
 /* ---- the stage ---- */
 
 static enum stage_result
@@ -732,7 +751,13 @@ sa_plan(
 		return rc;
 	}
 	stage_progress(ctx, 0.8);
-	if ((doc = sa_plan_json(ctx, in, c, &g, &plan, relaxed)) == NULL)
+	doc = sa_plan_json(ctx, in, c, &g, &plan, relaxed);
+	if (doc != NULL && json_object_set_new(
+			       doc, "reference", sa_reference_json(in)) == -1) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	if (doc == NULL)
 		rc = stage_fail(
 		    ctx, STAGE_E_TEMP, "out of memory building the plan");
 	else

@@ -23,6 +23,7 @@ static const char *const artifacts[] = {
     "grade.cube",
     "plan.json",
     "contact.png",
+    "report.json",
 };
 
 static json_t *job_stats_json(const struct job *j);
@@ -90,6 +91,24 @@ job_style_view(const struct job *j)
 	return json_null();
 }
 
+/*
+ * The style-match report, read when asked for: it is small, and keeping
+ * it out of memory keeps a retained job's footprint what it was.
+ */
+static json_t *
+job_report_view(const struct job *j)
+{
+	char path[MSG_PATH_SIZE + 16];
+	json_t *report;
+
+	if (j->j_st.status != JOB_COMPLETED)
+		return json_null();
+	job_dir(j, path, MSG_PATH_SIZE);
+	strcat(path, "/report.json");
+	report = json_load_file(path, 0, NULL);
+	return report != NULL ? report : json_null();
+}
+
 static void
 job_detail_json(const struct job *j, json_t *o)
 {
@@ -105,6 +124,7 @@ job_detail_json(const struct job *j, json_t *o)
 		json_object_set_new(o, "output_video_url", json_null());
 	}
 	json_object_set_new(o, "style_json", job_style_view(j));
+	json_object_set_new(o, "report", job_report_view(j));
 	if (j->j_st.completed_ms != 0 && j->j_st.started_ms != 0)
 		json_object_set_new(o, "processing_time_seconds",
 		    json_real(
@@ -205,7 +225,7 @@ jobview_artifact_open(const struct job *j, const char *artifact, int *fd,
 		str_copy(code, ERR_INVALID_REQUEST, MSG_WORD_SIZE);
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "unknown artifact '%.32s'; known: output.mp4, style.json, "
-		    "grade.cube, plan.json, contact.png",
+		    "grade.cube, plan.json, contact.png, report.json",
 		    artifact);
 		return -1;
 	}

@@ -4,7 +4,9 @@
  * deviation, percentiles and L* histogram of a half black, half white
  * picture; a histogram of bins that do not divide COLOUR_HIST_BINS and
  * a frame of more than COLOUR_FRAME_MAX_PIXELS samples are refused; the
- * planar summary of a picture equals the packed one, byte for byte.
+ * planar summary of a picture equals the packed one, byte for byte;
+ * CIEDE2000 against the published pairs of Sharma, Wu and Dalal (2005);
+ * the histogram distance of shifted histograms is the shift.
  */
 #include <stdint.h>
 #include <string.h>
@@ -70,6 +72,38 @@ START_TEST(test_colour_conversions)
 }
 END_TEST
 
+/* Pairs 1, 2, 7, 17, 18, 25 and 34 of Sharma, Wu and Dalal's table. */
+START_TEST(test_colour_differences)
+{
+	static const double pairs[][7] = {
+	    {50, 2.6772, -79.7751, 50, 0, -82.7485, 2.0425},
+	    {50, 3.1571, -77.2803, 50, 0, -82.7485, 2.8615},
+	    {50, 0, 0, 50, -1, 2, 2.3669},
+	    {50, 2.5, 0, 73, 25, -18, 27.1492},
+	    {50, 2.5, 0, 61, -5, 29, 22.8977},
+	    {60.2574, -34.0099, 36.2677, 60.4626, -34.1751, 39.4387, 1.2644},
+	    {22.7233, 20.0904, -46.6940, 23.0331, 14.9730, -42.5619, 2.0373},
+	};
+	const double a[3] = {50, 0, 0}, b[3] = {53, 4, 0};
+	double p[8] = {0}, q[8] = {0};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		ck_assert_double_eq_tol(
+		    colour_ciede2000(pairs[i], pairs[i] + 3), pairs[i][6],
+		    1e-4);
+		ck_assert_double_eq_tol(
+		    colour_ciede2000(pairs[i] + 3, pairs[i]), pairs[i][6],
+		    1e-4);
+	}
+	ck_assert_double_eq_tol(colour_cie76(a, b), 5.0, 1e-12);
+	ck_assert_double_eq_tol(colour_ciede2000(a, a), 0.0, 1e-12);
+	/* All of p in bin 1, all of q in bin 3: two bins of 12.5 L*. */
+	p[1] = q[3] = 1.0;
+	ck_assert_double_eq_tol(colour_hist_distance(p, q, 8), 25.0, 1e-9);
+	ck_assert_double_eq_tol(colour_hist_distance(p, p, 8), 0.0, 1e-12);
+}
+END_TEST
+
 static Suite *
 dsp_colour_suite(void)
 {
@@ -77,6 +111,7 @@ dsp_colour_suite(void)
 	TCase *tc = tcase_create("colour");
 
 	tcase_add_test(tc, test_colour_conversions);
+	tcase_add_test(tc, test_colour_differences);
 	suite_add_tcase(s, tc);
 	return s;
 }

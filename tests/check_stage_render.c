@@ -47,6 +47,7 @@
 #define MAX_WINDOWS 2000
 
 static char src_mp4[128], rb_mp4[128], silent_mp4[128], noise_mp4[128];
+static char bw_mp4[128];
 
 struct seg {
 	double s0, s1, out;
@@ -81,6 +82,16 @@ path_in(char *buf, size_t size, const char *job, const char *name)
 	snprintf(buf, size, "%s/%s/%s", media_dir(), job, name);
 }
 
+/* The output file of a job, in a static buffer. */
+static const char *
+path_in_out(const char *job)
+{
+	static char buf[256];
+
+	path_in(buf, sizeof(buf), job, RENDERING_OUTPUT);
+	return buf;
+}
+
 static void
 setup_media(void)
 {
@@ -98,6 +109,14 @@ setup_media(void)
 	    "testsrc2=size=160x90:rate=25:duration=4", "-f", "lavfi", "-i",
 	    "anoisesrc=d=4:c=pink:r=48000:a=0.3", X264, "-c:a", "aac", "-b:a",
 	    "256k", "-ac", "2", NULL};
+	const char *bw[] = {"-f", "lavfi", "-i",
+	    "color=c=black:s=320x180:r=25:d=2[a];"
+	    "color=c=white:s=320x180:r=25:d=2[b];"
+	    "color=c=black:s=320x180:r=25:d=2[c];"
+	    "color=c=white:s=320x180:r=25:d=2[d];"
+	    "[a][b][c][d]concat=n=4:v=1:a=0",
+	    "-f", "lavfi", "-i", TONE("0.2", ""), X264, GOP, "-c:a", "aac",
+	    NULL};
 	const char *faststart[] = {
 	    "-i", src_mp4, "-c", "copy", "-movflags", "+faststart", NULL};
 
@@ -107,10 +126,12 @@ setup_media(void)
 	media_path(rb_mp4, sizeof(rb_mp4), "rb.mp4");
 	media_path(silent_mp4, sizeof(silent_mp4), "silent.mp4");
 	media_path(noise_mp4, sizeof(noise_mp4), "noise.mp4");
+	media_path(bw_mp4, sizeof(bw_mp4), "bw.mp4");
 	media_gen("src.mp4", src);
 	media_gen("rb.mp4", rb);
 	media_gen("silent.mp4", silent);
 	media_gen("noise.mp4", noise);
+	media_gen("bw.mp4", bw);
 	media_gen("fast.mp4", faststart);
 	media_damage("fast.mp4", "trunc_fast.mp4", 0.5, 0.0);
 	media_damage("src.mp4", "trunc_end.mp4", 0.5, 0.0);
@@ -446,8 +467,8 @@ dir_holds(const char *job, const char *const names[])
 	ck_assert_int_eq(found, want);
 }
 
-static const char *const job_ok_files[] = {
-    "plan.json", "grade.cube", RENDERING_OUTPUT, RENDERING_CONTACT, NULL};
+static const char *const job_ok_files[] = {"plan.json", "grade.cube",
+    RENDERING_OUTPUT, RENDERING_CONTACT, "report.json", NULL};
 static const char *const job_failed_files[] = {"plan.json", "grade.cube", NULL};
 
 START_TEST(test_basic_output)
@@ -640,6 +661,74 @@ START_TEST(test_cut_sync_and_seek)
 	probe_file(out, &p);
 	ck_assert_double_eq_tol(p.adur, p.vdur, 1.0 / 30);
 	ck_assert_double_eq_tol((double)l.frames / 48000, 3.0, 1.0 / 30);
+}
+END_TEST
+
+/*
+ * The style-match report on black and white shots cut together: plan.json
+ * is given a reference (a mid-grey template, a dark reddish source), and
+ * the report's figures are checked against what the output is: three
+ * cuts, half black and half white, and the loudness and peak this suite
+ * measures on the decoded file.
+ */
+START_TEST(test_report_figures)
+{
+	const struct seg segs[] = {{0.5, 1.5, 0.0, "none", 0.0},
+	    {2.5, 3.5, 1.0, "cut", 0.0}, {4.5, 5.5, 2.0, "cut", 0.0},
+	    {6.5, 7.5, 3.0, "cut", 0.0}};
+	struct plan_opts o = plan_default;
+	char path[256];
+	json_t *plan, *rep, *col;
+	struct loud l;
+	double lufs, tp;
+
+	o.source = bw_mp4;
+	write_job("report", &o, segs, 4, CUBE_IDENTITY);
+	path_in(path, sizeof(path), "report", "plan.json");
+	plan = json_load_file(path, 0, NULL);
+	ck_assert_ptr_nonnull(plan);
+	json_object_set_new(plan, "reference",
+	    json_pack("{s:{s:{s:[f,f,f]}, s:[f,f]}, s:{s:{s:[f,f,f]}, s:b}}",
+		"template", "colour", "lab_mean", 50.0, 0.0, 0.0,
+		"shot_lengths_s", 1.0, 2.0, "source", "colour", "lab_mean",
+		30.0, 20.0, 10.0, "music", 0));
+	ck_assert_int_eq(json_dump_file(plan, path, 0), 0);
+	json_decref(plan);
+	render_ok("report", bw_mp4);
+	path_in(path, sizeof(path), "report", "report.json");
+	rep = json_load_file(path, 0, NULL);
+	ck_assert_ptr_nonnull(rep);
+	col = json_object_get(rep, "colour");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(rep, "frames")), 120);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+			     json_object_get(rep, "cuts"), "delivered")),
+	    3);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+			     json_object_get(rep, "transitions"), "cut")),
+	    3);
+	ck_assert_double_eq_tol(
+	    json_number_value(
+		json_array_get(json_object_get(col, "output_lab_mean"), 0)),
+	    50.0, 1.0);
+	ck_assert_double_gt(json_number_value(json_object_get(
+				json_object_get(col, "cie76"), "reduction")),
+	    0.9);
+	measure_audio(path_in_out("report"), &l, &lufs, &tp);
+	ck_assert_double_eq_tol(
+	    json_number_value(json_object_get(
+		json_object_get(rep, "loudness"), "integrated_lufs")),
+	    lufs, 0.5);
+	ck_assert_double_le(
+	    json_number_value(json_object_get(
+		json_object_get(rep, "loudness"), "true_peak_dbtp")),
+	    -1.0 + 0.01);
+	ck_assert(json_is_false(
+	    json_object_get(json_object_get(rep, "beats"), "source_music")));
+	ck_assert_int_gt(json_integer_value(json_object_get(
+			     json_object_get(rep, "decode"), "packets")),
+	    0);
+	json_decref(rep);
 }
 END_TEST
 
@@ -958,6 +1047,7 @@ stage_render_suite(void)
 	tcase_add_test(tc, test_conform_pad);
 	tcase_add_test(tc, test_lut_applied);
 	tcase_add_test(tc, test_cut_sync_and_seek);
+	tcase_add_test(tc, test_report_figures);
 	tcase_add_test(tc, test_fade_through_black);
 	tcase_add_test(tc, test_dissolve_blends);
 	tcase_add_test(tc, test_gain_and_limiter);

@@ -35,6 +35,7 @@
 #include "render_lut.h"
 #include "render_peak.h"
 #include "render_plan.h"
+#include "render_report.h"
 #include "render_video.h"
 #include "rendering.h"
 #include "util.h"
@@ -69,6 +70,7 @@ struct render {
 	struct rvid *vid;
 	struct raud *aud;
 	struct contact *sheet;
+	struct rrep *report;
 	int64_t tap_at[CONTACT_COLS];
 	AVPacket *pkt;
 	AVFrame *frame;
@@ -80,6 +82,7 @@ struct render {
 	bool committed;
 	char out_part[PATH_MAX], out_path[PATH_MAX];
 	char sheet_part[PATH_MAX], sheet_path[PATH_MAX];
+	char report_path[PATH_MAX];
 	int64_t t0;
 	double render_s; /* demux to the end of encoding */
 };
@@ -97,6 +100,7 @@ render_paths(struct render *r)
 	    RENDERING_CONTACT_PART);
 	snprintf(r->sheet_path, sizeof(r->sheet_path), "%s/%s", d,
 	    RENDERING_CONTACT);
+	snprintf(r->report_path, sizeof(r->report_path), "%s/%s", d, RREP_FILE);
 	/* Left by a run that was killed. */
 	(void)unlink(r->out_part);
 	(void)unlink(r->sheet_part);
@@ -162,20 +166,24 @@ static enum stage_result
 render_tap(void *arg, const AVFrame *f, int64_t n)
 {
 	struct render *r = arg;
+	enum stage_result rc = rrep_video(r->report, f, n);
 	int k;
 
-	for (k = 0; k < CONTACT_COLS; k++) {
+	for (k = 0; rc == STAGE_OK && k < CONTACT_COLS; k++) {
 		if (r->tap_at[k] == n)
 			return contact_put(r->ctx, r->sheet, CONTACT_OUTPUT, k,
 			    f, 0, (AVRational){1, 1});
 	}
-	return STAGE_OK;
+	return rc;
 }
 
 static enum stage_result
 render_sink(void *arg, const float *x, int n)
 {
-	return enc_audio(arg, x, n);
+	struct render *r = arg;
+	enum stage_result rc = rrep_audio(r->report, x, n);
+
+	return rc == STAGE_OK ? enc_audio(r->enc, x, n) : rc;
 }
 
 static enum stage_result
@@ -186,9 +194,12 @@ render_output(struct render *r)
 	    p->width, p->height, p->fps, p->preset, p->crf};
 	struct enc_audio_cfg a = {p->audio_rate, p->audio_bitrate};
 	enum stage_result rc = STAGE_OK;
+	char plan_path[PATH_MAX];
 	double ceiling;
 	int k, passes;
 
+	snprintf(
+	    plan_path, sizeof(plan_path), "%s/%s", r->ctx->job_dir, RPLAN_FILE);
 	if (p->audio) {
 		rc = rpeak_calibrate(r->ctx, p, r->source, r->vidx, r->aidx,
 		    RENDER_CALIBRATE_SHARE, &ceiling, &passes);
@@ -199,8 +210,10 @@ render_output(struct render *r)
 		    r->ctx, r->out_part, &v, p->audio ? &a : NULL, &r->enc);
 	if (rc == STAGE_OK)
 		rc = rvid_new(r->ctx, p, r->conf, r->enc, &r->vid);
+	if (rc == STAGE_OK)
+		rc = rrep_new(r->ctx, plan_path, p, &r->report);
 	if (rc == STAGE_OK && p->audio)
-		rc = raud_new(r->ctx, p, ceiling, render_sink, r->enc,
+		rc = raud_new(r->ctx, p, ceiling, render_sink, r,
 		    r->fmt->streams[r->aidx]->time_base, r->origin, &r->aud);
 	if (rc == STAGE_OK && (r->sheet = contact_new()) == NULL)
 		rc = stage_fail(r->ctx, STAGE_E_TEMP, "out of memory");
@@ -499,6 +512,9 @@ render_end(struct render *r)
 	if (rc == STAGE_OK)
 		rc = enc_finish(r->enc);
 	r->render_s = (clock_monotonic_us() - r->t0) / 1e6;
+	if (rc == STAGE_OK)
+		rc = rrep_write(r->report,
+		    &(struct rrep_decode){r->packets, r->bad, r->seeks});
 	return rc;
 }
 
@@ -555,9 +571,9 @@ render_report(struct render *r)
 	    (long long)rvid_emitted(r->vid), (long long)rvid_rendered(r->vid),
 	    s, fps, (long long)r->seeks,
 	    r->aud != NULL ? raud_limited_db(r->aud) : 0.0);
-	r->ctx->result = json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:I}",
-	    "output", RENDERING_OUTPUT, "contact", RENDERING_CONTACT, "frames",
-	    (json_int_t)rvid_emitted(r->vid), "duration_s",
+	r->ctx->result = json_pack("{s:s, s:s, s:s, s:I, s:f, s:f, s:f, s:I}",
+	    "output", RENDERING_OUTPUT, "contact", RENDERING_CONTACT, "report",
+	    RREP_FILE, "frames", (json_int_t)rvid_emitted(r->vid), "duration_s",
 	    (double)r->plan.nframes * r->plan.fps.den / r->plan.fps.num,
 	    "render_s", s, "frames_per_s", fps, "seeks", (json_int_t)r->seeks);
 }
@@ -566,6 +582,7 @@ static void
 render_close(struct render *r)
 {
 	contact_free(r->sheet);
+	rrep_free(r->report);
 	raud_free(r->aud);
 	rvid_free(r->vid);
 	enc_free(r->enc);
@@ -580,6 +597,7 @@ render_close(struct render *r)
 	if (!r->committed) {
 		(void)unlink(r->out_part);
 		(void)unlink(r->sheet_part);
+		(void)unlink(r->report_path);
 	}
 }
 

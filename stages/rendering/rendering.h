@@ -1,7 +1,8 @@
 /*
  * The rendering stage: plan.json, grade.cube and the source video in,
- * <job_dir>/output.mp4 (H.264 + AAC, faststart) and <job_dir>/contact.png
- * out (docs/stages/rendering.md).
+ * <job_dir>/output.mp4 (H.264 + AAC, faststart), <job_dir>/contact.png and
+ * the style-match report <job_dir>/report.json out
+ * (docs/stages/rendering.md, docs/stages/report.md).
  *
  * Guarantees: the source's video is decoded once, front to back, seeking
  * forward only over gaps no segment needs (its audio is also read by the

@@ -47,7 +47,7 @@ ctl run "$MEDIA/source.mp4" --template "$MEDIA/template.mp4" -o "$T/out.mp4" \
 	>"$T/run.log" 2>&1 || fail "reelctl run: $(tail -5 "$T/run.log")"
 job=$(ctl --json list --status completed | jq -r '.data.jobs[0].job_id')
 ctl result "$job" --style "$T/style.json" >/dev/null || fail "result --style"
-for a in style.json grade.cube plan.json contact.png output.mp4; do
+for a in style.json grade.cube plan.json contact.png output.mp4 report.json; do
 	[ -s "$STATE/jobs/$job/$a" ] || fail "no $a"
 done
 # The detail view's stages: all six ran, each with its wall and CPU time;
@@ -105,6 +105,26 @@ ct=$(cuts_per_min "$MEDIA/template.mp4"); co=$(cuts_per_min "$T/out.mp4")
 echo "cut frequency (ffmpeg scene score > 0.3): template $ct/min, output $co/min"
 awk -v a="$ct" -v b="$co" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.2 * a) }' ||
 	fail "output cut frequency $co/min is not within 20% of $ct/min"
+
+# The style-match report agrees with the ffmpeg program's measurements of
+# the same output: cuts by the same scene score, colour and loudness.
+ctl result "$job" --report "$T/report.json" >"$T/result.txt" || fail "result --report"
+grep -q '^colour: .*CIE76' "$T/result.txt" || fail "reelctl result shows no report: $(cat "$T/result.txt")"
+rep=$(ctl --json result "$job" | jq -c '.data.report')
+cmp -s "$T/report.json" "$STATE/jobs/$job/report.json" || fail "report.json fetched differs"
+rd=$(jq '.cuts.delivered_per_min' <<<"$rep")
+rc=$(jq '.colour.cie76.reduction * 100' <<<"$rep")
+rl=$(jq '.loudness.integrated_lufs' <<<"$rep")
+echo "report: delivered $rd cuts/min, CIE76 fell by $rc%, $rl LUFS"
+awk -v a="$rd" -v b="$co" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 7) }' ||
+	fail "report's $rd cuts/min against ffmpeg's $co/min"
+awk -v a="$rc" -v b="$fall" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 5) }' ||
+	fail "report's colour reduction $rc% against $fall%"
+awk -v a="$rl" -v b="$lo" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.5) }' ||
+	fail "report's $rl LUFS against ffmpeg's $lo"
+jq -e '.beats.cuts == (.transitions.cut + .transitions.fade + .transitions.dissolve)
+	and .decode.lost == 0 and .decode.packets > 0' <<<"$rep" >/dev/null ||
+	fail "report: $rep"
 
 # Every documented StyleJSON field is there.
 for f in version color_grade aspect_ratio frame_rate audio_style cut_frequency \
