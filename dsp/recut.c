@@ -590,6 +590,72 @@ recut_plan_build(const struct recut_shot *shots, size_t nshots,
 	return rc;
 }
 
+/* Segments pick[0..k) of plan->seg, spread evenly, first and last kept. */
+static void
+recut_spread(
+    const struct recut_plan *plan, size_t k, struct recut_segment *pick)
+{
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		pick[j] = plan->seg[k > 1 ? (j * (plan->n - 1) + (k - 1) / 2) /
+						(k - 1)
+					  : 0];
+	pick[0].in = (struct recut_transition){RECUT_NONE, 0.0};
+}
+
+/*
+ * Shortens the picked segments by excess seconds: the last one alone when
+ * it can give that much and keep min_len (the cuts before it keep their
+ * beats), else each in proportion to what it can give.
+ */
+static void
+recut_trim(struct recut_segment *pick, size_t k, double excess, double min_len)
+{
+	double slack = 0.0, give,
+	       last = pick[k - 1].src_end_s - pick[k - 1].src_start_s - min_len;
+	size_t j;
+
+	if (last >= excess) {
+		pick[k - 1].src_end_s -= excess;
+		return;
+	}
+	for (j = 0; j < k; j++)
+		slack += fmax(
+		    0.0, pick[j].src_end_s - pick[j].src_start_s - min_len);
+	for (j = 0; slack > 0.0 && j < k; j++) {
+		give = fmax(
+		    0.0, pick[j].src_end_s - pick[j].src_start_s - min_len);
+		pick[j].src_end_s -= give * fmin(1.0, excess / slack);
+	}
+}
+
+int
+recut_plan_fit(struct recut_plan *plan, double target_s)
+{
+	struct recut_segment *pick;
+	double dur = plan->duration_s;
+	size_t k;
+
+	if (plan->n == 0 || !(plan->duration_s > target_s))
+		return 0;
+	if ((pick = calloc(plan->n, sizeof(*pick))) == NULL)
+		return -1;
+	/* The fewest spread segments that reach the target. */
+	for (k = 1; k <= plan->n; k++) {
+		recut_spread(plan, k, pick);
+		if ((dur = recut_timeline(pick, k)) >= target_s)
+			break;
+	}
+	recut_trim(pick, k, dur - target_s, plan->min_len_s);
+	memcpy(plan->seg, pick, k * sizeof(*pick));
+	free(pick);
+	plan->n = k;
+	plan->duration_s = recut_timeline(plan->seg, k);
+	plan->cut_frequency = recut_cut_frequency(k, plan->duration_s);
+	return 0;
+}
+
 void
 recut_plan_free(struct recut_plan *plan)
 {

@@ -101,6 +101,14 @@ double recut_cut_frequency(size_t n, double duration_s);
  */
 int recut_plan_build(const struct recut_shot *shots, size_t nshots,
     const struct recut_params *p, struct recut_plan *out);
+/*
+ * Shortens a plan longer than target_s to it: the fewest segments, spread
+ * evenly over the plan (its first and last kept), that reach the target,
+ * trimmed at the end of the last (or, when that would leave it under
+ * min_len_s, of each in proportion). A plan no longer than the target is
+ * left as it is. Returns 0, or -1 when memory runs out.
+ */
+int recut_plan_fit(struct recut_plan *plan, double target_s);
 void recut_plan_free(struct recut_plan *plan);
 
 #endif

@@ -87,6 +87,21 @@ value_unit_interval(const char *v)
 	return errno == 0 && end != v && *end == '\0' && d >= 0.0 && d <= 1.0;
 }
 
+/* source, template or seconds within the bounds style_application takes. */
+static bool
+value_duration(const char *v)
+{
+	char *end;
+	double d;
+
+	if (strcmp(v, "source") == 0 || strcmp(v, "template") == 0)
+		return true;
+	errno = 0;
+	d = strtod(v, &end);
+	return errno == 0 && end != v && *end == '\0' && d >= 1.0 &&
+	       d <= 3600.0;
+}
+
 /* The keys the stages read (docs/jobs.md), and what each accepts. */
 static int
 check_config_pair(const char *k, const char *v, char *detail)
@@ -108,13 +123,18 @@ check_config_pair(const char *k, const char *v, char *detail)
 	else if (strcmp(k, "grade_strength") == 0 && !value_unit_interval(v))
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "config grade_strength must be a number from 0 to 1");
+	else if (strcmp(k, "duration") == 0 && !value_duration(v))
+		snprintf(detail, MSG_TEXT_SIZE,
+		    "config duration must be source, template or a number of "
+		    "seconds from 1 to 3600");
 	else if (strcmp(k, "quality") != 0 && strcmp(k, "conform") != 0 &&
 		 strcmp(k, "grade_strength") != 0 &&
+		 strcmp(k, "duration") != 0 &&
 		 strncmp(k, REQUEST_CONFIG_EXT_PREFIX,
 		     strlen(REQUEST_CONFIG_EXT_PREFIX)) != 0)
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "unknown config key '%.32s': known are quality, conform, "
-		    "grade_strength and x-* (passed through)",
+		    "grade_strength, duration and x-* (passed through)",
 		    k);
 	else
 		return 0;

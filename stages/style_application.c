@@ -38,10 +38,17 @@ static const struct {
 #define SA_QUALITY_DEFAULT 1
 #define SA_AUDIO_RATE 48000
 
+/* config duration: as long as the source allows, the template's, or s. */
+enum sa_duration { SA_DURATION_SOURCE, SA_DURATION_TEMPLATE, SA_DURATION_S };
+#define SA_DURATION_MIN_S 1.0
+#define SA_DURATION_MAX_S 3600.0
+
 struct sa_config {
 	size_t quality;
 	enum sa_conform_mode conform;
 	double strength;
+	enum sa_duration duration;
+	double duration_s;
 };
 
 /* The template side, from style.json. */
@@ -147,6 +154,33 @@ sa_jump_gap(double speed)
 /* ---- config ---- */
 
 static enum stage_result
+sa_config_duration(struct stage_ctx *ctx, struct sa_config *c)
+{
+	const char *d = stage_config(ctx, "duration");
+	char *end;
+
+	c->duration = SA_DURATION_SOURCE;
+	c->duration_s = 0.0;
+	if (d == NULL || strcmp(d, "source") == 0)
+		return STAGE_OK;
+	if (strcmp(d, "template") == 0) {
+		c->duration = SA_DURATION_TEMPLATE;
+		return STAGE_OK;
+	}
+	errno = 0;
+	c->duration_s = strtod(d, &end);
+	if (errno != 0 || end == d || *end != '\0' ||
+	    !(c->duration_s >= SA_DURATION_MIN_S &&
+		c->duration_s <= SA_DURATION_MAX_S))
+		return stage_fail(ctx, STAGE_E_USAGE,
+		    "config duration=%s: expected source, template or a "
+		    "number of seconds from %g to %g",
+		    d, SA_DURATION_MIN_S, SA_DURATION_MAX_S);
+	c->duration = SA_DURATION_S;
+	return STAGE_OK;
+}
+
+static enum stage_result
 sa_config_parse(struct stage_ctx *ctx, struct sa_config *c)
 {
 	const char *q = stage_config(ctx, "quality");
@@ -184,7 +218,7 @@ sa_config_parse(struct stage_ctx *ctx, struct sa_config *c)
 			    "from 0 to 1",
 			    s);
 	}
-	return STAGE_OK;
+	return sa_config_duration(ctx, c);
 }
 
 /* ---- the template side, from style.json ---- */
@@ -728,6 +762,33 @@ sa_reference_json(const struct sa_input *in)
 	    in->a.has_audio && in->a.music);
 }
 
+/*
+ * config duration: a plan longer than asked is shortened (recut.h); one
+ * that the source cannot make as long says so in edit.relaxed. Returns
+ * the target, or NAN for duration=source.
+ */
+static double
+sa_fit_duration(const struct sa_input *in, const struct sa_config *c,
+    json_t *relaxed, struct recut_plan *plan)
+{
+	double target = c->duration == SA_DURATION_S	      ? c->duration_s
+			: c->duration == SA_DURATION_TEMPLATE ? in->t.duration_s
+							      : NAN;
+
+	if (!isfinite(target))
+		return NAN;
+	if (recut_plan_fit(plan, target) == -1)
+		return -1.0;
+	sa_quantise(plan);
+	if (plan->duration_s < target - 0.0005 &&
+	    sa_relaxed(relaxed, "duration",
+		"%.3f s were asked; the source gives %.3f s at the "
+		"template's rhythm, and no material is repeated",
+		target, plan->duration_s) == -1)
+		return -1.0;
+	return target;
+}
+
 /* ---- the stage ---- */
 
 static enum stage_result
@@ -737,6 +798,7 @@ sa_plan(
 	struct recut_plan plan;
 	struct sa_geometry g;
 	enum stage_result rc;
+	double target;
 	json_t *doc, *relaxed = json_array();
 
 	if (sa_geometry(in->v.display_width, in->v.display_height, in->t.rw,
@@ -750,10 +812,18 @@ sa_plan(
 		json_decref(relaxed);
 		return rc;
 	}
+	if ((target = sa_fit_duration(in, c, relaxed, &plan)) == -1.0) {
+		json_decref(relaxed);
+		recut_plan_free(&plan);
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	}
 	stage_progress(ctx, 0.8);
 	doc = sa_plan_json(ctx, in, c, &g, &plan, relaxed);
-	if (doc != NULL && json_object_set_new(
-			       doc, "reference", sa_reference_json(in)) == -1) {
+	if (doc != NULL &&
+	    (json_object_set_new(doc, "reference", sa_reference_json(in)) ==
+		    -1 ||
+		json_object_set_new(json_object_get(doc, "edit"),
+		    "target_duration_s", style_real(target, 1e-3)) == -1)) {
 		json_decref(doc);
 		doc = NULL;
 	}
@@ -772,7 +842,7 @@ enum stage_result
 style_application_run(struct stage_ctx *ctx)
 {
 	struct sa_input in;
-	struct sa_config c;
+	struct sa_config c = {0};
 	enum stage_result rc;
 
 	memset(&in, 0, sizeof(in));

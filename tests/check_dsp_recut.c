@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -282,6 +283,59 @@ START_TEST(test_recut_refuses_nothing_usable)
 }
 END_TEST
 
+/* Ten 2 s pieces, 3 s apart in the source, joined by cuts. */
+static void
+ten_pieces(struct recut_plan *pl, double min_len)
+{
+	memset(pl, 0, sizeof(*pl));
+	pl->seg = calloc(10, sizeof(*pl->seg));
+	ck_assert_ptr_nonnull(pl->seg);
+	for (size_t i = 0; i < 10; i++) {
+		pl->seg[i].src_start_s = 3.0 * i;
+		pl->seg[i].src_end_s = 3.0 * i + 2.0;
+		pl->seg[i].in.kind = i == 0 ? RECUT_NONE : RECUT_CUT;
+	}
+	pl->n = 10;
+	pl->min_len_s = min_len;
+	pl->duration_s = recut_timeline(pl->seg, pl->n);
+}
+
+/*
+ * recut_plan_fit: 20 s to 9 s takes the five pieces 0, 2, 5, 7, 9 and
+ * trims the last by 1 s; when the last cannot give that much, every piece
+ * gives in proportion; a plan shorter than asked is left alone.
+ */
+START_TEST(test_recut_fit_duration)
+{
+	static const size_t kept[] = {0, 2, 5, 7, 9};
+	struct recut_plan pl;
+
+	ten_pieces(&pl, 0.5);
+	ck_assert_int_eq(recut_plan_fit(&pl, 9.0), 0);
+	ck_assert_uint_eq(pl.n, 5);
+	ck_assert_double_eq_tol(pl.duration_s, 9.0, 1e-9);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_double_eq(pl.seg[i].src_start_s, 3.0 * kept[i]);
+	ck_assert_int_eq(pl.seg[0].in.kind, RECUT_NONE);
+	ck_assert_double_eq_tol(pl.seg[4].src_end_s, 28.0, 1e-9);
+	ck_assert_double_eq_tol(pl.cut_frequency, 60.0 * 4 / 9.0, 1e-9);
+	recut_plan_free(&pl);
+	ten_pieces(&pl, 1.8);
+	ck_assert_int_eq(recut_plan_fit(&pl, 9.0), 0);
+	ck_assert_uint_eq(pl.n, 5);
+	ck_assert_double_eq_tol(pl.duration_s, 9.0, 1e-9);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_double_eq_tol(
+		    pl.seg[i].src_end_s - pl.seg[i].src_start_s, 1.8, 1e-9);
+	recut_plan_free(&pl);
+	ten_pieces(&pl, 0.5);
+	ck_assert_int_eq(recut_plan_fit(&pl, 30.0), 0);
+	ck_assert_uint_eq(pl.n, 10);
+	ck_assert_double_eq(pl.duration_s, 20.0);
+	recut_plan_free(&pl);
+}
+END_TEST
+
 static Suite *
 dsp_recut_suite(void)
 {
@@ -296,6 +350,7 @@ dsp_recut_suite(void)
 	tcase_add_test(tc, test_dissolve_overlap_arithmetic);
 	tcase_add_test(tc, test_recut_transitions_follow_template);
 	tcase_add_test(tc, test_recut_refuses_nothing_usable);
+	tcase_add_test(tc, test_recut_fit_duration);
 	suite_add_tcase(s, tc);
 	return s;
 }

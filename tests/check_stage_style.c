@@ -997,6 +997,77 @@ START_TEST(test_application_config)
 }
 END_TEST
 
+/* The plan's output duration under config duration=value. */
+static double
+duration_of(const char *value, json_t **plan)
+{
+	const char *const kv[] = {"duration", value, NULL};
+	struct stage_ctx ctx;
+
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, kv, &ctx), STAGE_OK);
+	*plan = t_load(SA_PLAN_ARTIFACT);
+	return media_json_num(json_object_get(*plan, "output"), "duration_s");
+}
+
+/*
+ * config duration: a number shortens the plan to it exactly, keeping the
+ * first and the last segment; template asks for the template's length,
+ * and a source too short for it says so in edit.relaxed; out of range is
+ * a usage error.
+ */
+START_TEST(test_application_duration)
+{
+	static const char *const bad[] = {"0.5", "1e9", "long", "", NULL};
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	json_t *full, *p, *fs, *ps;
+	double d;
+
+	t_template(&tpl);
+	t_source(&src);
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	d = duration_of("source", &full);
+	ck_assert_double_gt(d, 8.0);
+	ck_assert_double_eq_tol(duration_of("6", &p), 6.0, 1e-3);
+	fs = json_object_get(json_object_get(full, "edit"), "segments");
+	ps = json_object_get(json_object_get(p, "edit"), "segments");
+	ck_assert_uint_lt(json_array_size(ps), json_array_size(fs));
+	ck_assert_double_eq(
+	    media_json_num(json_array_get(ps, 0), "src_start_s"),
+	    media_json_num(json_array_get(fs, 0), "src_start_s"));
+	ck_assert_double_eq(
+	    media_json_num(
+		json_array_get(ps, json_array_size(ps) - 1), "src_start_s"),
+	    media_json_num(
+		json_array_get(fs, json_array_size(fs) - 1), "src_start_s"));
+	ck_assert_double_eq(
+	    media_json_num(json_object_get(p, "edit"), "target_duration_s"),
+	    6.0);
+	check_plan(p, "medium");
+	json_decref(p);
+	ck_assert_double_eq_tol(duration_of("3600", &p), d, 1e-3);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_array_get(
+		    json_object_get(json_object_get(p, "edit"), "relaxed"), 0),
+		"rule")),
+	    "duration");
+	json_decref(p);
+	json_decref(full);
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		const char *const kv[] = {"duration", bad[i], NULL};
+
+		ck_assert_int_eq(
+		    run_stage(&stage_style_application_ops, kv, &ctx),
+		    STAGE_E_USAGE);
+		ck_assert_ptr_nonnull(strstr(ctx.error, "duration"));
+	}
+}
+END_TEST
+
 /* Writes the pair's artifacts, runs extraction and application: the plan. */
 static json_t *
 plan_of(const struct t_side *tpl, const struct t_side *src)
@@ -1455,6 +1526,7 @@ stage_style_suite(void)
 	tcase_add_test(tc, test_extraction_bad_inputs);
 	tcase_add_test(tc, test_application_plan);
 	tcase_add_test(tc, test_application_config);
+	tcase_add_test(tc, test_application_duration);
 	tcase_add_test(tc, test_application_caps_frame_rate);
 	tcase_add_test(tc, test_application_caps_dissolves);
 	tcase_add_test(tc, test_application_relaxes_rules);
