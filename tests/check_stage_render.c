@@ -107,8 +107,8 @@ setup_media(void)
 	    "testsrc2=size=320x180:rate=25:duration=6", X264, NULL};
 	const char *noise[] = {"-f", "lavfi", "-i",
 	    "testsrc2=size=160x90:rate=25:duration=4", "-f", "lavfi", "-i",
-	    "anoisesrc=d=4:c=pink:r=48000:a=0.3", X264, "-c:a", "aac", "-b:a",
-	    "256k", "-ac", "2", NULL};
+	    "anoisesrc=d=4:c=pink:r=48000:a=0.3:seed=1", X264, "-c:a", "aac",
+	    "-b:a", "256k", "-ac", "2", NULL};
 	const char *bw[] = {"-f", "lavfi", "-i",
 	    "color=c=black:s=320x180:r=25:d=2[a];"
 	    "color=c=white:s=320x180:r=25:d=2[b];"

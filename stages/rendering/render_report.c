@@ -481,7 +481,9 @@ rrep_shots_json(const struct rrep *r, double end)
 		for (i = 0; i < ns; i++)
 			planned[i] = r->plan->segs[i].src_end -
 				     r->plan->segs[i].src_start;
-		memcpy(tpl, r->tpl_shots, r->ntpl_shots * sizeof(double));
+		if (r->ntpl_shots > 0)
+			memcpy(
+			    tpl, r->tpl_shots, r->ntpl_shots * sizeof(double));
 		o = json_pack("{s:o, s:o, s:o}", "template",
 		    rrep_lengths_json(tpl, r->ntpl_shots), "planned",
 		    rrep_lengths_json(planned, (size_t)ns), "delivered",
