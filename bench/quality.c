@@ -134,12 +134,16 @@ struct row {
 static char dir[] = "/tmp/reel-quality.XXXXXX";
 static char sock_path[256], state_dir[256];
 static struct client_conn conn;
+static pid_t reeld_pid = -1;
 
 static void __attribute__((__noreturn__))
 die(const char *what, const char *detail)
 {
 	fprintf(stderr, "bench/quality: %s%s%s\n", what, detail ? ": " : "",
 	    detail ? detail : "");
+	/* reeld would outlive the bench; its directory stays to look into. */
+	if (reeld_pid > 0)
+		kill(reeld_pid, SIGTERM);
 	exit(1);
 }
 
@@ -965,7 +969,6 @@ main(int argc, char **argv)
 	const char *only = getenv("REEL_QUALITY_ONLY");
 	static struct row rows[NPAIRS];
 	char corpus[512], run_dir[256];
-	pid_t reeld;
 
 	if (!find_corpus(corpus, sizeof(corpus))) {
 		printf("bench/quality: no corpus at %s (set REEL_SAMPLES); "
@@ -974,7 +977,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	make_dirs(run_dir, sizeof(run_dir));
-	reeld = start_reeld(bin, run_dir);
+	reeld_pid = start_reeld(bin, run_dir);
 	printf("corpus %s, quality=%s, %zu pairs\n", corpus, QUALITY, NPAIRS);
 	for (size_t i = 0; i < NPAIRS; i++) {
 		if (only != NULL && strstr(pairs[i].name, only) == NULL)
@@ -989,8 +992,8 @@ main(int argc, char **argv)
 	}
 	print_table(rows);
 	client_disconnect(&conn);
-	kill(reeld, SIGTERM);
-	waitpid(reeld, NULL, 0);
+	kill(reeld_pid, SIGTERM);
+	waitpid(reeld_pid, NULL, 0);
 	/* REEL_QUALITY_KEEP=1 keeps the jobs' artifacts to look into. */
 	if (getenv("REEL_QUALITY_KEEP") == NULL)
 		remove_tree(dir);
