@@ -263,6 +263,10 @@ $(O)/tests/labmean: $(O)/tests/labmean.o
 $(O)/bench/%: $(O)/bench/%.o $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC)) -lm
 
+# bench/quality finds the output's beats with aubio, not with reel's tracker.
+$(O)/bench/quality: $(O)/bench/quality.o $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC) aubio) -lm
+
 deps:
 	@scripts/install-deps.sh
 
