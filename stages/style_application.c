@@ -145,9 +145,9 @@ sa_punch_in(double speed)
 double
 sa_jump_gap(double speed)
 {
-	if (sa_punch_in(speed))
-		return 0.0;
-	return fmax(SA_VISIBLE_SHIFT / speed, SA_GAP_MIN_S);
+	if (!(speed > 0.0))
+		return isnan(speed) ? SA_GAP_UNKNOWN_S : SA_GAP_MAX_S;
+	return fmin(fmax(SA_VISIBLE_SHIFT / speed, SA_GAP_MIN_S), SA_GAP_MAX_S);
 }
 
 /* ---- config ---- */

@@ -23,17 +23,18 @@
 /*
  * A jump inside one source shot skips enough time for the picture to move
  * SA_VISIBLE_SHIFT frame widths at the shot's measured image speed, within
- * SA_GAP_MIN_S..SA_GAP_MAX_S. A shot too slow to move that far in
- * SA_GAP_MAX_S (or whose motion was not measurable) cannot make a jump
- * visible by skipping: its jumps change the framing instead, alternating
- * the whole frame and a punch-in of SA_PUNCH_IN, and skip nothing, which
- * keeps the material and the music's continuity. 1.25 is the least
- * factor measured to score over 0.3 on textured static footage
- * (docs/stages/style_application.md).
+ * SA_GAP_MIN_S..SA_GAP_MAX_S; SA_GAP_UNKNOWN_S when motion was not
+ * measurable. A shot too slow to move that far in SA_GAP_MAX_S (or
+ * unmeasured) cannot be relied on to show a jump by skipping: its jumps
+ * also change the framing, alternating the whole frame and a punch-in of
+ * SA_PUNCH_IN. The skip stays: on slowly changing pictures (a zoom) it is
+ * what makes the cut visible. 1.25 is the least factor measured to score
+ * over 0.3 on textured static footage (docs/stages/style_application.md).
  */
 #define SA_VISIBLE_SHIFT 0.5
 #define SA_GAP_MIN_S 1.0
 #define SA_GAP_MAX_S 4.0
+#define SA_GAP_UNKNOWN_S 2.0
 #define SA_PUNCH_IN 1.25
 /*
  * The longest dissolve a plan asks for, in output frames and seconds:
@@ -72,7 +73,7 @@ int sa_geometry(int sw, int sh, int rw, int rh, enum sa_conform_mode mode,
     struct sa_geometry *out);
 /* Whether jumps at this image speed (frame widths/s, NAN) punch in. */
 bool sa_punch_in(double speed);
-/* The skip a jump cut needs at this image speed: 0 when it punches in. */
+/* The skip a jump cut needs at this image speed (frame widths/s, NAN). */
 double sa_jump_gap(double speed);
 /* Prints a .cube file (TITLE, LUT_3D_SIZE, DOMAIN_MIN/MAX, rows). */
 int sa_cube_print(FILE *f, const char *title, const float *lut, int size);
