@@ -259,6 +259,7 @@ recut_shot_fill(
 		if (k + 1 == cnt && (avail <= sum || cnt > 1))
 			w->pc[w->n].e = sh->end_s;
 		w->pc[w->n].shot = i;
+		w->pc[w->n].s_on_beat = w->pc[w->n].e_on_beat = false;
 		w->n++;
 		t += (avail > sum ? len[0] : len[1]) + gap;
 	}

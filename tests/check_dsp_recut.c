@@ -136,9 +136,7 @@ START_TEST(test_recut_fast_source_drops_short_shots)
 	for (i = 0; i < 30; i++) {
 		double len = i == 10 || i == 20 ? 6.0 : 1.0;
 
-		sh[n].start_s = t;
-		sh[n].end_s = t + len;
-		sh[n++].min_gap_s = 1.0;
+		sh[n++] = (struct recut_shot){t, t + len, 1.0, false};
 		t += len;
 	}
 	own = 60.0 * 29 / t;
