@@ -12,6 +12,8 @@
  * one keeping the most material wins. A source cut faster than the
  * template cannot give longer shots (its cuts are visible), so its
  * shortest pieces are dropped, as few as bring it into the same band.
+ * Beat snapping moves piece lengths, so every candidate is measured after
+ * snapping: the rate chosen is the rate of the plan that is emitted.
  */
 #include <errno.h>
 #include <math.h>
@@ -29,6 +31,12 @@
  * one count as equal, and the one keeping the most material wins.
  */
 #define RECUT_SCAN_TIE 0.05
+/*
+ * Only plans keeping at least this share of the most material any
+ * candidate keeps compete: snapped to a beat grid, a two-segment plan can
+ * hit the rate exactly and would otherwise beat a whole re-cut 10% off.
+ */
+#define RECUT_KEEP_MIN 0.5
 /* Pieces shrink to no less than this share of their target lengths. */
 #define RECUT_FIT_MIN 0.75
 /* A mean length no shot reaches: one piece per shot. */
@@ -37,6 +45,7 @@
 struct recut_piece {
 	double s, e;
 	size_t shot;
+	bool s_on_beat, e_on_beat;
 };
 
 struct recut_len {
@@ -70,10 +79,10 @@ static int recut_len_cmp(const void *a, const void *b);
 static void recut_drop(struct recut_work *w);
 static double recut_choose(struct recut_work *w);
 static void recut_snap_pieces(struct recut_work *w);
-static bool recut_valid(const struct recut_work *w);
-static int recut_snap_checked(struct recut_work *w);
+static void recut_arrange(struct recut_work *w, double lbar);
 static double recut_join(const struct recut_work *w, size_t i, double a,
     double b, enum recut_kind *kind);
+static double recut_zoom(const struct recut_work *w, size_t i);
 static int recut_emit(const struct recut_work *w, struct recut_plan *out);
 static void recut_transition_needs(struct recut_work *w);
 static int recut_work_init(struct recut_work *w, const struct recut_shot *shots,
@@ -111,22 +120,31 @@ recut_kind_parse(const char *name, enum recut_kind *out)
 	return -1;
 }
 
+/* Index of the first beat at or after t (nbeats when none). */
+static size_t
+recut_beat_from(double t, const double *beats, size_t nbeats)
+{
+	size_t a = 0, b = nbeats, m;
+
+	while (a < b) {
+		m = a + (b - a) / 2;
+		if (beats[m] < t)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
 double
 recut_snap(double t, const double *beats, size_t nbeats, double lo, double hi,
     double max_dist)
 {
 	double best = t, dist = max_dist;
-	size_t a = 0, b = nbeats, m;
+	size_t a;
 
-	/* First beat >= lo, then walk while inside [lo, hi]. */
-	while (a < b) {
-		m = a + (b - a) / 2;
-		if (beats[m] < lo)
-			a = m + 1;
-		else
-			b = m;
-	}
-	for (; a < nbeats && beats[a] <= hi; a++) {
+	for (a = recut_beat_from(lo, beats, nbeats);
+	     a < nbeats && beats[a] <= hi; a++) {
 		if (fabs(beats[a] - t) <= dist) {
 			dist = fabs(beats[a] - t);
 			best = beats[a];
@@ -241,6 +259,7 @@ recut_shot_fill(
 		if (k + 1 == cnt && (avail <= sum || cnt > 1))
 			w->pc[w->n].e = sh->end_s;
 		w->pc[w->n].shot = i;
+		w->pc[w->n].s_on_beat = w->pc[w->n].e_on_beat = false;
 		w->n++;
 		t += (avail > sum ? len[0] : len[1]) + gap;
 	}
@@ -337,7 +356,7 @@ recut_choose(struct recut_work *w)
 {
 	double target = w->p->cut_frequency, nominal, lbar, best = HUGE_VAL;
 	double err[RECUT_SCAN_STEPS], kept[RECUT_SCAN_STEPS], pick = 0.0;
-	double most = -1.0, dev, total;
+	double most = -1.0, dev, total, floor = 0.0;
 	int s, chosen = RECUT_SCAN_STEPS / 2;
 
 	if (!(target > 0.0))
@@ -346,19 +365,20 @@ recut_choose(struct recut_work *w)
 	for (s = 0; s < RECUT_SCAN_STEPS; s++) {
 		lbar = nominal * pow(RECUT_SCAN_SPAN,
 				     2.0 * s / (RECUT_SCAN_STEPS - 1) - 1.0);
-		recut_fill(w, lbar);
-		recut_drop(w);
+		recut_arrange(w, lbar);
 		total = recut_total(w);
 		kept[s] =
 		    total - (double)(w->n > 0 ? w->n - 1 : 0) * w->overlap;
 		err[s] = w->n > 0 ? fabs(recut_rate(w, w->n, total) - target) /
 					target
 				  : HUGE_VAL;
-		best = err[s] < best ? err[s] : best;
+		floor = fmax(floor, RECUT_KEEP_MIN * kept[s]);
 	}
+	for (s = 0; s < RECUT_SCAN_STEPS; s++)
+		best = kept[s] >= floor && err[s] < best ? err[s] : best;
 	for (s = 0; s < RECUT_SCAN_STEPS; s++) {
 		dev = fabs(2.0 * s / (RECUT_SCAN_STEPS - 1) - 1.0);
-		if (err[s] > best + RECUT_SCAN_TIE)
+		if (kept[s] < floor || err[s] > best + RECUT_SCAN_TIE)
 			continue;
 		if (kept[s] > most + 1e-9 ||
 		    (kept[s] > most - 1e-9 && dev < pick)) {
@@ -371,11 +391,25 @@ recut_choose(struct recut_work *w)
 			     2.0 * chosen / (RECUT_SCAN_STEPS - 1) - 1.0);
 }
 
+/* Whether t is one of the beats (where recut_snap put it). */
+static bool
+recut_is_beat(double t, const double *beats, size_t nbeats)
+{
+	size_t a = recut_beat_from(t, beats, nbeats);
+
+	return a < nbeats && beats[a] == t;
+}
+
 /*
- * Piece ends move to the nearest beat (within half a period inside a
- * shot, inward within a period at the shot's edges), and starts to the
- * nearest beat that keeps the jump gap: both sides of a join then fall on
- * a beat, so the music keeps its pulse across the cut.
+ * Each cut snaps on its own: a piece's start moves to the nearest beat
+ * that keeps the jump gap after the previous piece as snapped, its end to
+ * the nearest beat that leaves the next piece's unsnapped start its jump
+ * gap (or stays inside the shot); within half a period, so that lengths
+ * stay near their targets, or a period at a shot's edges, where the beat
+ * can lie on one side only. The unsnapped position always
+ * meets every guarantee of recut.h, so a cut whose beat lies outside its
+ * window keeps it, and no cut stops another from snapping. Both sides of
+ * a cut on a beat keep the music's pulse across it.
  */
 static void
 recut_snap_pieces(struct recut_work *w)
@@ -391,67 +425,27 @@ recut_snap_pieces(struct recut_work *w)
 		bool last = i + 1 == w->n || w->pc[i + 1].shot != pc->shot;
 
 		lo = first ? sh->start_s : prev + sh->min_gap_s;
-		hi = first ? fmin(lo + period, pc->e - w->min_len)
-			   : pc->e - w->min_len;
-		pc->s = fmax(recut_snap(pc->s, bt, nb, lo, hi, period), lo);
-		if (last) {
-			lo = fmax(pc->s + w->min_len, pc->e - period);
-			hi = pc->e;
-		} else {
-			lo = pc->s + w->min_len;
-			hi = fmin(pc->e + period / 2.0,
-			    w->pc[i + 1].e - w->min_len - sh->min_gap_s);
-		}
-		pc->e = recut_snap(pc->e, bt, nb, lo, hi,
-		    period / 2.0 + (last ? period / 2.0 : 0.0));
-		pc->e = fmin(fmax(pc->e, pc->s + w->min_len), sh->end_s);
+		hi = pc->e - w->min_len;
+		pc->s = recut_snap(
+		    pc->s, bt, nb, lo, hi, first ? period : period / 2.0);
+		lo = pc->s + w->min_len;
+		hi = last ? sh->end_s : w->pc[i + 1].s - sh->min_gap_s;
+		pc->e = recut_snap(
+		    pc->e, bt, nb, lo, hi, last ? period : period / 2.0);
+		pc->s_on_beat = recut_is_beat(pc->s, bt, nb);
+		pc->e_on_beat = recut_is_beat(pc->e, bt, nb);
 		prev = pc->e;
 	}
 }
 
-/* The guarantees of recut.h, checked after snapping moved the pieces. */
-static bool
-recut_valid(const struct recut_work *w)
+/* The pieces of a plan for mean length lbar, snapped to the beats. */
+static void
+recut_arrange(struct recut_work *w, double lbar)
 {
-	const double eps = 1e-9;
-	size_t i;
-
-	for (i = 0; i < w->n; i++) {
-		const struct recut_piece *pc = &w->pc[i];
-		const struct recut_shot *sh = &w->shots[pc->shot];
-
-		if (pc->e - pc->s < w->min_len - eps ||
-		    pc->s < sh->start_s - eps || pc->e > sh->end_s + eps)
-			return false;
-		if (i > 0 &&
-		    pc->s < w->pc[i - 1].e +
-				(w->pc[i - 1].shot == pc->shot ? sh->min_gap_s
-							       : 0.0) -
-				eps)
-			return false;
-	}
-	return true;
-}
-
-/*
- * Snaps, and keeps the snapped cut only when it still meets every
- * guarantee (a beat grid much coarser than the pieces can break them).
- * Returns 1 when snapped, 0 when the unsnapped cut stays, -1 out of memory.
- */
-static int
-recut_snap_checked(struct recut_work *w)
-{
-	struct recut_piece *keep;
-	bool ok;
-
-	if ((keep = calloc(w->n, sizeof(*keep))) == NULL)
-		return -1;
-	memcpy(keep, w->pc, w->n * sizeof(*keep));
-	recut_snap_pieces(w);
-	if (!(ok = recut_valid(w)))
-		memcpy(w->pc, keep, w->n * sizeof(*keep));
-	free(keep);
-	return ok ? 1 : 0;
+	recut_fill(w, lbar);
+	recut_drop(w);
+	if (w->p->nbeats >= 2)
+		recut_snap_pieces(w);
 }
 
 /*
@@ -484,6 +478,23 @@ recut_join(const struct recut_work *w, size_t i, double a, double b,
 	return d;
 }
 
+/*
+ * A punch-in shot's pieces alternate between the whole frame and the
+ * punch-in, starting whole, so each jump inside it changes the framing;
+ * every other piece is whole.
+ */
+static double
+recut_zoom(const struct recut_work *w, size_t i)
+{
+	size_t k = 0;
+
+	if (!w->shots[w->pc[i].shot].punch_in)
+		return 1.0;
+	while (k < i && w->pc[i - k - 1].shot == w->pc[i].shot)
+		k++;
+	return k % 2 == 1 ? fmax(w->p->punch_in, 1.0) : 1.0;
+}
+
 static int
 recut_emit(const struct recut_work *w, struct recut_plan *out)
 {
@@ -497,12 +508,16 @@ recut_emit(const struct recut_work *w, struct recut_plan *out)
 	for (i = 0; i < w->n; i++) {
 		seg[i].src_start_s = w->pc[i].s;
 		seg[i].src_end_s = w->pc[i].e;
+		seg[i].zoom = recut_zoom(w, i);
 		if (i == 0)
 			continue;
 		seg[i].in.duration_s =
 		    recut_join(w, i, w->pc[i - 1].e - w->pc[i - 1].s,
 			w->pc[i].e - w->pc[i].s, &seg[i].in.kind);
+		out->cuts_on_beats +=
+		    w->pc[i - 1].e_on_beat && w->pc[i].s_on_beat;
 	}
+	out->beat_snapped = 2 * out->cuts_on_beats > w->n - 1;
 	out->seg = seg;
 	out->n = w->n;
 	out->duration_s = recut_timeline(seg, w->n);
@@ -576,12 +591,9 @@ recut_plan_build(const struct recut_shot *shots, size_t nshots,
 	memset(out, 0, sizeof(*out));
 	if (recut_work_init(&w, shots, nshots, p) == -1)
 		return -1;
-	recut_fill(&w, recut_choose(&w));
-	recut_drop(&w);
-	rc = p->nbeats >= 2 && w.n > 0 ? recut_snap_checked(&w) : 0;
-	out->beat_snapped = rc == 1;
-	if (rc == -1 || w.n == 0) {
-		errno = rc == -1 ? ENOMEM : EINVAL;
+	recut_arrange(&w, recut_choose(&w));
+	if (w.n == 0) {
+		errno = EINVAL;
 		rc = -1;
 	} else
 		rc = recut_emit(&w, out);

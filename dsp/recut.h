@@ -4,9 +4,13 @@
  * shot is a piece of one source shot; a source shot yields one piece or
  * several separated by skipped gaps (jump cuts), with lengths following
  * the template's own sequence of shot lengths, and the mean length is
- * chosen so that the output's cut frequency matches the template's. Cut
- * points snap to the source's beats when it has music, and joins take the
- * template's transitions in the template's order. Pure functions, no I/O.
+ * chosen so that the output's cut frequency matches the template's. A
+ * jump inside a shot whose picture hardly moves is not visible by itself,
+ * so such a shot's pieces alternate between the full frame and a punch-in
+ * (a centred, enlarged crop), as editors cut a static take. Cut points snap
+ * to the source's beats when it has music, each cut on its own, and joins
+ * take the template's transitions in the template's order. Pure
+ * functions, no I/O.
  *
  * Guarantees of a plan: segments are in source order, src_start_s strictly
  * increasing, never overlapping in the source, each inside one source shot
@@ -34,12 +38,14 @@ struct recut_transition {
 
 /*
  * The usable stretch of one source shot (gradual transitions of the source
- * left out) and the skip a jump inside it needs to be visible.
+ * left out) and the skip a jump inside it needs to be visible; punch_in
+ * when motion cannot make a jump visible and the punch-in does instead.
  */
 struct recut_shot {
 	double start_s;
 	double end_s;
 	double min_gap_s;
+	bool punch_in;
 };
 
 struct recut_params {
@@ -56,6 +62,8 @@ struct recut_params {
 	size_t nbeats;
 	/* Output frame rate, frames/s. */
 	double frame_rate;
+	/* Scale of a punch-in, > 1 (used by shots with punch_in). */
+	double punch_in;
 };
 
 struct recut_segment {
@@ -63,6 +71,8 @@ struct recut_segment {
 	double src_end_s;
 	double out_start_s;
 	struct recut_transition in;
+	/* Scale of the picture: 1 the whole conform region, else a punch-in. */
+	double zoom;
 };
 
 struct recut_plan {
@@ -71,6 +81,9 @@ struct recut_plan {
 	double duration_s;    /* end of the last segment in the output */
 	double cut_frequency; /* 60 * (n - 1) / duration_s */
 	double min_len_s;     /* the shortest segment allowed */
+	/* Cuts whose both sides fall on a source beat; beat_snapped when
+	 * that is more than half of the n - 1 cuts. */
+	size_t cuts_on_beats;
 	bool beat_snapped;
 };
 

@@ -143,6 +143,12 @@ sa_geometry(int sw, int sh, int rw, int rh, enum sa_conform_mode mode,
 	return 0;
 }
 
+bool
+sa_punch_in(double speed)
+{
+	return !(speed * SA_GAP_MAX_S >= SA_VISIBLE_SHIFT);
+}
+
 double
 sa_jump_gap(double speed)
 {
@@ -480,6 +486,7 @@ sa_shots(const struct style_video *v)
 			    fmin(sh->end_s, v->shots[i + 1].tr_start_s);
 		rs[i].end_s = fmax(rs[i].end_s, rs[i].start_s);
 		rs[i].min_gap_s = sa_jump_gap(sh->speed);
+		rs[i].punch_in = sa_punch_in(sh->speed);
 	}
 	return rs;
 }
@@ -574,6 +581,7 @@ sa_whole(double start_s, double end_s, json_t *relaxed, struct recut_plan *plan)
 	}
 	plan->seg[0].src_start_s = start_s;
 	plan->seg[0].src_end_s = end_s;
+	plan->seg[0].zoom = 1.0;
 	plan->n = 1;
 	plan->duration_s = end_s - start_s;
 	plan->min_len_s = end_s - start_s;
@@ -612,8 +620,8 @@ sa_build(struct recut_shot *rs, size_t n, struct recut_params *p,
 			    longest, dmax);
 	}
 	if (rc != 0 && errno != ENOMEM && n > 0) {
-		whole = (struct recut_shot){
-		    rs[0].start_s, rs[n - 1].end_s, rs[0].min_gap_s};
+		whole = (struct recut_shot){rs[0].start_s, rs[n - 1].end_s,
+		    rs[0].min_gap_s, rs[0].punch_in};
 		p->ntransitions = 0;
 		if ((rc = recut_plan_build(&whole, 1, p, plan)) == 0)
 			rc = sa_relaxed(relaxed, "shot_boundaries",
@@ -650,6 +658,7 @@ sa_edit(struct stage_ctx *ctx, const struct sa_input *in, json_t *relaxed,
 		p.nbeats = in->a.nbeats;
 	}
 	p.frame_rate = (double)in->t.fr_num / in->t.fr_den;
+	p.punch_in = SA_PUNCH_IN;
 	rc = sa_build(rs, in->v.nshots, &p, relaxed, plan);
 	free(rs);
 	if (rc == -1 && errno == ENOMEM)
@@ -674,12 +683,12 @@ sa_segments_json(const struct recut_plan *plan)
 		const struct recut_segment *s = &plan->seg[i];
 
 		if (json_array_append_new(
-			arr, json_pack("{s:f, s:f, s:f, s:{s:s, s:f}}",
+			arr, json_pack("{s:f, s:f, s:f, s:{s:s, s:f}, s:f}",
 				 "src_start_s", s->src_start_s, "src_end_s",
 				 s->src_end_s, "out_start_s", s->out_start_s,
 				 "transition_in", "type",
 				 recut_kind_name(s->in.kind), "duration_s",
-				 s->in.duration_s)) == -1) {
+				 s->in.duration_s, "zoom", s->zoom)) == -1) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -721,7 +730,8 @@ sa_plan_json(const struct stage_ctx *ctx, const struct sa_input *in,
 	    ctx->template_path != NULL ? ctx->template_path : ctx->source;
 
 	return json_pack("{s:i, s:{s:o, s:o, s:b, s:i, s:i}, s:{s:o, s:o}, "
-			 "s:o, s:{s:s, s:i, s:s, s:o}, s:{s:o, s:b, s:o, s:O}, "
+			 "s:o, s:{s:s, s:i, s:s, s:o}, s:{s:o, s:b, s:I, s:I, "
+			 "s:o, s:O}, "
 			 "s:o, s:{s:s, s:s, s:s, s:i, s:s, s:i, s:i}}",
 	    "version", SA_PLAN_VERSION, "source", "path",
 	    ctx->source != NULL ? json_string(ctx->source) : json_null(),
@@ -734,13 +744,14 @@ sa_plan_json(const struct stage_ctx *ctx, const struct sa_input *in,
 	    "lut_size", GRADE_LUT_SIZE, "method", "reinhard-lab+tone-curve",
 	    "strength", style_real(c->strength, 1e-3), "edit",
 	    "target_cut_frequency", style_real(in->t.cut_frequency, 1e-3),
-	    "beat_snapped", plan->beat_snapped, "segments",
-	    sa_segments_json(plan), "relaxed", relaxed, "audio",
-	    sa_audio_json(in), "encode", "quality", sa_quality[c->quality].name,
-	    "video_codec", "libx264", "preset", sa_quality[c->quality].preset,
-	    "crf", sa_quality[c->quality].crf, "audio_codec", "aac",
-	    "audio_bitrate", sa_quality[c->quality].audio_bitrate, "audio_rate",
-	    SA_AUDIO_RATE);
+	    "beat_snapped", plan->beat_snapped, "cuts",
+	    (json_int_t)(plan->n > 0 ? plan->n - 1 : 0), "cuts_on_beats",
+	    (json_int_t)plan->cuts_on_beats, "segments", sa_segments_json(plan),
+	    "relaxed", relaxed, "audio", sa_audio_json(in), "encode", "quality",
+	    sa_quality[c->quality].name, "video_codec", "libx264", "preset",
+	    sa_quality[c->quality].preset, "crf", sa_quality[c->quality].crf,
+	    "audio_codec", "aac", "audio_bitrate",
+	    sa_quality[c->quality].audio_bitrate, "audio_rate", SA_AUDIO_RATE);
 }
 
 /*

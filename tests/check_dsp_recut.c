@@ -65,7 +65,7 @@ check_segments(const struct recut_plan *pl, const struct recut_shot *sh,
 START_TEST(test_recut_six_second_shots)
 {
 	double pattern[10];
-	struct recut_shot sh = {0.0, 60.0, 2.0};
+	struct recut_shot sh = {0.0, 60.0, 2.0, false};
 	struct recut_params p;
 	struct recut_plan pl;
 	double cf = 60.0 * 9 / 60.0;
@@ -95,8 +95,8 @@ START_TEST(test_recut_follows_varied_rhythm)
 {
 	/* 12 s template: 1, 3, 1, 3, 1, 3 s shots; source: three shots. */
 	const double pattern[6] = {1, 3, 1, 3, 1, 3};
-	struct recut_shot sh[3] = {
-	    {0.0, 20.0, 1.0}, {20.0, 24.0, 1.0}, {24.0, 45.0, 1.5}};
+	struct recut_shot sh[3] = {{0.0, 20.0, 1.0, false},
+	    {20.0, 24.0, 1.0, false}, {24.0, 45.0, 1.5, false}};
 	struct recut_params p;
 	struct recut_plan pl;
 	double cf = 60.0 * 5 / 12.0, shortest = 1e9, longest = 0.0, len;
@@ -137,9 +137,7 @@ START_TEST(test_recut_fast_source_drops_short_shots)
 	for (i = 0; i < 30; i++) {
 		double len = i == 10 || i == 20 ? 6.0 : 1.0;
 
-		sh[n].start_s = t;
-		sh[n].end_s = t + len;
-		sh[n++].min_gap_s = 1.0;
+		sh[n++] = (struct recut_shot){t, t + len, 1.0, false};
 		t += len;
 	}
 	own = 60.0 * 29 / t;
@@ -160,7 +158,8 @@ END_TEST
 START_TEST(test_recut_snaps_to_beats)
 {
 	const double pattern[4] = {2.2, 2.2, 2.2, 2.2};
-	struct recut_shot sh[2] = {{0.0, 17.3, 1.0}, {17.3, 40.0, 1.0}};
+	struct recut_shot sh[2] = {
+	    {0.0, 17.3, 1.0, false}, {17.3, 40.0, 1.0, false}};
 	struct recut_params p;
 	struct recut_plan free_cut, snapped;
 	double beats[100], period = 0.5;
@@ -199,6 +198,114 @@ START_TEST(test_recut_snaps_to_beats)
 }
 END_TEST
 
+/* Whether t is one of the n beats. */
+static bool
+on_beat(double t, const double *beats, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && beats[i] != t; i++)
+		;
+	return i < n;
+}
+
+START_TEST(test_recut_static_shot_punches_in)
+{
+	/* A 30 s static take re-cut every 0.96 s: jumps cannot show by
+	 * skipping, so the framing alternates and nothing is skipped. */
+	const double pattern[1] = {0.96};
+	struct recut_shot sh[2] = {
+	    {0.0, 30.0, 0.0, true}, {30.0, 40.0, 2.0, false}};
+	struct recut_params p;
+	struct recut_plan pl;
+	size_t i, in_take = 0;
+	double kept = 0.0;
+
+	memset(&p, 0, sizeof(p));
+	p.pattern = pattern;
+	p.npattern = 1;
+	p.cut_frequency = 60.0 / 0.96;
+	p.frame_rate = 25.0;
+	p.punch_in = 1.25;
+	ck_assert_int_eq(recut_plan_build(sh, 2, &p, &pl), 0);
+	check_segments(&pl, sh, 2, 25.0);
+	for (i = 0; i < pl.n; i++) {
+		const struct recut_segment *s = &pl.seg[i];
+
+		if (s->src_start_s >= 30.0) {
+			ck_assert_double_eq(s->zoom, 1.0);
+			continue;
+		}
+		/* Whole, punch-in, whole, ... from the take's start. */
+		ck_assert_double_eq(s->zoom, in_take % 2 == 1 ? 1.25 : 1.0);
+		in_take++;
+		kept += s->src_end_s - s->src_start_s;
+	}
+	printf("static take: %zu segments, %.1f of 30 s kept, %.1f cuts/min "
+	       "(template %.1f)\n",
+	    in_take, kept, pl.cut_frequency, p.cut_frequency);
+	ck_assert_double_ge(kept, 27.0);
+	ck_assert_double_eq_tol(
+	    pl.cut_frequency, p.cut_frequency, 0.1 * p.cut_frequency);
+	recut_plan_free(&pl);
+}
+END_TEST
+
+START_TEST(test_recut_snaps_each_cut)
+{
+	/* 130 BPM with a 6 s break: cuts in the break cannot snap, the
+	 * others still do (not one blocks another), and snapping keeps the
+	 * plan's rate. */
+	const double pattern[1] = {0.96}, period = 60.0 / 130.0;
+	struct recut_shot sh[3] = {{0.0, 10.0, 4.0, true},
+	    {10.0, 20.0, 4.0, true}, {20.0, 30.0, 1.0, false}};
+	struct recut_params p;
+	struct recut_plan pl, free_cut;
+	double beats[100], t;
+	size_t i, n = 0, on = 0, clear = 0, clear_on = 0;
+
+	for (t = 0.05; t < 30.0; t += period) {
+		if (t < 10.0 || t >= 16.0)
+			beats[n++] = t;
+	}
+	memset(&p, 0, sizeof(p));
+	p.pattern = pattern;
+	p.npattern = 1;
+	p.cut_frequency = 60.0 / 0.96;
+	p.frame_rate = 25.0;
+	p.punch_in = 1.25;
+	p.beats = beats;
+	p.nbeats = n;
+	ck_assert_int_eq(recut_plan_build(sh, 3, &p, &pl), 0);
+	check_segments(&pl, sh, 3, 25.0);
+	for (i = 1; i < pl.n; i++) {
+		double a = pl.seg[i - 1].src_end_s, b = pl.seg[i].src_start_s;
+
+		on += on_beat(a, beats, n) && on_beat(b, beats, n);
+		if (a < 10.0 - period || b > 16.0 + period) {
+			clear++;
+			clear_on +=
+			    on_beat(a, beats, n) && on_beat(b, beats, n);
+		}
+	}
+	printf("beats with a break: %zu of %zu cuts on a beat (%zu of %zu "
+	       "away from the break), %.1f cuts/min (template %.1f)\n",
+	    on, pl.n - 1, clear_on, clear, pl.cut_frequency, p.cut_frequency);
+	ck_assert_uint_eq(pl.cuts_on_beats, on);
+	ck_assert_uint_lt(on, pl.n - 1);
+	ck_assert_uint_gt(clear_on, 0);
+	ck_assert(pl.beat_snapped == (2 * on > pl.n - 1));
+	/* Snapping keeps the rhythm of the unsnapped plan. */
+	p.beats = NULL;
+	p.nbeats = 0;
+	ck_assert_int_eq(recut_plan_build(sh, 3, &p, &free_cut), 0);
+	ck_assert_double_eq_tol(
+	    pl.cut_frequency, free_cut.cut_frequency, 0.1 * pl.cut_frequency);
+	recut_plan_free(&free_cut);
+	recut_plan_free(&pl);
+}
+END_TEST
+
 START_TEST(test_recut_snap_and_period)
 {
 	const double beats[5] = {1.0, 1.5, 2.0, 2.5, 3.1};
@@ -215,10 +322,10 @@ END_TEST
 START_TEST(test_dissolve_overlap_arithmetic)
 {
 	struct recut_segment s[4] = {
-	    {0.0, 2.5, 0, {RECUT_NONE, 0}},
-	    {3.1, 5.0, 0, {RECUT_CUT, 0}},
-	    {6.0, 9.0, 0, {RECUT_DISSOLVE, 0.25}},
-	    {9.5, 11.0, 0, {RECUT_FADE, 0.5}},
+	    {0.0, 2.5, 0, {RECUT_NONE, 0}, 1.0},
+	    {3.1, 5.0, 0, {RECUT_CUT, 0}, 1.0},
+	    {6.0, 9.0, 0, {RECUT_DISSOLVE, 0.25}, 1.0},
+	    {9.5, 11.0, 0, {RECUT_FADE, 0.5}, 1.0},
 	};
 	double d = recut_timeline(s, 4);
 
@@ -238,7 +345,7 @@ START_TEST(test_recut_transitions_follow_template)
 	const double pattern[4] = {3, 3, 3, 3};
 	const struct recut_transition tr[3] = {
 	    {RECUT_DISSOLVE, 0.5}, {RECUT_CUT, 0}, {RECUT_FADE, 0.4}};
-	struct recut_shot sh = {0.0, 60.0, 1.0};
+	struct recut_shot sh = {0.0, 60.0, 1.0, false};
 	struct recut_params p;
 	struct recut_plan pl;
 	size_t i, count[4] = {0, 0, 0, 0};
@@ -269,7 +376,7 @@ END_TEST
 START_TEST(test_recut_refuses_nothing_usable)
 {
 	const double pattern[1] = {2};
-	struct recut_shot sh = {0.0, 0.05, 1.0};
+	struct recut_shot sh = {0.0, 0.05, 1.0, false};
 	struct recut_params p;
 	struct recut_plan pl;
 
@@ -347,6 +454,8 @@ dsp_recut_suite(void)
 	tcase_add_test(tc, test_recut_fast_source_drops_short_shots);
 	tcase_add_test(tc, test_recut_snaps_to_beats);
 	tcase_add_test(tc, test_recut_snap_and_period);
+	tcase_add_test(tc, test_recut_static_shot_punches_in);
+	tcase_add_test(tc, test_recut_snaps_each_cut);
 	tcase_add_test(tc, test_dissolve_overlap_arithmetic);
 	tcase_add_test(tc, test_recut_transitions_follow_template);
 	tcase_add_test(tc, test_recut_refuses_nothing_usable);

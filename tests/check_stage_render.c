@@ -537,6 +537,78 @@ START_TEST(test_conform_crop)
 }
 END_TEST
 
+static double
+channel(const struct rgb *c, int k)
+{
+	return k == 0 ? c->r : k == 1 ? c->g : c->b;
+}
+
+/* Sets edit.segments[i].zoom of job's plan.json. */
+static void
+plan_set_zoom(const char *job, int i, double zoom)
+{
+	char path[256];
+	json_t *plan, *seg;
+
+	path_in(path, sizeof(path), job, "plan.json");
+	ck_assert_ptr_nonnull(plan = json_load_file(path, 0, NULL));
+	seg = json_array_get(
+	    json_object_get(json_object_get(plan, "edit"), "segments"),
+	    (size_t)i);
+	ck_assert_int_eq(json_object_set_new(seg, "zoom", json_real(zoom)), 0);
+	ck_assert_int_eq(json_dump_file(plan, path, JSON_INDENT(2)), 0);
+	json_decref(plan);
+}
+
+/*
+ * A punch-in shows the centred 1/zoom of the picture, as ffmpeg's crop
+ * and scale of the same source frames do, and only in its own segment: a
+ * jump with no skip between the whole frame and a 1.25 punch-in.
+ */
+START_TEST(test_punch_in)
+{
+	const struct seg segs[] = {
+	    {0.0, 1.0, 0.0, "none", 0.0}, {1.0, 2.0, 1.0, "cut", 0.0}};
+	const char *ref_args[] = {"-i", src_mp4, "-t", "2", "-vf",
+	    "crop=256:144,scale=320:180", X264, NULL};
+	static struct rgb out[5][MAX_FRAMES], ref[5][MAX_FRAMES];
+	struct plan_opts o = plan_default;
+	char path[256], ref_mp4[256];
+	double worst = 0.0, whole = 0.0, d;
+	int b, i, k, n = 0, nr = 0;
+
+	o.source = src_mp4;
+	o.fps = 25;
+	write_job("punch", &o, segs, 2, CUBE_IDENTITY);
+	plan_set_zoom("punch", 1, 1.25);
+	render_ok("punch", src_mp4);
+	media_gen("punch_ref.mp4", ref_args);
+	media_path(ref_mp4, sizeof(ref_mp4), "punch_ref.mp4");
+	path_in(path, sizeof(path), "punch", RENDERING_OUTPUT);
+	for (b = 0; b < 5; b++) {
+		n = frame_means(path, b / 5.0, (b + 1) / 5.0, out[b]);
+		nr = frame_means(ref_mp4, b / 5.0, (b + 1) / 5.0, ref[b]);
+	}
+	ck_assert_int_eq(n, 50);
+	ck_assert_int_eq(nr, 50);
+	for (i = 0; i < n; i++)
+		for (b = 0; b < 5; b++)
+			for (k = 0; k < 3; k++) {
+				d = fabs(channel(&out[b][i], k) -
+					 channel(&ref[b][i], k));
+				if (i >= 25)
+					worst = fmax(worst, d);
+				else
+					whole = fmax(whole, d);
+			}
+	printf("punch-in: band means within %.1f of ffmpeg's crop, the "
+	       "whole frame %.1f away\n",
+	    worst, whole);
+	ck_assert_double_le(worst, 4.0);
+	ck_assert_double_ge(whole, 10.0);
+}
+END_TEST
+
 /* The whole 16:9 picture in a 9:16 frame: black above and below. */
 START_TEST(test_conform_pad)
 {
@@ -954,6 +1026,10 @@ START_TEST(test_bad_plans)
 	write_job("gap", &o, gap, 2, CUBE_IDENTITY);
 	ck_assert_int_eq(run_stage("gap", src_mp4, &ctx), STAGE_E_DATA);
 	ck_assert_ptr_nonnull(strstr(ctx.error, "segment 1 starts"));
+	write_job("zoomout", &o, overlap, 1, CUBE_IDENTITY);
+	plan_set_zoom("zoomout", 0, 0.8);
+	ck_assert_int_eq(run_stage("zoomout", src_mp4, &ctx), STAGE_E_DATA);
+	ck_assert_ptr_nonnull(strstr(ctx.error, "zoom 0.8"));
 	dir_holds("gap", job_failed_files);
 }
 END_TEST
@@ -1043,6 +1119,7 @@ stage_render_suite(void)
 	tcase_add_checked_fixture(tc, quiet, NULL);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_basic_output);
+	tcase_add_test(tc, test_punch_in);
 	tcase_add_test(tc, test_conform_crop);
 	tcase_add_test(tc, test_conform_pad);
 	tcase_add_test(tc, test_lut_applied);

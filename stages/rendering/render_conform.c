@@ -41,8 +41,9 @@ struct rconf {
 	 * frame around it must be black. */
 	int tx, ty, tw, th;
 	bool padded;
-	/* Per input geometry. */
+	/* Per input geometry and zoom. */
 	int in_w, in_h, in_fmt;
+	double zoom;
 	int rx, ry, rw, rh; /* coded crop region, even */
 	int sw, sh;	    /* scaled size, coded orientation */
 	struct avh_matrix mat;
@@ -108,6 +109,16 @@ rconf_map(
 	c->rh = rconf_even(yc + hc, c->ry + 2, he) - c->ry;
 }
 
+/* A punch-in: the centred 1/zoom of the upright region u. */
+static void
+rconf_punch_in(double u[4], double zoom)
+{
+	u[0] += u[2] * (1.0 - 1.0 / zoom) / 2.0;
+	u[1] += u[3] * (1.0 - 1.0 / zoom) / 2.0;
+	u[2] /= zoom;
+	u[3] /= zoom;
+}
+
 /* The crop region on a w x h coded frame; fails if outside the source. */
 static enum stage_result
 rconf_region(struct rconf *c, int w, int h)
@@ -132,6 +143,7 @@ rconf_region(struct rconf *c, int w, int h)
 			    "%.0fx%.0f source",
 			    p->cx, p->cy, p->cw, p->ch, dw, dh);
 	}
+	rconf_punch_in(u, c->zoom);
 	rconf_map(c, u, cdw, cdh, w, h);
 	c->sw = turned ? c->th : c->tw;
 	c->sh = turned ? c->tw : c->th;
@@ -268,6 +280,7 @@ rconf_new(struct stage_ctx *ctx, const struct rplan *p, struct rlut *lut,
 	c->sar = sar.num > 0 && sar.den > 0 ? sar : (AVRational){1, 1};
 	c->threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
 	c->in_w = c->in_h = c->in_fmt = -1;
+	c->zoom = 1.0;
 	rconf_target(c);
 	/* Checks the crop region against the declared picture now, so a bad
 	 * plan fails before any decoding. */
@@ -466,13 +479,17 @@ rconf_scale(struct rconf *c, AVFrame **g, bool placed)
 }
 
 enum stage_result
-rconf_render(struct rconf *c, const AVFrame *in, AVFrame **out)
+rconf_render(struct rconf *c, const AVFrame *in, double zoom, AVFrame **out)
 {
 	bool placed = c->rotation != 0 || c->padded;
 	AVFrame *src = NULL, *g = NULL;
 	enum stage_result rc = STAGE_OK;
 
 	*out = NULL;
+	/* A new zoom is a new crop region: set up again (once a segment). */
+	if (zoom != c->zoom)
+		c->in_w = -1;
+	c->zoom = zoom;
 	if ((in->width != c->in_w || in->height != c->in_h ||
 		in->format != c->in_fmt) &&
 	    (rc = rconf_setup(c, in)) != STAGE_OK)

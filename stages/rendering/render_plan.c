@@ -152,6 +152,11 @@ rplan_segment(struct stage_ctx *ctx, const json_t *o, int i, struct rplan *p)
 	    !isfinite(s->out_start) || s->src_start < 0.0 ||
 	    s->src_end <= s->src_start || s->out_start < -RPLAN_EPS)
 		return rplan_bad(ctx, "segment %d has bad times", i);
+	/* Plans written before punch-ins have no zoom: the whole region. */
+	s->zoom = rplan_num(o, "zoom", 1.0);
+	if (!(s->zoom >= 1.0 && s->zoom <= RPLAN_ZOOM_MAX))
+		return rplan_bad(ctx, "segment %d: zoom %g is not within 1..%g",
+		    i, s->zoom, RPLAN_ZOOM_MAX);
 	if ((rc = rplan_trans(
 		 ctx, json_object_get(o, "transition_in"), i, s)) != STAGE_OK)
 		return rc;

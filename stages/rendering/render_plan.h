@@ -28,6 +28,11 @@
  */
 #define RPLAN_DISSOLVE_MAX_S 2.0
 #define RPLAN_DISSOLVE_MAX_FRAMES 30
+/*
+ * A segment's zoom (a punch-in) keeps the centred 1/zoom of the conform
+ * region; beyond 2 the picture is upscaled too far to be worth showing.
+ */
+#define RPLAN_ZOOM_MAX 2.0
 /* The audio cross-fade rendering adds at hard cuts. */
 #define RPLAN_CUT_XFADE_S 0.010
 
@@ -48,6 +53,7 @@ struct rplan_seg {
 	double src_start, src_end, out_start;
 	enum rplan_trans tin;
 	double tin_s;
+	double zoom; /* 1: the whole conform region (plan.md) */
 	/* Output frames [f0, f1) and audio samples [k0, k1). */
 	int64_t f0, f1;
 	int64_t k0, k1;

@@ -32,6 +32,7 @@ struct rvid {
 	bool have_held;
 	double held_t;
 	AVFrame *held_out; /* held, conformed; NULL until needed */
+	double held_zoom;  /* the zoom held_out was conformed at */
 	/* The outgoing segment's pictures under the next dissolve. */
 	AVFrame *tail[RPLAN_DISSOLVE_MAX_FRAMES];
 	int tail_w[RPLAN_DISSOLVE_MAX_FRAMES];
@@ -225,12 +226,17 @@ rvid_place(struct rvid *v)
 static enum stage_result
 rvid_serve(struct rvid *v)
 {
+	double zoom = v->p->segs[v->seg].zoom;
 	enum stage_result rc;
 
+	/* One source frame can open a punch-in after closing the whole. */
+	if (v->held_out != NULL && v->held_zoom != zoom)
+		av_frame_free(&v->held_out);
 	if (v->held_out == NULL) {
-		if ((rc = rconf_render(v->conf, v->held, &v->held_out)) !=
+		if ((rc = rconf_render(v->conf, v->held, zoom, &v->held_out)) !=
 		    STAGE_OK)
 			return rc;
+		v->held_zoom = zoom;
 		v->rendered++;
 	}
 	if ((rc = rvid_place(v)) != STAGE_OK)
