@@ -509,6 +509,8 @@ recut_emit(const struct recut_work *w, struct recut_plan *out)
 		seg[i].src_start_s = w->pc[i].s;
 		seg[i].src_end_s = w->pc[i].e;
 		seg[i].zoom = recut_zoom(w, i);
+		seg[i].start_on_beat = w->pc[i].s_on_beat;
+		seg[i].end_on_beat = w->pc[i].e_on_beat;
 		if (i == 0)
 			continue;
 		seg[i].in.duration_s =
@@ -630,6 +632,7 @@ recut_trim(struct recut_segment *pick, size_t k, double excess, double min_len)
 
 	if (last >= excess) {
 		pick[k - 1].src_end_s -= excess;
+		pick[k - 1].end_on_beat = false;
 		return;
 	}
 	for (j = 0; j < k; j++)
@@ -639,6 +642,7 @@ recut_trim(struct recut_segment *pick, size_t k, double excess, double min_len)
 		give = fmax(
 		    0.0, pick[j].src_end_s - pick[j].src_start_s - min_len);
 		pick[j].src_end_s -= give * fmin(1.0, excess / slack);
+		pick[j].end_on_beat = pick[j].end_on_beat && give == 0.0;
 	}
 }
 
@@ -665,6 +669,11 @@ recut_plan_fit(struct recut_plan *plan, double target_s)
 	plan->n = k;
 	plan->duration_s = recut_timeline(plan->seg, k);
 	plan->cut_frequency = recut_cut_frequency(k, plan->duration_s);
+	plan->cuts_on_beats = 0;
+	for (size_t j = 1; j < k; j++)
+		plan->cuts_on_beats +=
+		    plan->seg[j - 1].end_on_beat && plan->seg[j].start_on_beat;
+	plan->beat_snapped = 2 * plan->cuts_on_beats > k - 1;
 	return 0;
 }
 

@@ -73,6 +73,8 @@ struct recut_segment {
 	struct recut_transition in;
 	/* Scale of the picture: 1 the whole conform region, else a punch-in. */
 	double zoom;
+	/* Its ends fall on source beats. */
+	bool start_on_beat, end_on_beat;
 };
 
 struct recut_plan {
