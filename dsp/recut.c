@@ -677,6 +677,86 @@ recut_plan_fit(struct recut_plan *plan, double target_s)
 	return 0;
 }
 
+/* Within a millisecond: the plan's times are whole milliseconds. */
+#define RECUT_ON_BEAT_S 0.0005
+
+static bool
+recut_on_beat(double t, const double *beats, size_t nbeats)
+{
+	size_t a = recut_beat_from(t - RECUT_ON_BEAT_S, beats, nbeats);
+
+	return a < nbeats && beats[a] <= t + RECUT_ON_BEAT_S;
+}
+
+/* Cut i is on a beat (both its sides, as recut_plan_fit counts them). */
+static void
+recut_mark_cut(struct recut_plan *plan, size_t i, bool on)
+{
+	plan->seg[i - 1].end_on_beat = on;
+	plan->seg[i].start_on_beat = on;
+	plan->cuts_on_beats += on;
+}
+
+/* The shot holding a segment that starts at t (the last one before it). */
+static const struct recut_shot *
+recut_shot_of(const struct recut_shot *shots, size_t nshots, double t)
+{
+	size_t k = 0;
+
+	while (k + 1 < nshots && shots[k + 1].start_s <= t + 1e-6)
+		k++;
+	return &shots[k];
+}
+
+/* The furthest the segment before cut i may end in the source. */
+static double
+recut_end_limit(const struct recut_plan *plan, size_t i,
+    const struct recut_shot *shots, size_t nshots)
+{
+	const struct recut_segment *prev = &plan->seg[i - 1],
+				   *next = &plan->seg[i];
+	const struct recut_shot *sh =
+	    recut_shot_of(shots, nshots, prev->src_start_s);
+	double limit = fmin(sh->end_s, next->src_start_s);
+
+	if (recut_shot_of(shots, nshots, next->src_start_s) == sh)
+		limit = fmin(limit, next->src_start_s - sh->min_gap_s);
+	return limit;
+}
+
+void
+recut_snap_output(struct recut_plan *plan, const struct recut_shot *shots,
+    size_t nshots, const double *beats, size_t nbeats)
+{
+	double half = recut_beat_period(beats, nbeats) / 2.0, t, b, end;
+	size_t i;
+
+	plan->cuts_on_beats = 0;
+	for (i = 0; i < plan->n; i++)
+		plan->seg[i].start_on_beat = plan->seg[i].end_on_beat = false;
+	for (i = 1; half > 0.0 && nshots > 0 && i < plan->n; i++) {
+		recut_timeline(plan->seg, plan->n);
+		t = plan->seg[i].out_start_s;
+		if (plan->seg[i].in.kind == RECUT_DISSOLVE)
+			t += plan->seg[i].in.duration_s / 2.0;
+		b = recut_snap(t, beats, nbeats, t - half, t + half, half);
+		end = plan->seg[i - 1].src_end_s + (b - t);
+		if (fabs(b - t) < RECUT_ON_BEAT_S)
+			/* On a beat already, or none near. */
+			recut_mark_cut(
+			    plan, i, recut_on_beat(t, beats, nbeats));
+		else if (end <= recut_end_limit(plan, i, shots, nshots) &&
+			 end - plan->seg[i - 1].src_start_s >=
+			     plan->min_len_s) {
+			plan->seg[i - 1].src_end_s = end;
+			recut_mark_cut(plan, i, true);
+		}
+	}
+	plan->duration_s = recut_timeline(plan->seg, plan->n);
+	plan->cut_frequency = recut_cut_frequency(plan->n, plan->duration_s);
+	plan->beat_snapped = 2 * plan->cuts_on_beats > plan->n - 1;
+}
+
 void
 recut_plan_free(struct recut_plan *plan)
 {

@@ -124,6 +124,16 @@ int recut_plan_build(const struct recut_shot *shots, size_t nshots,
  * left as it is. Returns 0, or -1 when memory runs out.
  */
 int recut_plan_fit(struct recut_plan *plan, double target_s);
+/*
+ * Lands the plan's cuts on beats of the output's own timeline (music that
+ * plays from output time 0, such as the template's): each cut in turn
+ * moves to the nearest beat within half a beat period by lengthening or
+ * shortening the segment before it, as far as its source shot (and the
+ * jump gap to the next piece of it) and min_len_s allow. Recounts
+ * cuts_on_beats and beat_snapped from these beats.
+ */
+void recut_snap_output(struct recut_plan *plan, const struct recut_shot *shots,
+    size_t nshots, const double *beats, size_t nbeats);
 void recut_plan_free(struct recut_plan *plan);
 
 #endif

@@ -108,6 +108,7 @@ check_config_pair(const char *k, const char *v, char *detail)
 {
 	static const char *const quality[] = {"low", "medium", "high", NULL};
 	static const char *const conform[] = {"crop", "pad", "none", NULL};
+	static const char *const soundtrack[] = {"source", "template", NULL};
 
 	if (k[0] == '\0' || strspn(k, KEY_CHARS) != strlen(k)) {
 		snprintf(detail, MSG_TEXT_SIZE,
@@ -123,18 +124,22 @@ check_config_pair(const char *k, const char *v, char *detail)
 	else if (strcmp(k, "grade_strength") == 0 && !value_unit_interval(v))
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "config grade_strength must be a number from 0 to 1");
+	else if (strcmp(k, "soundtrack") == 0 && !value_in(v, soundtrack))
+		snprintf(detail, MSG_TEXT_SIZE,
+		    "config soundtrack must be source or template");
 	else if (strcmp(k, "duration") == 0 && !value_duration(v))
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "config duration must be source, template or a number of "
 		    "seconds from 1 to 3600");
 	else if (strcmp(k, "quality") != 0 && strcmp(k, "conform") != 0 &&
 		 strcmp(k, "grade_strength") != 0 &&
-		 strcmp(k, "duration") != 0 &&
+		 strcmp(k, "duration") != 0 && strcmp(k, "soundtrack") != 0 &&
 		 strncmp(k, REQUEST_CONFIG_EXT_PREFIX,
 		     strlen(REQUEST_CONFIG_EXT_PREFIX)) != 0)
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "unknown config key '%.32s': known are quality, conform, "
-		    "grade_strength, duration and x-* (passed through)",
+		    "grade_strength, duration, soundtrack and x-* (passed "
+		    "through)",
 		    k);
 	else
 		return 0;

@@ -49,6 +49,7 @@ struct sa_config {
 	double strength;
 	enum sa_duration duration;
 	double duration_s;
+	bool template_soundtrack;
 };
 
 /* The template side, from style.json. */
@@ -69,6 +70,9 @@ struct sa_input {
 	struct sa_style t;
 	struct style_video v;
 	struct style_audio a;
+	struct style_audio ta; /* the template's, for soundtrack=template */
+	/* The output plays the template's audio (config and template allow). */
+	bool template_audio;
 };
 
 const struct stage_ops stage_style_application_ops = {
@@ -165,7 +169,9 @@ sa_config_duration(struct stage_ctx *ctx, struct sa_config *c)
 	const char *d = stage_config(ctx, "duration");
 	char *end;
 
-	c->duration = SA_DURATION_SOURCE;
+	/* The template's music lasts the template: so does the output. */
+	c->duration = d == NULL && c->template_soundtrack ? SA_DURATION_TEMPLATE
+							  : SA_DURATION_SOURCE;
 	c->duration_s = 0.0;
 	if (d == NULL || strcmp(d, "source") == 0)
 		return STAGE_OK;
@@ -192,6 +198,7 @@ sa_config_parse(struct stage_ctx *ctx, struct sa_config *c)
 	const char *q = stage_config(ctx, "quality");
 	const char *m = stage_config(ctx, "conform");
 	const char *s = stage_config(ctx, "grade_strength");
+	const char *t = stage_config(ctx, "soundtrack");
 	char *end;
 	size_t i;
 
@@ -224,6 +231,10 @@ sa_config_parse(struct stage_ctx *ctx, struct sa_config *c)
 			    "from 0 to 1",
 			    s);
 	}
+	if (t != NULL && strcmp(t, "template") != 0 && strcmp(t, "source") != 0)
+		return stage_fail(ctx, STAGE_E_USAGE,
+		    "config soundtrack=%s: expected source or template", t);
+	c->template_soundtrack = t != NULL && strcmp(t, "template") == 0;
 	return sa_config_duration(ctx, c);
 }
 
@@ -372,6 +383,11 @@ sa_source_parse(struct stage_ctx *ctx, struct sa_input *in)
 	if (style_audio_parse(ao, &in->a, err, sizeof(err)) == -1)
 		return stage_fail(ctx, STAGE_E_DATA, "%s, source: %s",
 		    STYLE_AA_ARTIFACT, err);
+	ao = style_role(in->aa, "template");
+	if (ao != NULL &&
+	    style_audio_parse(ao, &in->ta, err, sizeof(err)) == -1)
+		return stage_fail(ctx, STAGE_E_DATA, "%s, template: %s",
+		    STYLE_AA_ARTIFACT, err);
 	return STAGE_OK;
 }
 
@@ -415,6 +431,7 @@ sa_input_free(struct sa_input *in)
 	free(in->t.trans);
 	style_video_free(&in->v);
 	style_audio_free(&in->a);
+	style_audio_free(&in->ta);
 	json_decref(in->style);
 	json_decref(in->va);
 	json_decref(in->aa);
@@ -653,7 +670,7 @@ sa_edit(struct stage_ctx *ctx, const struct sa_input *in, json_t *relaxed,
 	p.transitions = in->t.trans;
 	p.ntransitions = in->t.ntrans;
 	p.cut_frequency = in->t.cut_frequency;
-	if (in->a.music) {
+	if (in->a.music && !in->template_audio) {
 		p.beats = in->a.beats;
 		p.nbeats = in->a.nbeats;
 	}
@@ -702,10 +719,17 @@ sa_audio_json(const struct sa_input *in)
 	double src = in->a.has_audio ? in->a.lufs : NAN, tpl = in->t.lufs;
 	double gain = isfinite(src) && isfinite(tpl) ? tpl - src : 0.0;
 
-	return json_pack("{s:b, s:o, s:o, s:o, s:f}", "present",
-	    in->a.has_audio, "gain_db", style_real(gain, 0.01), "source_lufs",
-	    style_real(src, 0.01), "target_lufs", style_real(tpl, 0.01),
-	    "true_peak_limit_dbtp", SA_TRUE_PEAK_DBTP);
+	/* The template's own music is at the template's loudness. */
+	if (in->template_audio) {
+		src = tpl;
+		gain = 0.0;
+	}
+	return json_pack("{s:b, s:s, s:o, s:o, s:o, s:f}", "present",
+	    in->a.has_audio || in->template_audio, "soundtrack",
+	    in->template_audio ? "template" : "source", "gain_db",
+	    style_real(gain, 0.01), "source_lufs", style_real(src, 0.01),
+	    "target_lufs", style_real(tpl, 0.01), "true_peak_limit_dbtp",
+	    SA_TRUE_PEAK_DBTP);
 }
 
 static json_t *
@@ -757,7 +781,7 @@ sa_plan_json(const struct stage_ctx *ctx, const struct sa_input *in,
 /*
  * What rendering's style-match report compares the output with: the
  * colour statistics of both videos, the template's shot lengths and
- * whether the source's soundtrack has music.
+ * whether the output's soundtrack has music.
  */
 static json_t *
 sa_reference_json(const struct sa_input *in)
@@ -767,10 +791,11 @@ sa_reference_json(const struct sa_input *in)
 	for (size_t i = 0; lengths != NULL && i < in->t.npattern; i++)
 		json_array_append_new(
 		    lengths, style_real(in->t.pattern[i], 1e-3));
-	return json_pack("{s:{s:o, s:o}, s:{s:o, s:b}}", "template", "colour",
+	return json_pack("{s:{s:o, s:o}, s:{s:o}, s:b}", "template", "colour",
 	    style_stats_json(&in->t.colour), "shot_lengths_s", lengths,
-	    "source", "colour", style_stats_json(&in->v.colour), "music",
-	    in->a.has_audio && in->a.music);
+	    "source", "colour", style_stats_json(&in->v.colour),
+	    "soundtrack_music",
+	    in->template_audio ? in->ta.music : in->a.has_audio && in->a.music);
 }
 
 /*
@@ -800,11 +825,70 @@ sa_fit_duration(const struct sa_input *in, const struct sa_config *c,
 	return target;
 }
 
+/*
+ * config soundtrack=template: the template's audio, when it has some
+ * (else the source's stays, and edit.relaxed says why).
+ */
+static int
+sa_soundtrack(struct sa_input *in, const struct sa_config *c, json_t *relaxed)
+{
+	in->template_audio = c->template_soundtrack && in->ta.has_audio;
+	if (c->template_soundtrack && !in->ta.has_audio)
+		return sa_relaxed(relaxed, "soundtrack",
+		    "the template has no audio; the source's is kept");
+	return 0;
+}
+
+/*
+ * With the template's music the cuts land on its beats, once the plan has
+ * its length (dropping segments would move them off again). The snap
+ * moves the end, so the length is fitted again, and when that drops a
+ * segment, the cuts snapped once more.
+ */
+static enum stage_result
+sa_snap_to_soundtrack(struct stage_ctx *ctx, const struct sa_input *in,
+    double target, struct recut_plan *plan)
+{
+	struct recut_shot *rs;
+	size_t n;
+
+	if (!in->template_audio || !in->ta.music)
+		return STAGE_OK;
+	if ((rs = sa_shots(&in->v)) == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	recut_snap_output(plan, rs, in->v.nshots, in->ta.beats, in->ta.nbeats);
+	n = plan->n;
+	if (isfinite(target) && recut_plan_fit(plan, target) == -1) {
+		free(rs);
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	}
+	if (plan->n != n)
+		recut_snap_output(
+		    plan, rs, in->v.nshots, in->ta.beats, in->ta.nbeats);
+	free(rs);
+	sa_quantise(plan);
+	return STAGE_OK;
+}
+
+/* The edit: planned, fitted to config duration, snapped to the music. */
+static enum stage_result
+sa_edit_fitted(struct stage_ctx *ctx, const struct sa_input *in,
+    const struct sa_config *c, json_t *relaxed, struct recut_plan *plan,
+    double *target)
+{
+	enum stage_result rc;
+
+	if ((rc = sa_edit(ctx, in, relaxed, plan)) != STAGE_OK)
+		return rc;
+	if ((*target = sa_fit_duration(in, c, relaxed, plan)) == -1.0)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	return sa_snap_to_soundtrack(ctx, in, *target, plan);
+}
+
 /* ---- the stage ---- */
 
 static enum stage_result
-sa_plan(
-    struct stage_ctx *ctx, const struct sa_input *in, const struct sa_config *c)
+sa_plan(struct stage_ctx *ctx, struct sa_input *in, const struct sa_config *c)
 {
 	struct recut_plan plan;
 	struct sa_geometry g;
@@ -817,16 +901,16 @@ sa_plan(
 		return stage_fail(ctx, STAGE_E_DATA,
 		    "cannot conform %dx%d to %s", in->v.display_width,
 		    in->v.display_height, in->t.aspect);
-	if (relaxed == NULL)
-		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
-	if ((rc = sa_edit(ctx, in, relaxed, &plan)) != STAGE_OK) {
+	if (relaxed == NULL || sa_soundtrack(in, c, relaxed) == -1) {
 		json_decref(relaxed);
-		return rc;
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	}
-	if ((target = sa_fit_duration(in, c, relaxed, &plan)) == -1.0) {
+	memset(&plan, 0, sizeof(plan));
+	if ((rc = sa_edit_fitted(ctx, in, c, relaxed, &plan, &target)) !=
+	    STAGE_OK) {
 		json_decref(relaxed);
 		recut_plan_free(&plan);
-		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+		return rc;
 	}
 	stage_progress(ctx, 0.8);
 	doc = sa_plan_json(ctx, in, c, &g, &plan, relaxed);

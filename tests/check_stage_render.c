@@ -760,10 +760,10 @@ START_TEST(test_report_figures)
 	plan = json_load_file(path, 0, NULL);
 	ck_assert_ptr_nonnull(plan);
 	json_object_set_new(plan, "reference",
-	    json_pack("{s:{s:{s:[f,f,f]}, s:[f,f]}, s:{s:{s:[f,f,f]}, s:b}}",
+	    json_pack("{s:{s:{s:[f,f,f]}, s:[f,f]}, s:{s:{s:[f,f,f]}}, s:b}",
 		"template", "colour", "lab_mean", 50.0, 0.0, 0.0,
 		"shot_lengths_s", 1.0, 2.0, "source", "colour", "lab_mean",
-		30.0, 20.0, 10.0, "music", 0));
+		30.0, 20.0, 10.0, "soundtrack_music", 0));
 	ck_assert_int_eq(json_dump_file(plan, path, 0), 0);
 	json_decref(plan);
 	render_ok("report", bw_mp4);
@@ -795,12 +795,51 @@ START_TEST(test_report_figures)
 	    json_number_value(json_object_get(
 		json_object_get(rep, "loudness"), "true_peak_dbtp")),
 	    -1.0 + 0.01);
-	ck_assert(json_is_false(
-	    json_object_get(json_object_get(rep, "beats"), "source_music")));
+	ck_assert(json_is_false(json_object_get(
+	    json_object_get(rep, "beats"), "soundtrack_music")));
 	ck_assert_int_gt(json_integer_value(json_object_get(
 			     json_object_get(rep, "decode"), "packets")),
 	    0);
 	json_decref(rep);
+}
+END_TEST
+
+/*
+ * soundtrack=template: the output's audio is the template's from its time
+ * 0 (rb.mp4: silence, then the tone from 4 s), not the source's steady
+ * tone, across the cut, and fades out over the last second.
+ */
+START_TEST(test_template_soundtrack)
+{
+	const struct seg segs[] = {
+	    {0.5, 3.5, 0.0, "none", 0.0}, {4.5, 7.5, 3.0, "cut", 0.0}};
+	struct plan_opts o = plan_default;
+	char path[256];
+	json_t *plan;
+	struct loud l;
+	double lufs, tp;
+
+	o.source = bw_mp4;
+	write_job("soundtrack", &o, segs, 2, CUBE_IDENTITY);
+	path_in(path, sizeof(path), "soundtrack", "plan.json");
+	plan = json_load_file(path, 0, NULL);
+	ck_assert_ptr_nonnull(plan);
+	json_object_set_new(
+	    json_object_get(plan, "template"), "path", json_string(rb_mp4));
+	json_object_set_new(json_object_get(plan, "audio"), "soundtrack",
+	    json_string("template"));
+	ck_assert_int_eq(json_dump_file(plan, path, 0), 0);
+	json_decref(plan);
+	render_ok("soundtrack", bw_mp4);
+	measure_audio(path_in_out("soundtrack"), &l, &lufs, &tp);
+	printf("template soundtrack: tone from %.2f s, level %.4f at 2 s, "
+	       "%.4f at 4.5 s, %.4f at 5.95 s\n",
+	    onset_s(&l, 4.5), l.rms[200], l.rms[450], l.rms[595]);
+	ck_assert_double_eq_tol((double)l.frames / 48000, 6.0, 1.0 / 30);
+	ck_assert_double_lt(l.rms[200], 1e-3);
+	ck_assert_double_eq_tol(onset_s(&l, 4.5), 4.0, 0.03);
+	ck_assert_double_lt(l.rms[595], 0.2 * l.rms[450]);
+	ck_assert_double_le(tp, -1.0);
 }
 END_TEST
 
@@ -1125,6 +1164,7 @@ stage_render_suite(void)
 	tcase_add_test(tc, test_lut_applied);
 	tcase_add_test(tc, test_cut_sync_and_seek);
 	tcase_add_test(tc, test_report_figures);
+	tcase_add_test(tc, test_template_soundtrack);
 	tcase_add_test(tc, test_fade_through_black);
 	tcase_add_test(tc, test_dissolve_blends);
 	tcase_add_test(tc, test_gain_and_limiter);

@@ -1071,6 +1071,93 @@ START_TEST(test_application_duration)
 }
 END_TEST
 
+/*
+ * Cuts of a plan whose output time (a dissolve's middle) is on a multiple
+ * of period, s.
+ */
+static size_t
+cuts_on_grid(const json_t *segs, double period)
+{
+	const json_t *seg, *tr;
+	size_t i, on = 0;
+	double t, r;
+
+	for (i = 1; i < json_array_size(segs); i++) {
+		seg = json_array_get(segs, i);
+		tr = json_object_get(seg, "transition_in");
+		t = media_json_num(seg, "out_start_s");
+		if (strcmp(json_string_value(json_object_get(tr, "type")),
+			"dissolve") == 0)
+			t += media_json_num(tr, "duration_s") / 2.0;
+		r = fmod(t + 0.001, period);
+		on += r <= 0.002;
+	}
+	return on;
+}
+
+/*
+ * config soundtrack=template: the template's audio at its own loudness,
+ * as long as the template by default, the cuts on the template's beats
+ * (120 BPM: every 0.5 s of output time) rather than the source's; a
+ * template without audio keeps the source's, saying why.
+ */
+START_TEST(test_application_template_soundtrack)
+{
+	static const char *const kv[] = {"soundtrack", "template", NULL};
+	static const char *const bad[] = {"soundtrack", "music", NULL};
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	const json_t *a, *ed;
+	json_t *p;
+	size_t on;
+
+	t_template(&tpl);
+	t_source(&src);
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, kv, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	check_plan(p, "medium");
+	a = json_object_get(p, "audio");
+	ed = json_object_get(p, "edit");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(a, "soundtrack")), "template");
+	ck_assert(json_is_true(json_object_get(a, "present")));
+	ck_assert_double_eq(media_json_num(a, "gain_db"), 0.0);
+	ck_assert_double_eq(media_json_num(a, "target_lufs"), -14.0);
+	ck_assert_double_le(
+	    media_json_num(json_object_get(p, "output"), "duration_s"),
+	    12.0005);
+	on = cuts_on_grid(json_object_get(ed, "segments"), 0.5);
+	printf("template soundtrack: %zu of %zu cuts on the template's beats\n",
+	    on, json_array_size(json_object_get(ed, "segments")) - 1);
+	ck_assert_uint_eq(on, (size_t)media_json_num(ed, "cuts_on_beats"));
+	ck_assert(json_is_true(json_object_get(ed, "beat_snapped")));
+	json_decref(p);
+	tpl.has_audio = tpl.music = false;
+	t_artifacts(&tpl, &src);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, kv, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(p, "audio"), "soundtrack")),
+	    "source");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_array_get(
+		    json_object_get(json_object_get(p, "edit"), "relaxed"), 0),
+		"rule")),
+	    "soundtrack");
+	json_decref(p);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, bad, &ctx), STAGE_E_USAGE);
+}
+END_TEST
+
 /* Writes the pair's artifacts, runs extraction and application: the plan. */
 static json_t *
 plan_of(const struct t_side *tpl, const struct t_side *src)
@@ -1535,6 +1622,7 @@ stage_style_suite(void)
 	tcase_add_test(tc, test_application_plan);
 	tcase_add_test(tc, test_application_config);
 	tcase_add_test(tc, test_application_duration);
+	tcase_add_test(tc, test_application_template_soundtrack);
 	tcase_add_test(tc, test_application_caps_frame_rate);
 	tcase_add_test(tc, test_application_caps_dissolves);
 	tcase_add_test(tc, test_application_relaxes_rules);

@@ -100,6 +100,10 @@ raud_ramps(struct raud *a, const struct rplan *p, int i, struct raud_range *r)
 	} else if (n != NULL && n->tin == RPLAN_DISSOLVE) {
 		r->out0 = n->k0;
 		r->out_len = s->k1 - n->k0;
+	} else if (n == NULL && s->fade_out > 0) {
+		/* Music cut to the output's length fades out. */
+		r->out0 = raud_samples(a, p, s->f1 - s->fade_out);
+		r->out_len = s->k1 - r->out0;
 	}
 }
 

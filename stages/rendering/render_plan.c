@@ -66,6 +66,28 @@ rplan_quality(const char *quality, const char **preset, int *crf)
 	return 0;
 }
 
+enum stage_result
+rplan_soundtrack(
+    struct stage_ctx *ctx, const struct rplan *p, struct rplan *track)
+{
+	struct rplan_seg *s = calloc(1, sizeof(*s));
+	int64_t fade =
+	    llround(RPLAN_SOUNDTRACK_FADE_S * p->fps.num / p->fps.den);
+
+	if (s == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	*track = *p;
+	s->src_end = rplan_frame_time(p, p->nframes);
+	s->tin = RPLAN_NONE;
+	s->f1 = p->nframes;
+	s->k1 = p->nsamples;
+	s->fade_out = fade < p->nframes / 2 ? fade : p->nframes / 2;
+	track->segs = s;
+	track->nsegs = 1;
+	track->gain_db = 0.0;
+	return STAGE_OK;
+}
+
 double
 rplan_frame_time(const struct rplan *p, int64_t n)
 {
@@ -355,7 +377,14 @@ rplan_output(struct stage_ctx *ctx, const json_t *o, struct rplan *p)
 static enum stage_result
 rplan_audio(struct stage_ctx *ctx, const json_t *a, struct rplan *p)
 {
+	const char *track = json_string_value(json_object_get(a, "soundtrack"));
+
 	p->audio = json_is_true(json_object_get(a, "present"));
+	if (track != NULL && strcmp(track, "template") != 0 &&
+	    strcmp(track, "source") != 0)
+		return rplan_bad(ctx, "unknown audio.soundtrack \"%s\"", track);
+	p->template_soundtrack =
+	    p->audio && track != NULL && strcmp(track, "template") == 0;
 	p->gain_db = rplan_num(a, "gain_db", 0.0);
 	p->tp_limit_db = rplan_num(a, "true_peak_limit_dbtp", -1.0);
 	if (!isfinite(p->gain_db) || fabs(p->gain_db) > 60.0)

@@ -35,6 +35,8 @@
 #define RPLAN_ZOOM_MAX 2.0
 /* The audio cross-fade rendering adds at hard cuts. */
 #define RPLAN_CUT_XFADE_S 0.010
+/* The template's music fades out over this when the output ends first. */
+#define RPLAN_SOUNDTRACK_FADE_S 1.0
 
 enum rplan_trans {
 	RPLAN_NONE,
@@ -78,6 +80,8 @@ struct rplan {
 	struct rplan_seg *segs;
 	int nsegs;
 	bool audio;
+	/* The audio is the template's, from output time 0 (soundtrack). */
+	bool template_soundtrack;
 	double gain_db, tp_limit_db;
 	char quality[16];
 	char preset[16];
@@ -92,6 +96,13 @@ struct rplan {
 enum stage_result rplan_load(
     struct stage_ctx *ctx, const char *path, struct rplan *p);
 void rplan_free(struct rplan *p);
+/*
+ * The plan of the template's music under plan p: one segment from
+ * template time 0 to the output's end, fading out over its last
+ * RPLAN_SOUNDTRACK_FADE_S (at most half the output). Free with rplan_free.
+ */
+enum stage_result rplan_soundtrack(
+    struct stage_ctx *ctx, const struct rplan *p, struct rplan *track);
 /* Time of output frame n, s. */
 double rplan_frame_time(const struct rplan *p, int64_t n);
 /* Source time that output time t shows in segment i, s. */

@@ -39,7 +39,7 @@ struct rrep {
 	size_t ntpl_shots;
 	double target_cut_frequency;
 	double target_lufs;
-	bool source_music;
+	bool soundtrack_music;
 	/* Colour. */
 	struct colour_acc acc;
 	uint8_t *rgb;
@@ -129,7 +129,8 @@ rrep_reference(struct rrep *r, const char *plan_path)
 	a = json_object_get(doc, "audio");
 	rrep_ref_parse(json_object_get(tpl, "colour"), &r->tpl);
 	rrep_ref_parse(json_object_get(src, "colour"), &r->src);
-	r->source_music = json_is_true(json_object_get(src, "music"));
+	r->soundtrack_music =
+	    json_is_true(json_object_get(ref, "soundtrack_music"));
 	r->target_cut_frequency = json_number_value(json_object_get(
 	    json_object_get(doc, "edit"), "target_cut_frequency"));
 	r->target_lufs =
@@ -515,33 +516,73 @@ rrep_cuts_json(const struct rrep *r, double dur)
 	    "scene_threshold", RREP_SCENE_THRESHOLD);
 }
 
-/* The beat nearest t, as a distance; INFINITY without beats. */
+/* Median interval between the found beats, s; 0 with fewer than two. */
 static double
-rrep_beat_distance(const struct rrep_times *b, double t)
+rrep_beat_period(const struct rrep_times *b)
 {
-	double best = INFINITY;
+	double *d, p;
 	size_t i;
 
-	for (i = 0; i < b->n; i++)
-		best = fmin(best, fabs(b->t[i] - t));
-	return best;
+	if (b->n < 2 || (d = calloc(b->n - 1, sizeof(*d))) == NULL)
+		return 0.0;
+	for (i = 0; i + 1 < b->n; i++)
+		d[i] = b->t[i + 1] - b->t[i];
+	qsort(d, b->n - 1, sizeof(*d), rrep_cmp);
+	p = rrep_quantile(d, b->n - 1, 0.5);
+	free(d);
+	return p;
+}
+
+/* Distance from t to the nearest of a + k * step, for whole k. */
+static double
+rrep_grid_distance(double t, double a, double step)
+{
+	double x = fmod(fabs(t - a), step);
+
+	return fmin(x, step - x);
+}
+
+/*
+ * Distance from t to the beat grid: the found beats, with the gaps the
+ * tracker leaves (beats it skips, and its first seconds, before it locks)
+ * filled at its period.
+ */
+static double
+rrep_beat_distance(const struct rrep_times *b, double period, double t)
+{
+	size_t i = 0;
+	double g;
+
+	if (b->n == 0)
+		return INFINITY;
+	if (period <= 0.0)
+		return fabs(b->t[0] - t);
+	if (t <= b->t[0])
+		return rrep_grid_distance(t, b->t[0], period);
+	while (i + 1 < b->n && b->t[i + 1] < t)
+		i++;
+	if (i + 1 == b->n)
+		return rrep_grid_distance(t, b->t[i], period);
+	g = b->t[i + 1] - b->t[i];
+	return rrep_grid_distance(t, b->t[i], g / fmax(1.0, round(g / period)));
 }
 
 static json_t *
 rrep_beats_json(const struct rrep *r)
 {
 	int i, on = 0, cuts = r->plan->nsegs - 1;
+	double period = rrep_beat_period(&r->beats);
 
 	if (r->meter == NULL)
 		return json_null();
 	for (i = 1; i <= cuts; i++)
-		on += rrep_beat_distance(&r->beats, rrep_planned_cut(r, i)) <=
-		      RREP_BEAT_TOLERANCE_S;
-	return json_pack("{s:b, s:I, s:o, s:i, s:i, s:o, s:f}", "source_music",
-	    r->source_music, "beats_found", (json_int_t)r->beats.n, "tempo_bpm",
-	    r->beats.n > 1 ? rrep_num(aubio_tempo_get_bpm(r->tempo), 0.01)
-			   : json_null(),
-	    "cuts", cuts, "cuts_on_beat", on, "share",
+		on += rrep_beat_distance(&r->beats, period,
+			  rrep_planned_cut(r, i)) <= RREP_BEAT_TOLERANCE_S;
+	return json_pack("{s:b, s:I, s:o, s:i, s:i, s:o, s:f}",
+	    "soundtrack_music", r->soundtrack_music, "beats_found",
+	    (json_int_t)r->beats.n, "tempo_bpm",
+	    period > 0.0 ? rrep_num(60.0 / period, 0.01) : json_null(), "cuts",
+	    cuts, "cuts_on_beat", on, "share",
 	    cuts > 0 ? rrep_num((double)on / cuts, 1e-4) : json_null(),
 	    "tolerance_s", RREP_BEAT_TOLERANCE_S);
 }

@@ -36,6 +36,7 @@
 #include "render_peak.h"
 #include "render_plan.h"
 #include "render_report.h"
+#include "render_soundtrack.h"
 #include "render_video.h"
 #include "rendering.h"
 #include "util.h"
@@ -55,6 +56,8 @@ const struct stage_ops stage_rendering_ops = {"rendering", rendering_run};
 #define RENDER_CALIBRATE_SHARE 0.03
 #define RENDER_VIDEO_SHARE 0.95
 #define RENDER_DEFAULT_STEP (1.0 / 25.0)
+/* The template's music is decoded this far ahead of the video. */
+#define RENDER_SOUNDTRACK_LEAD_S 0.5
 
 struct render {
 	struct stage_ctx *ctx;
@@ -69,6 +72,7 @@ struct render {
 	struct enc *enc;
 	struct rvid *vid;
 	struct raud *aud;
+	struct rsnd *track; /* the template's music, when the plan says so */
 	struct contact *sheet;
 	struct rrep *report;
 	int64_t tap_at[CONTACT_COLS];
@@ -141,7 +145,7 @@ render_streams(struct render *r)
 		return stage_fail(
 		    r->ctx, STAGE_E_DATA, "the source has no video stream");
 	r->aidx = -1;
-	if (r->plan.audio) {
+	if (r->plan.audio && !r->plan.template_soundtrack) {
 		r->aidx = avh_audio_stream(r->fmt);
 		if (r->aidx < 0)
 			return stage_fail(r->ctx, STAGE_E_DATA,
@@ -187,6 +191,17 @@ render_sink(void *arg, const float *x, int n)
 }
 
 static enum stage_result
+render_soundtrack(struct render *r)
+{
+	if (r->template_path == NULL || r->template_path[0] == '\0')
+		return stage_fail(r->ctx, STAGE_E_NOINPUT,
+		    "plan.json takes the template's audio but names no "
+		    "template");
+	return rsnd_open(r->ctx, r->template_path, &r->plan,
+	    RENDER_CALIBRATE_SHARE, render_sink, r, &r->track);
+}
+
+static enum stage_result
 render_output(struct render *r)
 {
 	const struct rplan *p = &r->plan;
@@ -200,7 +215,7 @@ render_output(struct render *r)
 
 	snprintf(
 	    plan_path, sizeof(plan_path), "%s/%s", r->ctx->job_dir, RPLAN_FILE);
-	if (p->audio) {
+	if (r->aidx >= 0) {
 		rc = rpeak_calibrate(r->ctx, p, r->source, r->vidx, r->aidx,
 		    RENDER_CALIBRATE_SHARE, &ceiling, &passes);
 		stage_progress(r->ctx, RENDER_CALIBRATE_SHARE);
@@ -212,7 +227,9 @@ render_output(struct render *r)
 		rc = rvid_new(r->ctx, p, r->conf, r->enc, &r->vid);
 	if (rc == STAGE_OK)
 		rc = rrep_new(r->ctx, plan_path, p, &r->report);
-	if (rc == STAGE_OK && p->audio)
+	if (rc == STAGE_OK && p->template_soundtrack)
+		rc = render_soundtrack(r);
+	if (rc == STAGE_OK && r->aidx >= 0)
 		rc = raud_new(r->ctx, p, ceiling, render_sink, r,
 		    r->fmt->streams[r->aidx]->time_base, r->origin, &r->aud);
 	if (rc == STAGE_OK && (r->sheet = contact_new()) == NULL)
@@ -494,6 +511,10 @@ render_loop(struct render *r)
 		r->read_errors = 0;
 		rc = render_packet(r);
 		av_packet_unref(r->pkt);
+		if (rc == STAGE_OK && r->track != NULL)
+			rc = rsnd_pump(r->track,
+			    rplan_frame_time(&r->plan, rvid_emitted(r->vid)) +
+				RENDER_SOUNDTRACK_LEAD_S);
 		if (rc != STAGE_OK)
 			return rc;
 	}
@@ -507,6 +528,8 @@ render_end(struct render *r)
 
 	if (rc == STAGE_OK && r->aud != NULL)
 		rc = raud_finish(r->aud);
+	if (rc == STAGE_OK && r->track != NULL)
+		rc = rsnd_finish(r->track);
 	if (rc == STAGE_OK)
 		rc = render_damage(r, RENDER_BAD_MIN);
 	if (rc == STAGE_OK)
@@ -583,6 +606,7 @@ render_close(struct render *r)
 {
 	contact_free(r->sheet);
 	rrep_free(r->report);
+	rsnd_free(r->track);
 	raud_free(r->aud);
 	rvid_free(r->vid);
 	enc_free(r->enc);

@@ -66,6 +66,7 @@ bad INVALID_REQUEST "bad quality" submit --video "$vid" --config quality=ultra
 bad INVALID_REQUEST "bad conform" submit --video "$vid" --config conform=stretch
 bad INVALID_REQUEST "grade_strength range" submit --video "$vid" --config grade_strength=1.5
 bad INVALID_REQUEST "duration range" submit --video "$vid" --config duration=0.5
+bad INVALID_REQUEST "soundtrack value" submit --video "$vid" --config soundtrack=music
 bad INVALID_REQUEST "config key charset" submit --video "$vid" --config X=1
 bad INVALID_REQUEST "webhook without host" submit --video "$vid" --webhook http:///x
 bad INVALID_REQUEST "webhook with a space" submit --video "$vid" --webhook "http://a b/"

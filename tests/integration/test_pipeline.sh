@@ -133,4 +133,24 @@ for f in version color_grade aspect_ratio frame_rate audio_style cut_frequency \
 	extraction_confidence analysis; do
 	jq -e "has(\"$f\")" "$T/style.json" >/dev/null || fail "style.json lacks $f"
 done
+
+# soundtrack=template: the output carries the template's kicks at the
+# template's loudness, as long as the template, with its cuts on the kicks
+# (aubio finds the beats in the output, the report counts the cuts on them).
+ctl run "$MEDIA/source.mp4" --template "$MEDIA/template.mp4" -o "$T/music.mp4" \
+	--config soundtrack=template >"$T/run2.log" 2>&1 || fail "soundtrack run: $(tail -5 "$T/run2.log")"
+job2=$(ctl --json list --status completed | jq -r '.data.jobs[0].job_id')
+plan2=$STATE/jobs/$job2/plan.json
+expect_eq "$(jq -r .audio.soundtrack "$plan2")" template "plan's soundtrack"
+lm=$(loudness "$T/music.mp4")
+dm=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$T/music.mp4")
+rep2=$(jq -c . "$STATE/jobs/$job2/report.json")
+echo "template soundtrack: $lm LUFS (template $lt), $dm s," \
+	"$(jq -r '"\(.beats.cuts_on_beat) of \(.beats.cuts) cuts on aubio beats"' <<<"$rep2")," \
+	"plan $(jq -r '"\(.edit.cuts_on_beats) of \(.edit.cuts)"' "$plan2") on the template's"
+awk -v a="$lt" -v b="$lm" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1) }' ||
+	fail "soundtrack loudness $lm is not within 1 LU of $lt"
+awk -v d="$dm" 'BEGIN { exit !(d > 10 && d < 12.2) }' || fail "soundtrack output lasts $dm s"
+jq -e '.beats.cuts > 0 and .beats.cuts_on_beat * 2 > .beats.cuts' <<<"$rep2" >/dev/null ||
+	fail "cuts not on the template's beats: $(jq -c .beats <<<"$rep2")"
 echo ok
