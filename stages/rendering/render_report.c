@@ -13,6 +13,10 @@
 
 /* Colour samples per frame, a grid over the picture (about 128 x 128). */
 #define RREP_COLOUR_SAMPLES 16384
+/* video_analysis's flat frames: this share of luma at or beyond these. */
+#define RREP_FLAT_SHARE 0.98
+#define RREP_BLACK_LUMA 25
+#define RREP_WHITE_LUMA 230
 /* aubio's tracker: window and hop at the output rate. */
 #define RREP_BEAT_WIN 1024
 #define RREP_BEAT_HOP 512
@@ -40,10 +44,15 @@ struct rrep {
 	double target_cut_frequency;
 	double target_lufs;
 	bool soundtrack_music;
-	/* Colour. */
-	struct colour_acc acc;
+	/*
+	 * Colour: the frames video_analysis would pool (not flat black or
+	 * white, not inside a fade or dissolve), and all of them, for an
+	 * output that has no other.
+	 */
+	struct colour_acc acc, acc_all;
 	uint8_t *rgb;
-	int64_t frames, frames_measured;
+	int64_t frames, frames_measured, frames_all;
+	int seg; /* the segment of the last frame taken */
 	/* Scene score: the previous frame's luma and mean difference. */
 	uint8_t *prev_luma;
 	int pw, ph;
@@ -175,6 +184,7 @@ rrep_new(struct stage_ctx *ctx, const char *plan_path, const struct rplan *p,
 	r->ctx = ctx;
 	r->plan = p;
 	colour_acc_init(&r->acc);
+	colour_acc_init(&r->acc_all);
 	if ((r->rgb = malloc(3 * RREP_COLOUR_SAMPLES)) == NULL)
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	if ((rc = rrep_reference(r, plan_path)) != STAGE_OK)
@@ -203,30 +213,72 @@ rrep_yuv_to_rgb(int y, int cb, int cr, uint8_t *rgb)
 	rgb[2] = rrep_clip8(yy + 1.8556 * u);
 }
 
-/* A grid of pixels, each to the same summary video_analysis makes. */
-static void
-rrep_colour(struct rrep *r, const AVFrame *f)
+/*
+ * Whether output frame n is a mixture (a fade ramp or a dissolve's
+ * overlap), which video_analysis leaves out of a shot's colour.
+ */
+static bool
+rrep_in_transition(struct rrep *r, int64_t n)
 {
-	int step =
-	    (int)ceil(sqrt((double)f->width * f->height / RREP_COLOUR_SAMPLES));
-	int gw, gh, x, y, sx, sy;
-	struct colour_frame cf;
+	const struct rplan *p = r->plan;
+	const struct rplan_seg *s;
 
-	step = step < 1 ? 1 : step;
-	gw = f->width / step;
-	gh = f->height / step;
+	while (r->seg + 1 < p->nsegs && n >= p->segs[r->seg].f1)
+		r->seg++;
+	s = &p->segs[r->seg];
+	return n - s->f0 < s->fade_in || s->f1 - 1 - n < s->fade_out ||
+	       (s->tin == RPLAN_DISSOLVE && n < s[-1].f1) ||
+	       (r->seg + 1 < p->nsegs && s[1].tin == RPLAN_DISSOLVE &&
+		   n >= s[1].f0);
+}
+
+/*
+ * A grid of pixels to R'G'B'; returns whether the frame is flat (at least
+ * RREP_FLAT_SHARE black or white, as video_analysis counts them).
+ */
+static bool
+rrep_grid(struct rrep *r, const AVFrame *f, int step, int gw, int gh)
+{
+	int x, y, sx, sy, yv, flat_black = 0, flat_white = 0;
+
 	for (y = 0; y < gh; y++) {
 		sy = y * step + step / 2;
 		for (x = 0; x < gw; x++) {
 			sx = x * step + step / 2;
-			rrep_yuv_to_rgb(f->data[0][sy * f->linesize[0] + sx],
+			yv = f->data[0][sy * f->linesize[0] + sx];
+			flat_black += (yv - 16) * 255 <= RREP_BLACK_LUMA * 219;
+			flat_white += (yv - 16) * 255 >= RREP_WHITE_LUMA * 219;
+			rrep_yuv_to_rgb(yv,
 			    f->data[1][(sy / 2) * f->linesize[1] + sx / 2],
 			    f->data[2][(sy / 2) * f->linesize[2] + sx / 2],
 			    r->rgb + 3 * ((size_t)y * gw + x));
 		}
 	}
-	if (gw > 0 && gh > 0 &&
-	    colour_frame_measure(r->rgb, gw, gh, gw * 3, 1, &cf) == 0) {
+	return flat_black >= RREP_FLAT_SHARE * gw * gh ||
+	       flat_white >= RREP_FLAT_SHARE * gw * gh;
+}
+
+/* The frame's colour, in the same summary video_analysis makes. */
+static void
+rrep_colour(struct rrep *r, const AVFrame *f, int64_t n)
+{
+	int step =
+	    (int)ceil(sqrt((double)f->width * f->height / RREP_COLOUR_SAMPLES));
+	int gw, gh;
+	struct colour_frame cf;
+	bool flat;
+
+	step = step < 1 ? 1 : step;
+	gw = f->width / step;
+	gh = f->height / step;
+	if (gw < 1 || gh < 1)
+		return;
+	flat = rrep_grid(r, f, step, gw, gh);
+	if (colour_frame_measure(r->rgb, gw, gh, gw * 3, 1, &cf) != 0)
+		return;
+	colour_acc_add(&r->acc_all, &cf);
+	r->frames_all++;
+	if (!flat && !rrep_in_transition(r, n)) {
 		colour_acc_add(&r->acc, &cf);
 		r->frames_measured++;
 	}
@@ -290,7 +342,7 @@ rrep_video(struct rrep *r, const AVFrame *f, int64_t n)
 	r->frames++;
 	if (f->format != AV_PIX_FMT_YUV420P)
 		return STAGE_OK;
-	rrep_colour(r, f);
+	rrep_colour(r, f, n);
 	if (rrep_scene(r, f, &score) == -1 ||
 	    (score > RREP_SCENE_THRESHOLD &&
 		rrep_times_add(&r->cuts, rplan_frame_time(r->plan, n)) == -1))
@@ -360,12 +412,14 @@ rrep_colour_json(const struct rrep *r)
 {
 	double out[3], hist[COLOUR_HIST_BINS];
 	const double *t = r->tpl.lab, *s = r->src.lab;
-	bool both = r->tpl.known && r->src.known && r->frames_measured > 0;
+	bool both = r->tpl.known && r->src.known && r->frames_all > 0;
+	const struct colour_acc *acc =
+	    r->frames_measured > 0 ? &r->acc : &r->acc_all;
 	json_t *h = json_null();
 
-	colour_acc_mean(&r->acc, out);
+	colour_acc_mean(acc, out);
 	if (both && r->tpl.nhist > 0 && r->src.nhist == r->tpl.nhist &&
-	    colour_acc_hist(&r->acc, hist, r->tpl.nhist) == 0)
+	    colour_acc_hist(acc, hist, r->tpl.nhist) == 0)
 		h = rrep_change(colour_hist_distance(
 				    r->src.hist, r->tpl.hist, r->tpl.nhist),
 		    colour_hist_distance(hist, r->tpl.hist, r->tpl.nhist));
@@ -379,7 +433,8 @@ rrep_colour_json(const struct rrep *r)
 	    rrep_change(colour_cie76(s, t), colour_cie76(out, t)), "ciede2000",
 	    rrep_change(colour_ciede2000(s, t), colour_ciede2000(out, t)),
 	    "luma_histogram_distance", h, "frames_measured",
-	    (json_int_t)r->frames_measured);
+	    (json_int_t)(r->frames_measured > 0 ? r->frames_measured
+						: r->frames_all));
 }
 
 static int
