@@ -17,6 +17,7 @@
  * enough that the model's errors stay small.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,12 @@
 #define GRADE_FIT_STEP 4.0
 #define GRADE_FIT_LAMBDA 60.0
 #define GRADE_SIM_CORRECTION_MAX 25.0
+/*
+ * A source whose L*, a* and b* all spread less than this is narrower than
+ * the model's grid (a step of 1/16 in sRGB moves L* by about 6): it is
+ * modelled by its mean and one standard deviation each way instead.
+ */
+#define GRADE_NARROW_STD 6.0
 
 const double grade_pct_levels[GRADE_PCT_N] = {5.0, 25.0, 50.0, 75.0, 95.0};
 
@@ -201,26 +208,36 @@ grade_look_measure(const struct grade_stats *s, struct grade_look *out)
 }
 
 /*
- * Source percentile -> template percentile, dropping a knot whose source
- * value is within GRADE_KNOT_GAP of the previous one (a flat stretch of
- * the histogram says nothing about the curve there).
+ * Source percentile -> template percentile. Percentiles whose source
+ * values lie within GRADE_KNOT_GAP of the first of their run are one knot
+ * (a flat stretch of the histogram says nothing about the curve there),
+ * and the run keeps the mapping of its level nearest the median: a flat
+ * card's five percentiles are one knot that maps its median to the
+ * template's median, not its 5th percentile to the template's shadows.
  */
 static void
 grade_knots(struct grade_transfer *t, const struct grade_stats *src,
     const struct grade_stats *tpl)
 {
 	double lasty = -1.0;
-	int i, n = 0, mid = 0;
+	int i = 0, j, k, n = 0, mid = 0;
 
-	for (i = 0; i < GRADE_PCT_N; i++) {
-		if (n > 0 && src->pct[i] - t->kx[n - 1] < GRADE_KNOT_GAP)
-			continue;
-		if (grade_pct_levels[i] <= 50.0)
+	while (i < GRADE_PCT_N) {
+		for (j = i + 1; j < GRADE_PCT_N &&
+				src->pct[j] - src->pct[i] < GRADE_KNOT_GAP;
+		     j++)
+			;
+		for (k = i; k + 1 < j && fabs(grade_pct_levels[k + 1] - 50.0) <
+					     fabs(grade_pct_levels[k] - 50.0);
+		     k++)
+			;
+		if (grade_pct_levels[k] <= 50.0)
 			mid = n;
-		t->kx[n] = src->pct[i];
+		t->kx[n] = src->pct[k];
 		/* Percentiles rise; keep the curve monotone anyway. */
-		t->ky[n] = tpl->pct[i] < lasty ? lasty : tpl->pct[i];
+		t->ky[n] = tpl->pct[k] < lasty ? lasty : tpl->pct[k];
 		lasty = t->ky[n++];
+		i = j;
 	}
 	t->nknots = n;
 	grade_limit(t, mid);
@@ -611,41 +628,113 @@ grade_simulate(const struct grade_transfer *t, const struct grade_sample *s,
  * not on absolute means, keeps equal statistics an exact identity. Without
  * a histogram, or memory, there is no model and no correction.
  */
+/* Seven points: the mean, and one standard deviation each way per axis. */
+static void
+grade_sample_narrow(struct grade_sample *s, const struct grade_stats *src)
+{
+	double lab[3];
+	int i, c;
+
+	memset(s->w, 0, sizeof(s->w));
+	for (i = 0; i < 7; i++) {
+		for (c = 0; c < 3; c++)
+			lab[c] = src->mean[c];
+		if (i > 0)
+			lab[(i - 1) / 2] +=
+			    (i % 2 ? 1.0 : -1.0) * src->std[(i - 1) / 2];
+		grade_lab_to_srgb(lab, s->rgb[i]);
+		grade_srgb_to_lab(s->rgb[i], s->lab[i]);
+		s->w[i] = 1.0;
+	}
+}
+
+static bool
+grade_narrow(const struct grade_stats *src)
+{
+	return src->std[0] < GRADE_NARROW_STD &&
+	       src->std[1] < GRADE_NARROW_STD && src->std[2] < GRADE_NARROW_STD;
+}
+
+/*
+ * How far the simulated mean lands from the wanted one (CIE76), or
+ * INFINITY when the sample has no weight.
+ */
+static double
+grade_miss(const struct grade_transfer *t, const struct grade_sample *s,
+    const struct grade_stats *src, const struct grade_stats *tpl,
+    double resid[3])
+{
+	double in[3], out[3];
+	int c;
+
+	if (grade_simulate(t, s, in, out) == -1)
+		return INFINITY;
+	for (c = 0; c < 3; c++)
+		resid[c] = (tpl->mean[c] - src->mean[c]) - (out[c] - in[c]);
+	return sqrt(
+	    resid[0] * resid[0] + resid[1] * resid[1] + resid[2] * resid[2]);
+}
+
+/* Moves the offsets by the residual, within the correction's bounds. */
+static void
+grade_nudge(struct grade_transfer *t, const double resid[3], double w,
+    const double base[3])
+{
+	int c;
+
+	t->l_offset = grade_clamp(t->l_offset + resid[0],
+	    base[0] - GRADE_SIM_CORRECTION_MAX,
+	    base[0] + GRADE_SIM_CORRECTION_MAX);
+	for (c = 1; c < 3; c++)
+		t->shift[c] = grade_clamp(t->shift[c] + resid[c] / w,
+		    base[c] - GRADE_SIM_CORRECTION_MAX,
+		    base[c] + GRADE_SIM_CORRECTION_MAX);
+}
+
+/*
+ * Colours pushed out of gamut clip back, and the means fall short of the
+ * template's. The offsets are corrected until the simulated mean shift is
+ * the wanted one (template mean minus source mean). Working on the shift,
+ * not on absolute means, keeps equal statistics an exact identity. When
+ * the wanted means lie outside what the gamut allows, chasing one channel
+ * can cost another more (a flat mint card graded towards a saturated
+ * green lost 32 L* for 30 b*), so the round whose simulated means land
+ * nearest the wanted ones is kept, the uncorrected transfer included.
+ * Without a histogram, or memory, there is no model and no correction.
+ */
 static void
 grade_correct(struct grade_transfer *t, const struct grade_stats *src,
     const struct grade_stats *tpl, double w)
 {
+	struct grade_transfer best = *t;
 	struct grade_sample *s;
-	double in[3], out[3], resid, base[3];
-	int round, c;
+	double resid[3], base[3], miss, best_miss = INFINITY;
+	int round;
 
 	if (src->nhist == 0 || (s = malloc(sizeof(*s))) == NULL)
 		return;
-	grade_sample_init(s, src);
-	grade_sample_fit(s, src);
+	if (grade_narrow(src)) {
+		grade_sample_narrow(s, src);
+	} else {
+		grade_sample_init(s, src);
+		grade_sample_fit(s, src);
+	}
 	base[0] = t->l_offset;
 	base[1] = t->shift[1];
 	base[2] = t->shift[2];
-	for (round = 0; round < GRADE_SIM_ROUNDS; round++) {
-		if (grade_simulate(t, s, in, out) == -1)
+	for (round = 0; round <= GRADE_SIM_ROUNDS; round++) {
+		miss = grade_miss(t, s, src, tpl, resid);
+		if (!isfinite(miss))
 			break;
-		for (c = 0; c < 3; c++) {
-			resid =
-			    (tpl->mean[c] - src->mean[c]) - (out[c] - in[c]);
-			if (c == 0)
-				t->l_offset += resid;
-			else
-				t->shift[c] += resid / w;
+		if (miss < best_miss) {
+			best_miss = miss;
+			best = *t;
 		}
+		if (round < GRADE_SIM_ROUNDS)
+			grade_nudge(t, resid, w, base);
 	}
 	free(s);
-	t->l_offset =
-	    grade_clamp(t->l_offset, base[0] - GRADE_SIM_CORRECTION_MAX,
-		base[0] + GRADE_SIM_CORRECTION_MAX);
-	for (c = 1; c < 3; c++)
-		t->shift[c] =
-		    grade_clamp(t->shift[c], base[c] - GRADE_SIM_CORRECTION_MAX,
-			base[c] + GRADE_SIM_CORRECTION_MAX);
+	*t = best;
 }
 
 void
