@@ -82,6 +82,25 @@ path_in(char *buf, size_t size, const char *job, const char *name)
 	snprintf(buf, size, "%s/%s/%s", media_dir(), job, name);
 }
 
+/* The plan.json write_job made for job, to amend; path is kept for saving. */
+static json_t *
+load_plan(const char *job, char *path, size_t size)
+{
+	json_t *plan;
+
+	path_in(path, size, job, "plan.json");
+	plan = json_load_file(path, 0, NULL);
+	ck_assert_ptr_nonnull(plan);
+	return plan;
+}
+
+static void
+save_plan(json_t *plan, const char *path)
+{
+	ck_assert_int_eq(json_dump_file(plan, path, 0), 0);
+	json_decref(plan);
+}
+
 /* The output file of a job, in a static buffer. */
 static const char *
 path_in_out(const char *job)
@@ -756,16 +775,13 @@ START_TEST(test_report_figures)
 
 	o.source = bw_mp4;
 	write_job("report", &o, segs, 4, CUBE_IDENTITY);
-	path_in(path, sizeof(path), "report", "plan.json");
-	plan = json_load_file(path, 0, NULL);
-	ck_assert_ptr_nonnull(plan);
+	plan = load_plan("report", path, sizeof(path));
 	json_object_set_new(plan, "reference",
 	    json_pack("{s:{s:{s:[f,f,f]}, s:[f,f]}, s:{s:{s:[f,f,f]}}, s:b}",
 		"template", "colour", "lab_mean", 50.0, 0.0, 0.0,
 		"shot_lengths_s", 1.0, 2.0, "source", "colour", "lab_mean",
 		30.0, 20.0, 10.0, "soundtrack_music", 0));
-	ck_assert_int_eq(json_dump_file(plan, path, 0), 0);
-	json_decref(plan);
+	save_plan(plan, path);
 	render_ok("report", bw_mp4);
 	path_in(path, sizeof(path), "report", "report.json");
 	rep = json_load_file(path, 0, NULL);
@@ -821,15 +837,12 @@ START_TEST(test_template_soundtrack)
 
 	o.source = bw_mp4;
 	write_job("soundtrack", &o, segs, 2, CUBE_IDENTITY);
-	path_in(path, sizeof(path), "soundtrack", "plan.json");
-	plan = json_load_file(path, 0, NULL);
-	ck_assert_ptr_nonnull(plan);
+	plan = load_plan("soundtrack", path, sizeof(path));
 	json_object_set_new(
 	    json_object_get(plan, "template"), "path", json_string(rb_mp4));
 	json_object_set_new(json_object_get(plan, "audio"), "soundtrack",
 	    json_string("template"));
-	ck_assert_int_eq(json_dump_file(plan, path, 0), 0);
-	json_decref(plan);
+	save_plan(plan, path);
 	render_ok("soundtrack", bw_mp4);
 	measure_audio(path_in_out("soundtrack"), &l, &lufs, &tp);
 	printf("template soundtrack: tone from %.2f s, level %.4f at 2 s, "

@@ -9,6 +9,7 @@
 #include <ebur128.h>
 
 #include "colour.h"
+#include "recut.h"
 #include "render_report.h"
 
 /* Colour samples per frame, a grid over the picture (about 128 x 128). */
@@ -571,23 +572,6 @@ rrep_cuts_json(const struct rrep *r, double dur)
 	    "scene_threshold", RREP_SCENE_THRESHOLD);
 }
 
-/* Median interval between the found beats, s; 0 with fewer than two. */
-static double
-rrep_beat_period(const struct rrep_times *b)
-{
-	double *d, p;
-	size_t i;
-
-	if (b->n < 2 || (d = calloc(b->n - 1, sizeof(*d))) == NULL)
-		return 0.0;
-	for (i = 0; i + 1 < b->n; i++)
-		d[i] = b->t[i + 1] - b->t[i];
-	qsort(d, b->n - 1, sizeof(*d), rrep_cmp);
-	p = rrep_quantile(d, b->n - 1, 0.5);
-	free(d);
-	return p;
-}
-
 /* Distance from t to the nearest of a + k * step, for whole k. */
 static double
 rrep_grid_distance(double t, double a, double step)
@@ -626,7 +610,7 @@ static json_t *
 rrep_beats_json(const struct rrep *r)
 {
 	int i, on = 0, cuts = r->plan->nsegs - 1;
-	double period = rrep_beat_period(&r->beats);
+	double period = recut_beat_period(r->beats.t, r->beats.n);
 
 	if (r->meter == NULL)
 		return json_null();
