@@ -4,8 +4,11 @@
  * measures each output independently of reel's own code, with the ffmpeg
  * program and aubio:
  *  - colour: mean CIELAB (D65) of template, source and output from 160x90
- *    rgb24 frames at 5 fps; CIE76 and CIEDE2000 distance of the source's
- *    and of the output's mean to the template's, and the reduction; also
+ *    rgb24 frames at 5 fps, leaving out frames that are flat black or
+ *    white as video_analysis does (a title card has no grade; every
+ *    frame's figure is printed too); CIE76 and CIEDE2000 distance of the
+ *    source's and of the output's mean to the template's, and the
+ *    reduction; also
  *    against the source's shots that the plan keeps, ungraded, which
  *    tells the grade from what the edit picked;
  *  - cut rate: cuts per minute by ffmpeg's scene score > 0.3, of the
@@ -56,6 +59,9 @@ extern char **environ;
 #define POLL_MS 50
 #define AUBIO_RATE 44100
 #define AUBIO_HOP 512
+#define FRAME_PIXELS (160 * 90)
+/* video_analysis's rule: a frame this share black or white has no grade. */
+#define FLAT_SHARE 0.98
 
 struct pair {
 	const char *name; /* the label in the table */
@@ -118,8 +124,10 @@ struct times {
 struct row {
 	bool ran;
 	double wall;
-	struct lab tpl, src, cut, out;
+	/* Means over the frames that carry a grade, and over every frame. */
+	struct lab tpl, src, cut, out, tpl_all, src_all, out_all;
 	double de76_before, de76_cut, de76_after, de00_before, de00_after;
+	double de76_all_before, de76_all_after;
 	double cpm_out, cpm_tpl_scene, cpm_tpl_style, cpm_plan, cpm_target;
 	int cuts_out, cuts_planned, cuts_found;
 	bool src_audio, src_music;
@@ -234,31 +242,71 @@ matrix_of(const char *path)
 	return w >= 1280 || h > 576 ? "bt709" : "bt601";
 }
 
+/* Luma as video_analysis measures it for its flat-frame rule. */
+static int
+pixel_luma(const unsigned char px[3])
+{
+	return (54 * px[0] + 183 * px[1] + 19 * px[2] + 128) >> 8;
+}
+
+/* Sums of one 160x90 frame; true when it is all but flat black or white. */
+static bool
+frame_lab(const unsigned char *frame, double sum[3])
+{
+	int i, dark = 0, bright = 0, l;
+
+	for (i = 0; i < FRAME_PIXELS; i++) {
+		struct lab c = pixel_lab(frame + 3 * i);
+
+		sum[0] += c.l;
+		sum[1] += c.a;
+		sum[2] += c.b;
+		l = pixel_luma(frame + 3 * i);
+		dark += l <= 25;
+		bright += l >= 230;
+	}
+	return dark >= FLAT_SHARE * FRAME_PIXELS ||
+	       bright >= FLAT_SHARE * FRAME_PIXELS;
+}
+
+static struct lab
+lab_of(const double sum[3], double n)
+{
+	return (struct lab){sum[0] / n, sum[1] / n, sum[2] / n};
+}
+
 /*
- * The mean CIELAB of every pixel of 160x90 frames at 5 fps, after the
- * filters pre (a chain ending in a comma, or "").
+ * The mean CIELAB of 160x90 frames at 5 fps, after the filters pre (a
+ * chain ending in a comma, or ""): over the frames that are not flat black
+ * or white (all frames when none is), the frames a grade can be judged
+ * on, and over every frame into *all.
  */
 static struct lab
-mean_lab(const char *path, const char *pre)
+mean_lab(const char *path, const char *pre, struct lab *all)
 {
-	unsigned char px[3];
-	double sum[3] = {0, 0, 0}, n = 0;
+	static unsigned char frame[3 * FRAME_PIXELS];
+	double sum[3] = {0, 0, 0}, kept[3] = {0, 0, 0}, n = 0, nkept = 0;
 	FILE *p = command("ffmpeg -v error -i '%s' -an -sn -dn -vf \"%sfps=5,"
 			  "scale=160:90:in_color_matrix=%s,format=rgb24\" "
 			  "-f rawvideo -",
 	    path, pre, matrix_of(path));
 
-	while (fread(px, 1, 3, p) == 3) {
-		struct lab c = pixel_lab(px);
+	while (fread(frame, 1, sizeof(frame), p) == sizeof(frame)) {
+		double f[3] = {0, 0, 0};
+		bool flat = frame_lab(frame, f);
+		int j;
 
-		sum[0] += c.l;
-		sum[1] += c.a;
-		sum[2] += c.b;
-		n++;
+		for (j = 0; j < 3; j++) {
+			sum[j] += f[j];
+			kept[j] += flat ? 0 : f[j];
+		}
+		n += FRAME_PIXELS;
+		nkept += flat ? 0 : FRAME_PIXELS;
 	}
-	if (pclose(p) != 0 || n < 160 * 90)
+	if (pclose(p) != 0 || n < FRAME_PIXELS)
 		die("cannot decode frames of", path);
-	return (struct lab){sum[0] / n, sum[1] / n, sum[2] / n};
+	*all = lab_of(sum, n);
+	return nkept > 0 ? lab_of(kept, nkept) : *all;
 }
 
 static double
@@ -698,10 +746,14 @@ static void
 measure_colour(const char *tpl, const char *src, const char *out,
     const char *shots, struct row *r)
 {
-	r->tpl = mean_lab(tpl, "");
-	r->src = mean_lab(src, "");
-	r->cut = mean_lab(src, shots);
-	r->out = mean_lab(out, "");
+	struct lab cut_all;
+
+	r->tpl = mean_lab(tpl, "", &r->tpl_all);
+	r->src = mean_lab(src, "", &r->src_all);
+	r->cut = mean_lab(src, shots, &cut_all);
+	r->out = mean_lab(out, "", &r->out_all);
+	r->de76_all_before = cie76(r->src_all, r->tpl_all);
+	r->de76_all_after = cie76(r->out_all, r->tpl_all);
 	r->de76_before = cie76(r->src, r->tpl);
 	r->de76_cut = cie76(r->cut, r->tpl);
 	r->de76_after = cie76(r->out, r->tpl);
@@ -760,6 +812,12 @@ print_colour(const struct row *r)
 	    reduction(r->de76_before, r->de76_after),
 	    reduction(r->de76_cut, r->de76_after), r->de00_before,
 	    r->de00_after);
+	printf("  every frame, flat black and white ones too: template %.1f "
+	       "%.1f %.1f, output %.1f %.1f %.1f; CIE76 %.2f -> %.2f: %.0f%% "
+	       "less\n",
+	    r->tpl_all.l, r->tpl_all.a, r->tpl_all.b, r->out_all.l,
+	    r->out_all.a, r->out_all.b, r->de76_all_before, r->de76_all_after,
+	    reduction(r->de76_all_before, r->de76_all_after));
 }
 
 static void
@@ -867,10 +925,11 @@ print_source(const struct pair *p)
 static void
 print_colour_cells(const struct row *r)
 {
-	printf(" %.1f → %.1f | **%.0f%%** (%.0f%%) | %.1f → %.1f |",
+	printf(" %.1f → %.1f | **%.0f%%** (%.0f%%) | %.0f%% | %.1f → %.1f |",
 	    r->de76_before, r->de76_after,
 	    reduction(r->de76_before, r->de76_after),
-	    reduction(r->de76_cut, r->de76_after), r->de00_before,
+	    reduction(r->de76_cut, r->de76_after),
+	    reduction(r->de76_all_before, r->de76_all_after), r->de00_before,
 	    r->de00_after);
 }
 
@@ -913,15 +972,17 @@ print_row(const struct pair *p, const struct row *r)
 static void
 print_table(const struct row *rows)
 {
-	printf("\n| pair | template → source | CIE76 to the template, source "
-	       "→ output | colour reduction (on the plan's shots) | CIEDE2000 "
-	       "| output cuts/min (scene > %s) | template cuts/min (scene / "
-	       "style.json) | planned cuts/min (planned cuts seen) | output / "
-	       "template | cuts on aubio beats ±%.0f ms | loudness "
-	       "LUFS (output / target) | true peak dBTP (output / limit) | job "
-	       "wall time |\n",
+	printf(
+	    "\n| pair | template → source | CIE76 to the template, source "
+	    "→ output | colour reduction (on the plan's shots) | every frame "
+	    "| CIEDE2000 | output cuts/min (scene > %s) | template cuts/min "
+	    "(scene / "
+	    "style.json) | planned cuts/min (planned cuts seen) | output / "
+	    "template | cuts on aubio beats ±%.0f ms | loudness "
+	    "LUFS (output / target) | true peak dBTP (output / limit) | job "
+	    "wall time |\n",
 	    SCENE_THRESHOLD, BEAT_TOL_S * 1000);
-	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < NPAIRS; i++) {
 		if (rows[i].ran)
 			print_row(&pairs[i], &rows[i]);

@@ -207,6 +207,87 @@ grade_look_measure(const struct grade_stats *s, struct grade_look *out)
 	    100.0);
 }
 
+/* ---- pooling ---- */
+
+void
+grade_pool_init(struct grade_pool *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void
+grade_pool_add(struct grade_pool *p, const struct grade_stats *s, double weight)
+{
+	int i;
+
+	if (!(weight > 0.0))
+		return;
+	if (p->nparts++ == 0) {
+		p->only = *s;
+		p->nhist = s->nhist;
+	}
+	if (s->nhist == 0 || s->nhist != p->nhist)
+		p->nhist = -1;
+	p->w += weight;
+	for (i = 0; i < 3; i++) {
+		p->mean[i] += weight * s->mean[i];
+		p->square[i] +=
+		    weight * (s->std[i] * s->std[i] + s->mean[i] * s->mean[i]);
+	}
+	p->chroma += weight * s->chroma;
+	p->saturation += weight * s->saturation;
+	for (i = 0; i < GRADE_PCT_N; i++)
+		p->pct[i] += weight * s->pct[i];
+	for (i = 0; p->nhist > 0 && i < s->nhist; i++)
+		p->hist[i] += weight * s->hist[i];
+}
+
+/* L* below which a fraction q of the histogram lies, linear in a bin. */
+static double
+grade_hist_quantile(const double *hist, int n, double q)
+{
+	double below = 0.0, width = 100.0 / n;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (hist[i] > 0.0 && below + hist[i] >= q)
+			return width * (i + (q - below) / hist[i]);
+		below += hist[i];
+	}
+	return 100.0;
+}
+
+int
+grade_pool_result(const struct grade_pool *p, struct grade_stats *out)
+{
+	int i;
+
+	if (p->nparts == 0)
+		return -1;
+	if (p->nparts == 1) {
+		*out = p->only;
+		return 0;
+	}
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < 3; i++) {
+		out->mean[i] = p->mean[i] / p->w;
+		out->std[i] = sqrt(fmax(
+		    0.0, p->square[i] / p->w - out->mean[i] * out->mean[i]));
+	}
+	out->chroma = p->chroma / p->w;
+	out->saturation = p->saturation / p->w;
+	out->nhist = p->nhist > 0 ? p->nhist : 0;
+	for (i = 0; i < out->nhist; i++)
+		out->hist[i] = p->hist[i] / p->w;
+	for (i = 0; i < GRADE_PCT_N; i++) {
+		out->pct[i] = out->nhist > 0
+				  ? grade_hist_quantile(out->hist, out->nhist,
+					grade_pct_levels[i] / 100.0)
+				  : p->pct[i] / p->w;
+	}
+	return 0;
+}
+
 /*
  * Source percentile -> template percentile. Percentiles whose source
  * values lie within GRADE_KNOT_GAP of the first of their run are one knot

@@ -64,6 +64,27 @@ void grade_lab_to_srgb(const double lab[3], double rgb[3]);
 double grade_cct(const double lab[3]);
 void grade_look_measure(const struct grade_stats *s, struct grade_look *out);
 
+/*
+ * Statistics of a mixture of parts (the shots an edit keeps), each part
+ * weighted (its kept duration): means, and standard deviations by the law
+ * of total variance; the histograms add up, and the percentiles are read
+ * from the sum when every part has a histogram of one size, else the
+ * weighted mean of the parts' percentiles. A single part is copied.
+ */
+struct grade_pool {
+	double w, mean[3], square[3], chroma, saturation;
+	double pct[GRADE_PCT_N], hist[GRADE_HIST_MAX];
+	int nhist; /* -1 once parts disagree or one has none */
+	size_t nparts;
+	struct grade_stats only;
+};
+
+void grade_pool_init(struct grade_pool *p);
+void grade_pool_add(
+    struct grade_pool *p, const struct grade_stats *s, double weight);
+/* -1 when nothing of weight was added. */
+int grade_pool_result(const struct grade_pool *p, struct grade_stats *out);
+
 /* A transfer from one set of statistics to another. */
 struct grade_transfer {
 	double strength; /* 0 = identity .. 1 = full transfer, blended in RGB */

@@ -73,6 +73,8 @@ struct sa_input {
 	struct style_audio ta; /* the template's, for soundtrack=template */
 	/* The output plays the template's audio (config and template allow). */
 	bool template_audio;
+	/* The colour of the source's shots that the edit keeps. */
+	struct grade_stats kept;
 };
 
 const struct stage_ops stage_style_application_ops = {
@@ -468,7 +470,7 @@ sa_grade(struct stage_ctx *ctx, const struct sa_input *in, double strength)
 	enum stage_result rc;
 	float *lut;
 
-	grade_transfer_init(&t, &in->v.colour, &in->t.colour, strength);
+	grade_transfer_init(&t, &in->kept, &in->t.colour, strength);
 	if ((lut = grade_lut_build(&t, GRADE_LUT_SIZE)) == NULL)
 		return stage_fail(
 		    ctx, STAGE_E_TEMP, "out of memory building the LUT");
@@ -793,8 +795,7 @@ sa_reference_json(const struct sa_input *in)
 		    lengths, style_real(in->t.pattern[i], 1e-3));
 	return json_pack("{s:{s:o, s:o}, s:{s:o}, s:b}", "template", "colour",
 	    style_stats_json(&in->t.colour), "shot_lengths_s", lengths,
-	    "source", "colour", style_stats_json(&in->v.colour),
-	    "soundtrack_music",
+	    "source", "colour", style_stats_json(&in->kept), "soundtrack_music",
 	    in->template_audio ? in->ta.music : in->a.has_audio && in->a.music);
 }
 
@@ -885,6 +886,31 @@ sa_edit_fitted(struct stage_ctx *ctx, const struct sa_input *in,
 	return sa_snap_to_soundtrack(ctx, in, *target, plan);
 }
 
+/*
+ * The grade maps the colour of what the output shows: the source's shots
+ * that the edit keeps, each weighted by its kept duration, not the whole
+ * source (a bright opening the edit drops would skew the cast).
+ */
+static void
+sa_kept_colour(struct sa_input *in, const struct recut_plan *plan)
+{
+	struct grade_pool pool;
+	size_t i, k = 0;
+
+	grade_pool_init(&pool);
+	for (i = 0; i < plan->n; i++) {
+		const struct recut_segment *sg = &plan->seg[i];
+
+		while (k + 1 < in->v.nshots &&
+		       in->v.shots[k + 1].start_s <= sg->src_start_s)
+			k++;
+		grade_pool_add(&pool, &in->v.shots[k].colour,
+		    sg->src_end_s - sg->src_start_s);
+	}
+	if (grade_pool_result(&pool, &in->kept) == -1)
+		in->kept = in->v.colour;
+}
+
 /* ---- the stage ---- */
 
 static enum stage_result
@@ -912,7 +938,8 @@ sa_plan(struct stage_ctx *ctx, struct sa_input *in, const struct sa_config *c)
 		recut_plan_free(&plan);
 		return rc;
 	}
-	stage_progress(ctx, 0.8);
+	sa_kept_colour(in, &plan);
+	stage_progress(ctx, 0.6);
 	doc = sa_plan_json(ctx, in, c, &g, &plan, relaxed);
 	if (doc != NULL &&
 	    (json_object_set_new(doc, "reference", sa_reference_json(in)) ==
@@ -947,11 +974,11 @@ style_application_run(struct stage_ctx *ctx)
 	rc = sa_load(ctx, &in);
 	if (rc == STAGE_OK) {
 		stage_progress(ctx, 0.2);
-		rc = sa_grade(ctx, &in, c.strength);
+		rc = sa_plan(ctx, &in, &c);
 	}
 	if (rc == STAGE_OK) {
-		stage_progress(ctx, 0.6);
-		rc = sa_plan(ctx, &in, &c);
+		stage_progress(ctx, 0.8);
+		rc = sa_grade(ctx, &in, c.strength);
 	}
 	sa_input_free(&in);
 	if (rc == STAGE_OK)

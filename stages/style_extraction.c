@@ -359,9 +359,9 @@ se_shot_parse(
 	    (i > 0 && sh->start_s < v->shots[i - 1].start_s))
 		return se_err(
 		    err, errlen, "shot %zu has no valid start_s/end_s", i);
-	if (!se_vec3(json_object_get(e, "colour"), "lab_mean", sh->lab_mean))
+	if (style_stats_parse(json_object_get(e, "colour"), &sh->colour) == -1)
 		return se_err(
-		    err, errlen, "shot %zu has no colour.lab_mean", i);
+		    err, errlen, "shot %zu has no valid colour statistics", i);
 	return se_transition_parse(
 	    json_object_get(e, "transition_in"), i, sh, err, errlen);
 }
@@ -788,7 +788,7 @@ se_shot_spread(const struct style_video *v)
 		w = v->shots[i].end_s - v->shots[i].start_s;
 		total += w;
 		for (c = 0; c < 3; c++)
-			mean[c] += w * v->shots[i].lab_mean[c];
+			mean[c] += w * v->shots[i].colour.mean[c];
 	}
 	if (!(total > 0.0))
 		return 0.0;
@@ -797,7 +797,7 @@ se_shot_spread(const struct style_video *v)
 	for (i = 0; i < v->nshots; i++) {
 		w = v->shots[i].end_s - v->shots[i].start_s;
 		for (d2 = 0.0, c = 0; c < 3; c++)
-			d2 += pow(v->shots[i].lab_mean[c] - mean[c], 2.0);
+			d2 += pow(v->shots[i].colour.mean[c] - mean[c], 2.0);
 		acc += w * d2;
 	}
 	return sqrt(acc / total);

@@ -44,9 +44,9 @@ struct style_shot {
 	double tr_start_s, tr_end_s; /* its span; start_s for cuts */
 	double tr_ms;		     /* its duration, ms */
 	char easing[16];	     /* "none" for cuts */
-	double lab_mean[3];
-	char camera[16]; /* motion_analysis class, "" if unknown */
-	double speed;	 /* image motion, frame widths/s; NAN */
+	struct grade_stats colour;   /* video_analysis's, of its clean frames */
+	char camera[16];	     /* motion_analysis class, "" if unknown */
+	double speed;		     /* image motion, frame widths/s; NAN */
 };
 
 struct style_video {

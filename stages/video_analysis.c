@@ -174,7 +174,6 @@ static size_t va_shot_colour(const struct va_state *s, size_t first,
     const struct shot_transition *next, struct colour_acc *acc);
 static json_t *va_lab_json(const double v[3]);
 static json_t *va_stats_json(const struct colour_acc *acc);
-static json_t *va_hist_json(const struct colour_acc *acc);
 static json_t *va_transition_json(
     const struct va_state *s, const struct shot_transition *tr);
 static json_t *va_shot_json(const struct va_state *s, size_t i,
@@ -1249,23 +1248,6 @@ va_lab_json(const double v[3])
 }
 
 static json_t *
-va_stats_json(const struct colour_acc *acc)
-{
-	double mean[3], std[3];
-
-	colour_acc_mean(acc, mean);
-	colour_acc_std(acc, std);
-	return json_pack("{s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:f, s:f}",
-	    "lab_mean", va_lab_json(mean), "lab_std", va_lab_json(std),
-	    "luma_percentiles", "p5", colour_acc_percentile(acc, 5.0), "p25",
-	    colour_acc_percentile(acc, 25.0), "p50",
-	    colour_acc_percentile(acc, 50.0), "p75",
-	    colour_acc_percentile(acc, 75.0), "p95",
-	    colour_acc_percentile(acc, 95.0), "saturation",
-	    colour_acc_saturation(acc), "chroma", colour_acc_chroma(acc));
-}
-
-static json_t *
 va_hist_json(const struct colour_acc *acc)
 {
 	double bins[VA_HIST_BINS];
@@ -1283,6 +1265,25 @@ va_hist_json(const struct colour_acc *acc)
 	}
 	return json_pack("{s:i, s:[ii], s:o}", "bins", VA_HIST_BINS, "range", 0,
 	    100, "values", values);
+}
+
+static json_t *
+va_stats_json(const struct colour_acc *acc)
+{
+	double mean[3], std[3];
+
+	colour_acc_mean(acc, mean);
+	colour_acc_std(acc, std);
+	return json_pack("{s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:f, s:f, "
+			 "s:o}",
+	    "lab_mean", va_lab_json(mean), "lab_std", va_lab_json(std),
+	    "luma_percentiles", "p5", colour_acc_percentile(acc, 5.0), "p25",
+	    colour_acc_percentile(acc, 25.0), "p50",
+	    colour_acc_percentile(acc, 50.0), "p75",
+	    colour_acc_percentile(acc, 75.0), "p95",
+	    colour_acc_percentile(acc, 95.0), "saturation",
+	    colour_acc_saturation(acc), "chroma", colour_acc_chroma(acc),
+	    "luma_histogram", va_hist_json(acc));
 }
 
 static json_t *
@@ -1430,8 +1431,6 @@ va_report(const struct va_state *s, const struct avv_info *in,
 	g = va_stats_json(&global);
 	if (o == NULL || shots == NULL || g == NULL ||
 	    json_object_update_new(o, va_timing_json(s, in, dt)) == -1 ||
-	    json_object_set_new(g, "luma_histogram", va_hist_json(&global)) ==
-		-1 ||
 	    json_object_set_new(o, "shot_count", json_integer(ntr + 1)) == -1 ||
 	    json_object_set_new(o, "shots", shots) == -1 ||
 	    json_object_set_new(o, "global", g) == -1) {

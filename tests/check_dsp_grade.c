@@ -7,7 +7,8 @@
  * blends linearly between
  * no change and the full transfer; the color_grade measurements read 0
  * for the references and take the sign of each cast and of contrast,
- * shadows and highlights, staying in range. The .cube file the stage
+ * shadows and highlights, staying in range; pooled statistics are those
+ * of the mixture. The .cube file the stage
  * writes is tested in check_stage_style.c.
  */
 #include <math.h>
@@ -292,6 +293,55 @@ START_TEST(test_colour_grade_signs)
 }
 END_TEST
 
+/*
+ * Pooling two shots' statistics, weighted by their pixel counts, gives
+ * the statistics of the two measured as one picture (to the float rounding of
+ * a frame's sums), percentiles within a histogram bin. One part is copied,
+ * parts without weight are ignored, and nothing gives -1.
+ */
+START_TEST(test_pool_is_the_mixture)
+{
+	static const double g1[3] = {1.0, 0.9, 0.7}, l1[3] = {0.1, 0, 0};
+	static const double g2[3] = {0.5, 0.6, 0.9}, l2[3] = {0, 0.05, 0.1};
+	int w = 160, h1 = 90, h2 = 30;
+	uint8_t *a = picture(w, h1, g1, l1, 1), *b = picture(w, h2, g2, l2, 2);
+	uint8_t *both = malloc((size_t)w * (h1 + h2) * 3);
+	struct grade_stats sa, sb, sboth, pooled;
+	struct grade_pool pool;
+	int i;
+
+	ck_assert_ptr_nonnull(both);
+	memcpy(both, a, (size_t)w * h1 * 3);
+	memcpy(both + (size_t)w * h1 * 3, b, (size_t)w * h2 * 3);
+	stats_of(a, w, h1, &sa);
+	stats_of(b, w, h2, &sb);
+	stats_of(both, w, h1 + h2, &sboth);
+	grade_pool_init(&pool);
+	ck_assert_int_eq(grade_pool_result(&pool, &pooled), -1);
+	grade_pool_add(&pool, &sb, 0.0);
+	grade_pool_add(&pool, &sa, h1);
+	ck_assert_int_eq(grade_pool_result(&pool, &pooled), 0);
+	ck_assert_mem_eq(&pooled, &sa, sizeof(sa));
+	grade_pool_add(&pool, &sb, h2);
+	ck_assert_int_eq(grade_pool_result(&pool, &pooled), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_double_eq_tol(pooled.mean[i], sboth.mean[i], 1e-3);
+		ck_assert_double_eq_tol(pooled.std[i], sboth.std[i], 1e-2);
+	}
+	ck_assert_double_eq_tol(pooled.chroma, sboth.chroma, 1e-3);
+	ck_assert_double_eq_tol(pooled.saturation, sboth.saturation, 1e-5);
+	ck_assert_int_eq(pooled.nhist, 64);
+	for (i = 0; i < 64; i++)
+		ck_assert_double_eq_tol(pooled.hist[i], sboth.hist[i], 1e-9);
+	for (i = 0; i < GRADE_PCT_N; i++)
+		ck_assert_double_eq_tol(
+		    pooled.pct[i], sboth.pct[i], 100.0 / 64);
+	free(a);
+	free(b);
+	free(both);
+}
+END_TEST
+
 static Suite *
 dsp_grade_suite(void)
 {
@@ -302,6 +352,7 @@ dsp_grade_suite(void)
 	tcase_add_test(tc, test_transfer_moves_mean_lab);
 	tcase_add_test(tc, test_transfer_strength_blends);
 	tcase_add_test(tc, test_colour_grade_signs);
+	tcase_add_test(tc, test_pool_is_the_mixture);
 	suite_add_tcase(s, tc);
 	return s;
 }
