@@ -79,9 +79,11 @@ static bool shots_dissolve_at(const struct shot_frame *f, size_t n,
 static int shots_cmp_at(const void *a, const void *b);
 static size_t shots_merge_gradual(
     struct shot_transition *g, size_t nf, size_t nd);
+static bool shots_early_cut_alone(const struct shot_frame *f,
+    const struct shots_params *p, const size_t *cuts, size_t nc, size_t ci);
 static bool shots_cut_allowed(const struct shot_frame *f,
-    const struct shots_params *p, size_t i, size_t prev,
-    const struct shot_transition *next);
+    const struct shots_params *p, const size_t *cuts, size_t nc, size_t ci,
+    size_t prev, const struct shot_transition *next);
 static size_t shots_assemble(const struct shot_frame *f,
     const struct shots_params *p, const struct shot_transition *g, size_t ng,
     const size_t *cuts, size_t nc, struct shot_transition *out);
@@ -707,17 +709,36 @@ shots_merge_gradual(struct shot_transition *g, size_t nf, size_t nd)
 }
 
 /*
- * A cut at i must stay clear of gradual transitions (by the detector's
- * window) and leave min_shot_s to the previous boundary prev and to the
- * next gradual one.
+ * A clip cut from a longer programme opens inside a shot, so its first
+ * shot may be short. The start is no event of the flash filter, but a
+ * flash is two candidates close together: an early cut must stand alone,
+ * no other candidate within min_shot_s on either side.
+ */
+static bool
+shots_early_cut_alone(const struct shot_frame *f, const struct shots_params *p,
+    const size_t *cuts, size_t nc, size_t ci)
+{
+	double t = f[cuts[ci]].t;
+
+	return (ci == 0 || t - f[cuts[ci - 1]].t >= p->min_shot_s) &&
+	       (ci + 1 == nc || f[cuts[ci + 1]].t - t >= p->min_shot_s);
+}
+
+/*
+ * A cut at cuts[ci] must stay clear of gradual transitions (by the
+ * detector's window) and leave min_shot_s to the previous boundary prev
+ * (the start, prev 0, only when it is not alone) and to the next gradual
+ * one.
  */
 static bool
 shots_cut_allowed(const struct shot_frame *f, const struct shots_params *p,
-    size_t i, size_t prev, const struct shot_transition *next)
+    const size_t *cuts, size_t nc, size_t ci, size_t prev,
+    const struct shot_transition *next)
 {
-	size_t w = (size_t)p->window;
+	size_t w = (size_t)p->window, i = cuts[ci];
 
-	if (f[i].t - f[prev].t < p->min_shot_s)
+	if (f[i].t - f[prev].t < p->min_shot_s &&
+	    (prev > 0 || !shots_early_cut_alone(f, p, cuts, nc, ci)))
 		return false;
 	if (next == NULL)
 		return true;
@@ -743,7 +764,7 @@ shots_assemble(const struct shot_frame *f, const struct shots_params *p,
 		    cuts[ci] <= out[k - 1].end + w)
 			continue;
 		if (!shots_cut_allowed(
-			f, p, cuts[ci], prev, gi < ng ? &g[gi] : NULL))
+			f, p, cuts, nc, ci, prev, gi < ng ? &g[gi] : NULL))
 			continue;
 		memset(&out[k], 0, sizeof(out[k]));
 		out[k].kind = SHOT_CUT;

@@ -284,11 +284,25 @@ START_TEST(test_min_shot_length)
 	struct shot_transition *tr;
 	size_t count;
 
-	/* 8 frames = 0.32 s apart: the second cut would make a short shot. */
+	/*
+	 * 0.4 s after the start, alone: a clip that opens inside a shot.
+	 * Then 8 frames = 0.32 s apart: the second cut would make a short
+	 * shot.
+	 */
+	cut_to(f, 200, 10, 3);
 	cut_to(f, 200, 60, 1);
 	cut_to(f, 200, 68, 2);
-	/* 0.4 s after the start: too early as well. */
-	cut_to(f, 200, 10, 3);
+	detect(f, 200, &tr, &count);
+	ck_assert_uint_eq(count, 2);
+	ck_assert_uint_eq(tr[0].at, 10);
+	ck_assert_uint_eq(tr[1].at, 60);
+	free(tr);
+	free(f);
+	/* A flash in the first 0.6 s is two candidates: neither is a cut. */
+	f = frames_new(200);
+	cut_to(f, 200, 4, 3);
+	cut_to(f, 200, 8, 0);
+	cut_to(f, 200, 60, 1);
 	detect(f, 200, &tr, &count);
 	ck_assert_uint_eq(count, 1);
 	ck_assert_uint_eq(tr[0].at, 60);

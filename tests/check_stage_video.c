@@ -659,6 +659,71 @@ START_TEST(test_capture_end_is_no_truncation)
 }
 END_TEST
 
+/*
+ * The corpus files whose manifest states their cuts (derived.cuts_s,
+ * checked by eye by the corpus builder): every stated cut is found within
+ * a frame, and no other. A clip cut from a broadcast opens inside a shot,
+ * so its first shot may be shorter than the detector's minimum.
+ */
+static void
+check_cut_truth(const char *dir, const json_t *entry)
+{
+	const json_t *cuts =
+	    json_object_get(json_object_get(entry, "derived"), "cuts_s");
+	const char *file = json_string_value(json_object_get(entry, "file"));
+	char path[1400];
+	struct stage_ctx ctx;
+	json_t *o = NULL;
+	size_t i, n;
+	double dt;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	memset(&ctx, 0, sizeof(ctx));
+	ck_assert_msg(
+	    video_analysis_file(&ctx, path, NULL, NULL, &o) == STAGE_OK,
+	    "%s: %s", file, ctx.error);
+	dt = 1.0 / media_json_num(o, "fps");
+	n = shot_count(o);
+	ck_assert_msg(n == json_array_size(cuts) + 1,
+	    "%s: %zu shots, %zu cuts stated", file, n, json_array_size(cuts));
+	for (i = 1; i < n; i++) {
+		double got = media_json_num(shot(o, i), "start_s");
+		double want = json_number_value(json_array_get(cuts, i - 1));
+
+		ck_assert_msg(fabs(got - want) <= dt + 1e-6,
+		    "%s: cut %zu at %.3f s, stated %.3f s", file, i, got, want);
+	}
+	json_decref(o);
+}
+
+START_TEST(test_corpus_cut_truth)
+{
+	char dir[1024], path[1100], why[1200];
+	const json_t *e;
+	json_error_t err;
+	json_t *m;
+	size_t i, checked = 0;
+
+	media_samples_dir(dir, sizeof(dir), "real-media");
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	if ((m = json_load_file(path, 0, &err)) == NULL) {
+		snprintf(why, sizeof(why), "no corpus: %s: %s", path, err.text);
+		(void)media_samples_skip(why);
+		return;
+	}
+	json_array_foreach(json_object_get(m, "files"), i, e)
+	{
+		if (json_is_array(json_object_get(
+			json_object_get(e, "derived"), "cuts_s"))) {
+			check_cut_truth(dir, e);
+			checked++;
+		}
+	}
+	ck_assert_uint_ge(checked, 2);
+	json_decref(m);
+}
+END_TEST
+
 static void
 progress(void *arg, double fraction)
 {
@@ -1210,6 +1275,7 @@ stage_video_suite(void)
 	tcase_add_test(tc, test_isolated_damage_is_skipped);
 	tcase_add_test(tc, test_missing_packets_are_counted);
 	tcase_add_test(tc, test_capture_end_is_no_truncation);
+	tcase_add_test(tc, test_corpus_cut_truth);
 	tcase_add_test(tc, test_progress_moves_forward);
 	tcase_add_test(tc, test_stage_writes_artifact);
 	tcase_add_test(tc, test_gray_proxy_full_range);
