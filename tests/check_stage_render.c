@@ -34,6 +34,7 @@
 #include "media.h"
 #include "contact.h"
 #include "limiter.h"
+#include "render_peak.h"
 #include "render_plan.h"
 #include "rendering.h"
 #include "util.h"
@@ -208,10 +209,11 @@ struct plan_opts {
 	double gain;
 	const char *quality;
 	int audio_bitrate;
+	double target_lufs; /* NAN: the plan names none */
 };
 
 static const struct plan_opts plan_default = {
-    NULL, 320, 180, 30, "none", 0, 0, 320, 180, true, 0.0, "low", 192000};
+    NULL, 320, 180, 30, "none", 0, 0, 320, 180, true, 0.0, "low", 192000, NAN};
 
 static double
 plan_duration(const struct seg *segs, int n)
@@ -259,6 +261,9 @@ write_job(const char *job, const struct plan_opts *o, const struct seg *segs,
 	    o->gain, "true_peak_limit_dbtp", -1.0, "encode", "quality",
 	    o->quality, "audio_bitrate", 192000, "audio_rate", 48000);
 	ck_assert_ptr_nonnull(plan);
+	if (isfinite(o->target_lufs))
+		json_object_set_new(json_object_get(plan, "audio"),
+		    "target_lufs", json_real(o->target_lufs));
 	path_in(path, sizeof(path), job, "plan.json");
 	ck_assert_int_eq(json_dump_file(plan, path, JSON_INDENT(2)), 0);
 	json_decref(plan);
@@ -957,6 +962,39 @@ START_TEST(test_gain_and_limiter)
 END_TEST
 
 /*
+ * The plan's gain is a guess from the whole source: the render lands the
+ * plan's target loudness itself (the source is at -20.7 LUFS), within
+ * RPEAK_GAIN_FIX_DB of the planned gain.
+ */
+START_TEST(test_loudness_target)
+{
+	const struct seg segs[] = {{0.5, 5.5, 0.0, "none", 0.0}};
+	const char *jobs[] = {"lufs30", "lufs12", "lufs45"};
+	const double targets[] = {-30.0, -12.0, -45.0};
+	const double want[] = {-30.0, -12.0, -20.7 - RPEAK_GAIN_FIX_DB};
+	struct plan_opts o = plan_default;
+	double lufs, tp;
+	struct loud l;
+	char out[256];
+	int i;
+
+	o.source = src_mp4;
+	o.width = 160, o.height = 90;
+	for (i = 0; i < 3; i++) {
+		o.target_lufs = targets[i];
+		write_job(jobs[i], &o, segs, 1, CUBE_IDENTITY);
+		render_ok(jobs[i], src_mp4);
+		path_in(out, sizeof(out), jobs[i], RENDERING_OUTPUT);
+		measure_audio(out, &l, &lufs, &tp);
+		printf("target %.1f LUFS: %.2f LUFS, true peak %.2f dBTP\n",
+		    targets[i], lufs, tp);
+		ck_assert_double_eq_tol(lufs, want[i], RPEAK_LOUDNESS_TOL_LU);
+		ck_assert_double_le(tp, -1.0);
+	}
+}
+END_TEST
+
+/*
  * The worst case for AAC overshoot: pink noise driven 20 dB into the
  * limiter, at 128 kbit/s, still decodes under -1 dBTP.
  */
@@ -1181,6 +1219,7 @@ stage_render_suite(void)
 	tcase_add_test(tc, test_fade_through_black);
 	tcase_add_test(tc, test_dissolve_blends);
 	tcase_add_test(tc, test_gain_and_limiter);
+	tcase_add_test(tc, test_loudness_target);
 	tcase_add_test(tc, test_limiter_noise);
 	tcase_add_test(tc, test_video_only);
 	tcase_add_test(tc, test_damaged_source);

@@ -95,8 +95,8 @@ rpeak_probe_init(
 		return rc;
 	pr->out = av_frame_alloc();
 	pr->pkt = av_packet_alloc();
-	pr->meter = ebur128_init(
-	    RPEAK_CH, (unsigned long)p->audio_rate, EBUR128_MODE_TRUE_PEAK);
+	pr->meter = ebur128_init(RPEAK_CH, (unsigned long)p->audio_rate,
+	    EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_I);
 	if (pr->out == NULL || pr->pkt == NULL || pr->meter == NULL)
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	return STAGE_OK;
@@ -193,9 +193,15 @@ rpeak_sink(void *arg, const float *x, int n)
 	return STAGE_OK;
 }
 
-/* Drains the probe; the true peak it measured, dBTP. */
+/* What a pass measured of the coded output. */
+struct rpeak_measure {
+	double tp_db; /* true peak, dBTP */
+	double lufs;  /* integrated loudness; -inf when all is gated out */
+};
+
+/* Drains the probe and reads its meter. */
 static enum stage_result
-rpeak_probe_end(struct rpeak_probe *pr, double *tp_db)
+rpeak_probe_end(struct rpeak_probe *pr, struct rpeak_measure *m)
 {
 	enum stage_result rc = STAGE_OK;
 	double tp, peak = 0.0;
@@ -215,7 +221,9 @@ rpeak_probe_end(struct rpeak_probe *pr, double *tp_db)
 		if (ebur128_true_peak(pr->meter, (unsigned)c, &tp) == 0)
 			peak = fmax(peak, tp);
 	}
-	*tp_db = peak > 0.0 ? 20.0 * log10(peak) : -HUGE_VAL;
+	m->tp_db = peak > 0.0 ? 20.0 * log10(peak) : -HUGE_VAL;
+	if (rc == STAGE_OK && ebur128_loudness_global(pr->meter, &m->lufs) != 0)
+		m->lufs = -HUGE_VAL;
 	return rc;
 }
 
@@ -339,10 +347,10 @@ rpeak_feed(struct rpeak_src *s, struct raud *a)
 	return rc;
 }
 
-/* One pass at ceiling: the true peak the output would decode to. */
+/* One pass at ceiling: what the output would decode to. */
 static enum stage_result
-rpeak_pass(
-    struct rpeak_src *s, const struct rplan *p, double ceiling, double *tp_db)
+rpeak_pass(struct rpeak_src *s, const struct rplan *p, double ceiling,
+    struct rpeak_measure *m)
 {
 	const AVStream *st = s->fmt->streams[s->aidx];
 	struct rpeak_probe pr;
@@ -363,18 +371,38 @@ rpeak_pass(
 	if (rc == STAGE_OK)
 		rc = raud_finish(a);
 	if (rc == STAGE_OK)
-		rc = rpeak_probe_end(&pr, tp_db);
+		rc = rpeak_probe_end(&pr, m);
 	raud_free(a);
 	rpeak_probe_free(&pr);
 	return rc;
 }
 
-enum stage_result
-rpeak_calibrate(struct stage_ctx *ctx, const struct rplan *p,
-    const char *source, int vidx, int aidx, double share, double *ceiling_db,
-    int *passes)
+/*
+ * The change of gain that lands the target, 0 within the tolerance, when
+ * nothing is measurable, or when the plan's gain already moved as far as
+ * it may.
+ */
+static double
+rpeak_gain_fix(const struct rplan *p, double planned, double lufs)
 {
-	double target = p->tp_limit_db - RPEAK_SAFETY_DB, tp = 0.0;
+	double miss = p->target_lufs - lufs, gain;
+
+	if (!isfinite(p->target_lufs) || !isfinite(lufs) ||
+	    fabs(miss) <= RPEAK_LOUDNESS_TOL_LU)
+		return 0.0;
+	gain = fmin(fmax(p->gain_db + miss, planned - RPEAK_GAIN_FIX_DB),
+	    planned + RPEAK_GAIN_FIX_DB);
+	gain = fmin(fmax(gain, -RPLAN_GAIN_MAX_DB), RPLAN_GAIN_MAX_DB);
+	return gain - p->gain_db;
+}
+
+enum stage_result
+rpeak_calibrate(struct stage_ctx *ctx, struct rplan *p, const char *source,
+    int vidx, int aidx, double share, double *ceiling_db, int *passes)
+{
+	double target = p->tp_limit_db - RPEAK_SAFETY_DB, planned = p->gain_db;
+	double fix = 0.0;
+	struct rpeak_measure m = {0.0, -HUGE_VAL};
 	struct rpeak_src s;
 	enum stage_result rc;
 
@@ -385,17 +413,26 @@ rpeak_calibrate(struct stage_ctx *ctx, const struct rplan *p,
 	s.share = share;
 	while (rc == STAGE_OK && *passes < RPEAK_PASSES) {
 		s.pass = *passes;
-		rc = rpeak_pass(&s, p, *ceiling_db, &tp);
+		rc = rpeak_pass(&s, p, *ceiling_db, &m);
 		(*passes)++;
-		if (rc != STAGE_OK || tp <= target)
+		if (rc != STAGE_OK)
+			break;
+		fix = *passes < RPEAK_PASSES
+			  ? rpeak_gain_fix(p, planned, m.lufs)
+			  : 0.0;
+		if (m.tp_db <= target && fix == 0.0)
 			break;
 		/* The excess, and a little more each time it recurs. */
-		*ceiling_db -= tp - target + 0.1 * *passes;
+		if (m.tp_db > target)
+			*ceiling_db -= m.tp_db - target + 0.1 * *passes;
+		p->gain_db += fix;
 	}
 	if (rc == STAGE_OK)
-		log_info("audio: limiter ceiling %.2f dBTP after %d pass(es), "
-			 "coded true peak %.2f dBTP",
-		    *ceiling_db, *passes, tp);
+		log_info(
+		    "audio: gain %+.2f dB (planned %+.2f), limiter ceiling "
+		    "%.2f dBTP after %d pass(es), coded %.2f LUFS, true "
+		    "peak %.2f dBTP",
+		    p->gain_db, planned, *ceiling_db, *passes, m.lufs, m.tp_db);
 	rpeak_src_close(&s);
 	return rc;
 }

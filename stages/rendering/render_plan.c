@@ -387,7 +387,8 @@ rplan_audio(struct stage_ctx *ctx, const json_t *a, struct rplan *p)
 	    p->audio && track != NULL && strcmp(track, "template") == 0;
 	p->gain_db = rplan_num(a, "gain_db", 0.0);
 	p->tp_limit_db = rplan_num(a, "true_peak_limit_dbtp", -1.0);
-	if (!isfinite(p->gain_db) || fabs(p->gain_db) > 60.0)
+	p->target_lufs = rplan_num(a, "target_lufs", NAN);
+	if (!isfinite(p->gain_db) || fabs(p->gain_db) > RPLAN_GAIN_MAX_DB)
 		return rplan_bad(
 		    ctx, "audio.gain_db %g is out of range", p->gain_db);
 	if (!isfinite(p->tp_limit_db) || p->tp_limit_db > 0.0 ||

@@ -63,6 +63,9 @@ struct rplan_seg {
 	int64_t fade_in, fade_out;
 };
 
+/* The largest gain a plan may ask, either way. */
+#define RPLAN_GAIN_MAX_DB 60.0
+
 struct rplan {
 	char source[1024];
 	char template_path[1024];
@@ -83,6 +86,8 @@ struct rplan {
 	/* The audio is the template's, from output time 0 (soundtrack). */
 	bool template_soundtrack;
 	double gain_db, tp_limit_db;
+	/* The loudness to deliver, LUFS; NAN when the plan has none. */
+	double target_lufs;
 	char quality[16];
 	char preset[16];
 	int crf;

@@ -216,8 +216,8 @@ render_output(struct render *r)
 	snprintf(
 	    plan_path, sizeof(plan_path), "%s/%s", r->ctx->job_dir, RPLAN_FILE);
 	if (r->aidx >= 0) {
-		rc = rpeak_calibrate(r->ctx, p, r->source, r->vidx, r->aidx,
-		    RENDER_CALIBRATE_SHARE, &ceiling, &passes);
+		rc = rpeak_calibrate(r->ctx, &r->plan, r->source, r->vidx,
+		    r->aidx, RENDER_CALIBRATE_SHARE, &ceiling, &passes);
 		stage_progress(r->ctx, RENDER_CALIBRATE_SHARE);
 	}
 	if (rc == STAGE_OK)
