@@ -930,29 +930,38 @@ START_TEST(test_dissolve_blends)
 }
 END_TEST
 
+/* Renders 5 s of the tone source by plan o as job; its loudness, peak. */
+static void
+render_tone(
+    const char *job, const struct plan_opts *o, double *lufs, double *tp)
+{
+	const struct seg segs[] = {{0.5, 5.5, 0.0, "none", 0.0}};
+	struct plan_opts t = *o;
+	struct loud l;
+	char out[256];
+
+	t.source = src_mp4;
+	t.width = 160, t.height = 90;
+	write_job(job, &t, segs, 1, CUBE_IDENTITY);
+	render_ok(job, src_mp4);
+	path_in(out, sizeof(out), job, RENDERING_OUTPUT);
+	measure_audio(out, &l, lufs, tp);
+	printf("%s: %.2f LUFS, true peak %.2f dBTP\n", job, *lufs, *tp);
+}
+
 /* +6 dB moves the loudness by 6 dB; +20 dB stays under -1 dBTP. */
 START_TEST(test_gain_and_limiter)
 {
-	const struct seg segs[] = {{0.5, 5.5, 0.0, "none", 0.0}};
 	struct plan_opts o = plan_default;
 	double l0, l6, l20, tp0, tp6, tp20;
 	const char *jobs[] = {"gain0", "gain6", "gain20"};
 	const double gains[] = {0.0, 6.0, 20.0};
 	double *lu[] = {&l0, &l6, &l20}, *tp[] = {&tp0, &tp6, &tp20};
-	struct loud l;
-	char out[256];
 	int i;
 
-	o.source = src_mp4;
-	o.width = 160, o.height = 90;
 	for (i = 0; i < 3; i++) {
 		o.gain = gains[i];
-		write_job(jobs[i], &o, segs, 1, CUBE_IDENTITY);
-		render_ok(jobs[i], src_mp4);
-		path_in(out, sizeof(out), jobs[i], RENDERING_OUTPUT);
-		measure_audio(out, &l, lu[i], tp[i]);
-		printf("gain %+5.1f dB: %.2f LUFS, true peak %.2f dBTP\n",
-		    gains[i], *lu[i], *tp[i]);
+		render_tone(jobs[i], &o, lu[i], tp[i]);
 	}
 	ck_assert_double_eq_tol(l6 - l0, 6.0, 1.0);
 	ck_assert_double_eq_tol(tp6 - tp0, 6.0, 1.0);
@@ -968,26 +977,16 @@ END_TEST
  */
 START_TEST(test_loudness_target)
 {
-	const struct seg segs[] = {{0.5, 5.5, 0.0, "none", 0.0}};
 	const char *jobs[] = {"lufs30", "lufs12", "lufs45"};
 	const double targets[] = {-30.0, -12.0, -45.0};
 	const double want[] = {-30.0, -12.0, -20.7 - RPEAK_GAIN_FIX_DB};
 	struct plan_opts o = plan_default;
 	double lufs, tp;
-	struct loud l;
-	char out[256];
 	int i;
 
-	o.source = src_mp4;
-	o.width = 160, o.height = 90;
 	for (i = 0; i < 3; i++) {
 		o.target_lufs = targets[i];
-		write_job(jobs[i], &o, segs, 1, CUBE_IDENTITY);
-		render_ok(jobs[i], src_mp4);
-		path_in(out, sizeof(out), jobs[i], RENDERING_OUTPUT);
-		measure_audio(out, &l, &lufs, &tp);
-		printf("target %.1f LUFS: %.2f LUFS, true peak %.2f dBTP\n",
-		    targets[i], lufs, tp);
+		render_tone(jobs[i], &o, &lufs, &tp);
 		ck_assert_double_eq_tol(lufs, want[i], RPEAK_LOUDNESS_TOL_LU);
 		ck_assert_double_le(tp, -1.0);
 	}
