@@ -97,6 +97,8 @@ TEST_HELPERS := $(O)/tests/fake_worker $(O)/tests/rawclient \
 	$(O)/tests/notifylisten $(O)/tests/labmean \
 	$(O)/tests/webhook_receiver $(O)/tests/webhook_verify
 BENCHES := $(patsubst bench/%.c,$(O)/bench/%,$(wildcard bench/*.c))
+# What the benchmarks that drive a real reeld share.
+BENCH_LIB_OBJS := $(patsubst bench/lib/%.c,$(O)/bench/lib/%.o,$(wildcard bench/lib/*.c))
 
 .PHONY: all check unit integration demo deps clean format fuzz install
 
@@ -169,7 +171,7 @@ $(O)/tests/%.o: tests/%.c
 
 $(O)/bench/%.o: bench/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor -Icli $(call pc_cflags,$(SUP_PC)) -c $< -o $@
+	$(CC) $(CFLAGS) $(BASE_INC) -Isupervisor -Icli -Ibench/lib $(call pc_cflags,$(SUP_PC)) -c $< -o $@
 
 $(O)/reeld: $(O)/supervisor/main.o $(SUP_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC))
@@ -260,11 +262,11 @@ $(O)/tests/webhook_verify: $(O)/tests/webhook_verify.o
 $(O)/tests/labmean: $(O)/tests/labmean.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
-$(O)/bench/%: $(O)/bench/%.o $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
+$(O)/bench/%: $(O)/bench/%.o $(BENCH_LIB_OBJS) $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC)) -lm
 
 # bench/quality finds the output's beats with aubio, not with reel's tracker.
-$(O)/bench/quality: $(O)/bench/quality.o $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
+$(O)/bench/quality: $(O)/bench/quality.o $(BENCH_LIB_OBJS) $(SUP_OBJS) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SUP_PC) $(BASE_PC) aubio) -lm
 
 deps:

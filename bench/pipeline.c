@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "bench_reeld.h"
 #include "util.h"
 
 extern char **environ;
@@ -36,16 +36,6 @@ extern char **environ;
 #define POLL_MS 10
 
 static char dir[] = "/tmp/reel-pipeline.XXXXXX";
-static char sock_path[256];
-static struct client_conn conn;
-
-static void __attribute__((__noreturn__))
-die(const char *what, const char *detail)
-{
-	fprintf(stderr, "bench/pipeline: %s%s%s\n", what, detail ? ": " : "",
-	    detail ? detail : "");
-	exit(1);
-}
 
 /* Runs argv (quietly) and returns its wall time in seconds. */
 static double
@@ -60,10 +50,10 @@ run(char *const argv[])
 	posix_spawn_file_actions_addopen(
 	    &fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0)
-		die("cannot run", argv[0]);
+		bench_die("cannot run", argv[0]);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
-		die("command failed", argv[0]);
+		bench_die("command failed", argv[0]);
 	return (clock_monotonic_us() - t0) / 1e6;
 }
 
@@ -102,72 +92,12 @@ make_media(const char *src, const char *tpl)
 	run(tpl_argv);
 }
 
-static pid_t
-start_reeld(const char *bin, const char *run_dir, const char *state_dir)
-{
-	char reeld[512], worker[512], log[512], err[256];
-	char *argv[] = {reeld, "--runtime-dir", (char *)run_dir, "--state-dir",
-	    (char *)state_dir, "--worker-path", worker, "--slots", "1", NULL};
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-
-	snprintf(reeld, sizeof(reeld), "%s/reeld", bin);
-	snprintf(worker, sizeof(worker), "%s/reel-worker", bin);
-	snprintf(log, sizeof(log), "%s/reeld.log", dir);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(
-	    &fa, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (posix_spawn(&pid, reeld, &fa, NULL, argv, environ) != 0)
-		die("cannot start", reeld);
-	for (int i = 0; i < 200; i++) {
-		if (client_connect(&conn, sock_path, err, sizeof(err)) == 0)
-			return pid;
-		usleep(20000);
-	}
-	die("reeld did not start", err);
-}
-
-/* Sends req and returns the response's data (a new reference). */
-static json_t *
-call(struct msg *req)
-{
-	struct msg resp;
-	char err[256];
-	json_t *data;
-
-	if (client_request(&conn, req, &resp, err, sizeof(err)) != 0)
-		die("request failed", err);
-	if (!resp.u.response.success)
-		die(resp.u.response.message, resp.u.response.error_detail);
-	data = json_incref(resp.u.response.data);
-	msg_clear(&resp);
-	return data;
-}
-
-static void
-upload(const char *path, char id[REEL_ID_SIZE])
-{
-	struct msg req;
-	json_t *data;
-
-	msg_init(&req, MSG_UPLOAD);
-	req.fd = open(path, O_RDONLY);
-	str_copy(
-	    req.u.upload.filename, strrchr(path, '/') + 1, MSG_FILENAME_SIZE);
-	data = call(&req);
-	close(req.fd);
-	str_copy(id, json_string_value(json_object_get(data, "video_id")),
-	    REEL_ID_SIZE);
-	json_decref(data);
-}
-
 /* Submits, polls to the end, and returns the result's detail view. */
 static json_t *
 run_job(
     const char *video, const char *template, bool template_only, double *wall)
 {
 	struct msg req;
-	struct timespec nap = {0, POLL_MS * 1000000L};
 	char job[REEL_ID_SIZE];
 	enum job_status status;
 	json_t *data;
@@ -178,30 +108,19 @@ run_job(
 	if (template != NULL)
 		str_copy(req.u.submit.template_id, template, REEL_ID_SIZE);
 	req.u.submit.template_only = template_only;
-	data = call(&req);
+	data = bench_call(&req);
 	str_copy(job, json_string_value(json_object_get(data, "job_id")),
 	    REEL_ID_SIZE);
-	for (;;) {
-		json_decref(data);
-		msg_init(&req, MSG_STATUS);
-		str_copy(req.u.job_ref.job_id, job, REEL_ID_SIZE);
-		data = call(&req);
-		if (job_status_parse(
-			json_string_value(json_object_get(data, "status")),
-			&status) != 0)
-			die("unknown status", NULL);
-		if (job_status_terminal(status))
-			break;
-		nanosleep(&nap, NULL);
-	}
+	json_decref(data);
+	data = bench_wait(job, POLL_MS, &status);
 	*wall = (clock_monotonic_us() - t0) / 1e6;
 	json_decref(data);
 	msg_init(&req, MSG_RESULT);
 	str_copy(req.u.result.job_id, job, REEL_ID_SIZE);
-	data = call(&req);
+	data = bench_call(&req);
 	if (strcmp(json_string_value(json_object_get(data, "status")),
 		"completed") != 0)
-		die("job did not complete",
+		bench_die("job did not complete",
 		    json_string_value(json_object_get(
 			json_object_get(data, "error"), "message")));
 	return data;
@@ -287,22 +206,22 @@ main(int argc, char **argv)
 	char src_id[REEL_ID_SIZE], tpl_id[REEL_ID_SIZE];
 	double transcode, decode, full, extract, paired;
 	json_t *detail;
-	pid_t reeld;
+	char log[512];
 
 	if (mkdtemp(dir) == NULL)
-		die("mkdtemp", NULL);
+		bench_die("mkdtemp", NULL);
 	/*
 	 * reeld run as root starts workers as another user, who must reach
 	 * the state directory inside.
 	 */
 	if (chmod(dir, 0755) != 0)
-		die("chmod", dir);
+		bench_die("chmod", dir);
 	snprintf(src, sizeof(src), "%s/source.mp4", dir);
 	snprintf(tpl, sizeof(tpl), "%s/template.mp4", dir);
 	snprintf(out, sizeof(out), "%s/transcode.mp4", dir);
 	snprintf(run_dir, sizeof(run_dir), "%s/run", dir);
 	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
-	snprintf(sock_path, sizeof(sock_path), "%s/reeld.sock", run_dir);
+	snprintf(log, sizeof(log), "%s/reeld.log", dir);
 	make_media(full_job ? src : NULL, tpl);
 
 	char *transcode_argv[] = {"ffmpeg", "-hide_banner", "-loglevel",
@@ -313,10 +232,10 @@ main(int argc, char **argv)
 	    "-i", tpl, "-f", "null", "-", NULL};
 	transcode = full_job ? run(transcode_argv) : 0.0;
 
-	reeld = start_reeld(bin, run_dir, state_dir);
+	bench_reeld_start(bin, "reel-worker", run_dir, state_dir, log, NULL);
 	if (full_job)
-		upload(src, src_id);
-	upload(tpl, tpl_id);
+		bench_upload(src, src_id);
+	bench_upload(tpl, tpl_id);
 	if (full_job) {
 		detail = run_job(src_id, tpl_id, false, &full);
 		printf("\nfull job (60 s 1080p30 source, 30 s template):\n");
@@ -339,9 +258,7 @@ main(int argc, char **argv)
 	    "reel template-only job", extract, extract / decode);
 	printf("%-40s %9s %.2fx the decode run before it\n",
 	    "template-only job, median of the pairs", "", paired);
-	client_disconnect(&conn);
-	kill(reeld, SIGTERM);
-	waitpid(reeld, NULL, 0);
+	bench_reeld_stop();
 	remove_tree(dir);
 	return 0;
 }

@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
+#include "bench_reeld.h"
 #include "util.h"
 
 extern char **environ;
@@ -140,20 +140,7 @@ struct row {
 };
 
 static char dir[] = "/tmp/reel-quality.XXXXXX";
-static char sock_path[256], state_dir[256];
-static struct client_conn conn;
-static pid_t reeld_pid = -1;
-
-static void __attribute__((__noreturn__))
-die(const char *what, const char *detail)
-{
-	fprintf(stderr, "bench/quality: %s%s%s\n", what, detail ? ": " : "",
-	    detail ? detail : "");
-	/* reeld would outlive the bench; its directory stays to look into. */
-	if (reeld_pid > 0)
-		kill(reeld_pid, SIGTERM);
-	exit(1);
-}
+static char state_dir[256];
 
 /*
  * Runs a shell command and returns its standard output. Paths go into the
@@ -170,10 +157,10 @@ static FILE *__attribute__((format(printf, 1, 2))) command(const char *fmt, ...)
 	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(cmd))
-		die("command too long", fmt);
+		bench_die("command too long", fmt);
 	p = popen(cmd, "r");
 	if (p == NULL)
-		die("cannot run", cmd);
+		bench_die("cannot run", cmd);
 	return p;
 }
 
@@ -181,7 +168,7 @@ static void
 check_path(const char *path)
 {
 	if (strchr(path, '\'') != NULL)
-		die("a path holds a quote", path);
+		bench_die("a path holds a quote", path);
 }
 
 /* ---- colour ---- */
@@ -304,7 +291,7 @@ mean_lab(const char *path, const char *pre, struct lab *all)
 		nkept += flat ? 0 : FRAME_PIXELS;
 	}
 	if (pclose(p) != 0 || n < FRAME_PIXELS)
-		die("cannot decode frames of", path);
+		bench_die("cannot decode frames of", path);
 	*all = lab_of(sum, n);
 	return nkept > 0 ? lab_of(kept, nkept) : *all;
 }
@@ -413,7 +400,7 @@ scene_cuts(const char *path, struct times *cuts)
 			cuts->t[cuts->n++] = atof(s + 9);
 	}
 	if (pclose(p) != 0)
-		die("scene detection failed on", path);
+		bench_die("scene detection failed on", path);
 }
 
 static double
@@ -514,7 +501,7 @@ load_json(const char *job, const char *name)
 	snprintf(path, sizeof(path), "%s/jobs/%s/%s", state_dir, job, name);
 	j = json_load_file(path, 0, &err);
 	if (j == NULL)
-		die(path, err.text);
+		bench_die(path, err.text);
 	return j;
 }
 
@@ -589,7 +576,7 @@ plan_filter(const json_t *plan, char *buf, size_t size)
 		    (int)num(conform, "h"), (int)num(conform, "x"),
 		    (int)num(conform, "y"));
 	if (n >= size)
-		die("too many segments", NULL);
+		bench_die("too many segments", NULL);
 }
 
 /* Figures from plan.json, style.json and audio_analysis.json. */
@@ -625,67 +612,6 @@ read_plan(const char *job, struct row *r, struct times *planned,
 
 /* ---- reeld ---- */
 
-static pid_t
-start_reeld(const char *bin, const char *run_dir)
-{
-	char reeld[512], worker[512], log[512], err[256];
-	char *argv[] = {reeld, "--runtime-dir", (char *)run_dir, "--state-dir",
-	    state_dir, "--worker-path", worker, "--slots", "1", NULL};
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-
-	snprintf(reeld, sizeof(reeld), "%s/reeld", bin);
-	snprintf(worker, sizeof(worker), "%s/reel-worker", bin);
-	snprintf(log, sizeof(log), "%s/reeld.log", dir);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(
-	    &fa, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (posix_spawn(&pid, reeld, &fa, NULL, argv, environ) != 0)
-		die("cannot start", reeld);
-	for (int i = 0; i < 200; i++) {
-		if (client_connect(&conn, sock_path, err, sizeof(err)) == 0)
-			return pid;
-		usleep(20000);
-	}
-	die("reeld did not start", err);
-}
-
-/* Sends req and returns the response's data (a new reference). */
-static json_t *
-call(struct msg *req)
-{
-	struct msg resp;
-	char err[256];
-	json_t *data;
-
-	if (client_request(&conn, req, &resp, err, sizeof(err)) != 0)
-		die("request failed", err);
-	if (!resp.u.response.success)
-		die(resp.u.response.message, resp.u.response.error_detail);
-	data = json_incref(resp.u.response.data);
-	msg_clear(&resp);
-	return data;
-}
-
-static void
-upload(const char *path, char id[REEL_ID_SIZE])
-{
-	struct msg req;
-	json_t *data;
-
-	msg_init(&req, MSG_UPLOAD);
-	req.fd = open(path, O_RDONLY);
-	if (req.fd < 0)
-		die("cannot open", path);
-	str_copy(
-	    req.u.upload.filename, strrchr(path, '/') + 1, MSG_FILENAME_SIZE);
-	data = call(&req);
-	close(req.fd);
-	str_copy(id, json_string_value(json_object_get(data, "video_id")),
-	    REEL_ID_SIZE);
-	json_decref(data);
-}
-
 static void
 submit(const char *src_id, const char *tpl_id, char job[REEL_ID_SIZE])
 {
@@ -699,7 +625,7 @@ submit(const char *src_id, const char *tpl_id, char job[REEL_ID_SIZE])
 	str_copy(
 	    req.u.submit.config.kv[0].value, QUALITY, MSG_CONFIG_VALUE_SIZE);
 	req.u.submit.config.count = 1;
-	data = call(&req);
+	data = bench_call(&req);
 	str_copy(job, json_string_value(json_object_get(data, "job_id")),
 	    REEL_ID_SIZE);
 	json_decref(data);
@@ -709,26 +635,11 @@ submit(const char *src_id, const char *tpl_id, char job[REEL_ID_SIZE])
 static void
 wait_job(const char *job)
 {
-	struct timespec nap = {0, POLL_MS * 1000000L};
 	enum job_status status;
-	struct msg req;
-	json_t *data;
+	json_t *data = bench_wait(job, POLL_MS, &status);
 
-	for (;;) {
-		msg_init(&req, MSG_STATUS);
-		str_copy(req.u.job_ref.job_id, job, REEL_ID_SIZE);
-		data = call(&req);
-		if (job_status_parse(
-			json_string_value(json_object_get(data, "status")),
-			&status) != 0)
-			die("unknown status", NULL);
-		if (job_status_terminal(status))
-			break;
-		json_decref(data);
-		nanosleep(&nap, NULL);
-	}
 	if (status != JOB_COMPLETED)
-		die("job did not complete",
+		bench_die("job did not complete",
 		    json_string_value(json_object_get(
 			json_object_get(data, "error"), "message")));
 	json_decref(data);
@@ -868,7 +779,7 @@ mux_music(const char *src, const char *music, char *buf, size_t size)
 		    "-c copy -shortest '%s'",
 	    src, music, buf);
 	if (pclose(p) != 0)
-		die("cannot mux", music);
+		bench_die("cannot mux", music);
 }
 
 static void
@@ -887,8 +798,8 @@ run_pair(const char *corpus, const struct pair *p, struct row *r)
 		mux_music(src, music, muxed, sizeof(muxed));
 		str_copy(src, muxed, sizeof(src));
 	}
-	upload(tpl, tpl_id);
-	upload(src, src_id);
+	bench_upload(tpl, tpl_id);
+	bench_upload(src, src_id);
 	t0 = clock_monotonic_us();
 	submit(src_id, tpl_id, job);
 	wait_job(job);
@@ -1011,16 +922,15 @@ static void
 make_dirs(char *run_dir, size_t size)
 {
 	if (mkdtemp(dir) == NULL)
-		die("mkdtemp", NULL);
+		bench_die("mkdtemp", NULL);
 	/*
 	 * reeld run as root starts workers as another user, who must reach
 	 * the state directory inside.
 	 */
 	if (chmod(dir, 0755) != 0)
-		die("chmod", dir);
+		bench_die("chmod", dir);
 	snprintf(run_dir, size, "%s/run", dir);
 	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
-	snprintf(sock_path, sizeof(sock_path), "%s/reeld.sock", run_dir);
 }
 
 int
@@ -1029,7 +939,7 @@ main(int argc, char **argv)
 	const char *bin = argc > 1 ? argv[1] : "build";
 	const char *only = getenv("REEL_QUALITY_ONLY");
 	static struct row rows[NPAIRS];
-	char corpus[512], run_dir[256];
+	char corpus[512], run_dir[256], log[512];
 
 	if (!find_corpus(corpus, sizeof(corpus))) {
 		printf("bench/quality: no corpus at %s (set REEL_SAMPLES); "
@@ -1038,7 +948,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	make_dirs(run_dir, sizeof(run_dir));
-	reeld_pid = start_reeld(bin, run_dir);
+	snprintf(log, sizeof(log), "%s/reeld.log", dir);
+	bench_reeld_start(bin, "reel-worker", run_dir, state_dir, log, NULL);
 	printf("corpus %s, quality=%s, %zu pairs\n", corpus, QUALITY, NPAIRS);
 	for (size_t i = 0; i < NPAIRS; i++) {
 		if (only != NULL && strstr(pairs[i].name, only) == NULL)
@@ -1052,9 +963,7 @@ main(int argc, char **argv)
 		fflush(stdout);
 	}
 	print_table(rows);
-	client_disconnect(&conn);
-	kill(reeld_pid, SIGTERM);
-	waitpid(reeld_pid, NULL, 0);
+	bench_reeld_stop();
 	/* REEL_QUALITY_KEEP=1 keeps the jobs' artifacts to look into. */
 	if (getenv("REEL_QUALITY_KEEP") == NULL)
 		remove_tree(dir);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench_reeld.h"
 #include "client.h"
 #include "jobtab.h"
 #include "spawner.h"
@@ -34,7 +35,6 @@ extern char **environ;
 
 static char dir[] = "/tmp/reel-bench.XXXXXX";
 static char sock_path[256], run_dir[128], state_dir[128], log_path[256];
-static pid_t reeld;
 
 static int
 cmp_i64(const void *a, const void *b)
@@ -52,37 +52,15 @@ print_dist(const char *what, int64_t *us, int n)
 	    (double)us[n / 2], (double)us[n * 99 / 100], (double)us[n - 1], n);
 }
 
+/* reeld logs a line per job: the log keeps them out of the figures. */
 static void
 start_reeld(const char *bin)
 {
-	char reeld_path[512], worker[512];
-	char *argv[] = {reeld_path, "--runtime-dir", run_dir, "--state-dir",
-	    state_dir, "--worker-path", worker, "--slots", "1", "--table-slots",
-	    "4096", NULL};
-	posix_spawn_file_actions_t fa;
-	struct client_conn c;
-	char err[256];
+	char *more[] = {"--table-slots", "4096", NULL};
 
-	snprintf(reeld_path, sizeof(reeld_path), "%s/reeld", bin);
-	snprintf(worker, sizeof(worker), "%s/tests/fake_worker", bin);
-	/* reeld logs a line per job: keep them out of the figures. */
 	snprintf(log_path, sizeof(log_path), "%s/reeld.log", dir);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(
-	    &fa, STDERR_FILENO, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (posix_spawn(&reeld, reeld_path, &fa, NULL, argv, environ) != 0) {
-		perror("posix_spawn reeld");
-		exit(1);
-	}
-	for (int i = 0; i < 200; i++) {
-		if (client_connect(&c, sock_path, err, sizeof(err)) == 0) {
-			client_disconnect(&c);
-			return;
-		}
-		usleep(20000);
-	}
-	fprintf(stderr, "reeld did not start: %s\n", err);
-	exit(1);
+	bench_reeld_start(
+	    bin, "tests/fake_worker", run_dir, state_dir, log_path, more);
 }
 
 static void
@@ -274,8 +252,7 @@ main(int argc, char **argv)
 	bench_status(&c, job);
 	bench_shm();
 	client_disconnect(&c);
-	kill(reeld, SIGTERM);
-	waitpid(reeld, NULL, 0);
+	bench_reeld_stop();
 	snprintf(worker, sizeof(worker), "%s/tests/fake_worker", bin);
 	bench_spawn("test worker", worker, "probe");
 	snprintf(worker, sizeof(worker), "%s/reel-worker", bin);
