@@ -8,7 +8,8 @@
  * no change and the full transfer; the color_grade measurements read 0
  * for the references and take the sign of each cast and of contrast,
  * shadows and highlights, staying in range; pooled statistics are those
- * of the mixture. The .cube file the stage
+ * of the mixture; greys stay neutral between neutral grades, the grey ramp
+ * stays monotone without bands, a skin tone unclipped. The .cube file the stage
  * writes is tested in check_stage_style.c.
  */
 #include <math.h>
@@ -342,6 +343,107 @@ START_TEST(test_pool_is_the_mixture)
 }
 END_TEST
 
+/* Statistics of a normal L* distribution, a*, b* about their means. */
+static void
+normal_stats(
+    double l, double sl, double a, double b, double sc, struct grade_stats *s)
+{
+	static const double z[GRADE_PCT_N] = {-1.645, -0.674, 0, 0.674, 1.645};
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->mean[0] = l, s->mean[1] = a, s->mean[2] = b;
+	s->std[0] = sl, s->std[1] = s->std[2] = sc;
+	for (i = 0; i < GRADE_PCT_N; i++)
+		s->pct[i] = fmin(100, fmax(0, l + z[i] * sl));
+	s->chroma = hypot(a, b) + sc;
+	s->saturation = 0.25;
+}
+
+/*
+ * The grey ramp through the LUT as a frame is graded: returns the largest
+ * chroma on it from L* 5 up, and checks that L* never falls as the input rises
+ * and that no step is a band (over four times the mean step, and a visible 1.5
+ * L*).
+ */
+static double
+grey_ramp(const float *lut, const char *what)
+{
+	double in[3], out[3], lab[3], prev = -1.0, first = 0.0, step;
+	double worst = 0.0, fall = 0.0, chroma = 0.0, at = 0.0;
+	int v;
+
+	for (v = 0; v < 256; v++) {
+		in[0] = in[1] = in[2] = v / 255.0;
+		lut_apply(lut, GRADE_LUT_SIZE, in, out);
+		grade_srgb_to_lab(out, lab);
+		/* Under L* 5 a hue is not seen (and trilinear mixes in the
+		 * crushed neighbours). */
+		if (lab[0] >= 5.0 && hypot(lab[1], lab[2]) > chroma) {
+			chroma = hypot(lab[1], lab[2]);
+			at = lab[0];
+		}
+		if (v == 0)
+			first = lab[0];
+		else {
+			step = lab[0] - prev;
+			fall = fmax(fall, -step);
+			worst = fmax(worst, step);
+		}
+		prev = lab[0];
+	}
+	step = (prev - first) / 255.0;
+	printf("%s: grey ramp L* %.1f..%.1f, largest step %.2f (mean %.2f), "
+	       "largest fall %.2f, chroma up to %.2f (at L* %.1f)\n",
+	    what, first, prev, worst, step, fall, chroma, at);
+	ck_assert_msg(fall < 0.5, "%s: L* falls by %.2f", what, fall);
+	ck_assert_msg(worst <= fmax(4.0 * step, 1.5), "%s: a band of %.2f L*",
+	    what, worst);
+	return chroma;
+}
+
+/*
+ * Item 7 of issue 11 on the transfer itself: a neutral template keeps a
+ * neutral source's greys neutral; every grade, a flat narrow source's
+ * too, keeps the grey ramp monotone and free of bands; a skin tone under
+ * a warm grade stays inside the gamut, not clipped.
+ */
+START_TEST(test_grade_neutral_smooth_unclipped)
+{
+	static const double skin[3] = {224 / 255.0, 172 / 255.0, 140 / 255.0};
+	struct grade_stats src, tpl;
+	struct grade_transfer t;
+	double out[3];
+	float *lut;
+	int c;
+
+	normal_stats(55, 18, 0, 0, 12, &src);
+	normal_stats(42, 24, 0, 0, 14, &tpl);
+	grade_transfer_init(&t, &src, &tpl, 1.0);
+	lut = grade_lut_build(&t, GRADE_LUT_SIZE);
+	ck_assert_double_lt(grey_ramp(lut, "neutral to neutral"), 1.0);
+	free(lut);
+	normal_stats(60, 20, 2, 4, 12, &src);
+	normal_stats(58, 18, 8, 22, 16, &tpl);
+	grade_transfer_init(&t, &src, &tpl, 1.0);
+	lut = grade_lut_build(&t, GRADE_LUT_SIZE);
+	(void)grey_ramp(lut, "warm grade");
+	grade_transfer_rgb(&t, skin, out);
+	for (c = 0; c < 3; c++) {
+		ck_assert_double_gt(out[c], 0.02);
+		ck_assert_double_lt(out[c], 0.98);
+	}
+	free(lut);
+	/* A flat card (std under the model's grid) towards a contrasty one. */
+	normal_stats(75, 2, -50, 17, 3, &src);
+	normal_stats(64, 22, -64, 62, 20, &tpl);
+	grade_transfer_init(&t, &src, &tpl, 1.0);
+	lut = grade_lut_build(&t, GRADE_LUT_SIZE);
+	(void)grey_ramp(lut, "flat card to green screen");
+	free(lut);
+}
+END_TEST
+
 static Suite *
 dsp_grade_suite(void)
 {
@@ -353,6 +455,7 @@ dsp_grade_suite(void)
 	tcase_add_test(tc, test_transfer_strength_blends);
 	tcase_add_test(tc, test_colour_grade_signs);
 	tcase_add_test(tc, test_pool_is_the_mixture);
+	tcase_add_test(tc, test_grade_neutral_smooth_unclipped);
 	suite_add_tcase(s, tc);
 	return s;
 }
