@@ -220,6 +220,8 @@ recut_shot_count(const struct recut_work *w, const struct recut_shot *sh,
 
 	if (u < w->min_len)
 		return 0;
+	if (sh->single)
+		return 1;
 	for (n = 1;; n++) {
 		sum += fmax(recut_target(w, lbar, j + n - 1), w->min_len);
 		avail = u - (double)(n - 1) * sh->min_gap_s;

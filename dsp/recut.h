@@ -39,13 +39,15 @@ struct recut_transition {
 /*
  * The usable stretch of one source shot (gradual transitions of the source
  * left out) and the skip a jump inside it needs to be visible; punch_in
- * when motion cannot make a jump visible and the punch-in does instead.
+ * when motion cannot make a jump visible and the punch-in does instead;
+ * single when no jump inside it would be visible: it gives one piece.
  */
 struct recut_shot {
 	double start_s;
 	double end_s;
 	double min_gap_s;
 	bool punch_in;
+	bool single;
 };
 
 struct recut_params {
