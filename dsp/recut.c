@@ -511,6 +511,7 @@ recut_emit(const struct recut_work *w, struct recut_plan *out)
 		seg[i].src_start_s = w->pc[i].s;
 		seg[i].src_end_s = w->pc[i].e;
 		seg[i].zoom = recut_zoom(w, i);
+		seg[i].zoom_x = seg[i].zoom_y = 0.5;
 		seg[i].start_on_beat = w->pc[i].s_on_beat;
 		seg[i].end_on_beat = w->pc[i].e_on_beat;
 		if (i == 0)

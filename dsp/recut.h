@@ -77,6 +77,11 @@ struct recut_segment {
 	double zoom;
 	/* Its ends fall on source beats. */
 	bool start_on_beat, end_on_beat;
+	/*
+	 * Where a punch-in's window sits in the room it leaves: 0 left or
+	 * top, 0.5 centred, 1 right or bottom.
+	 */
+	double zoom_x, zoom_y;
 };
 
 struct recut_plan {

@@ -362,7 +362,7 @@ struct ma_looks_ring {
 	const struct ma_state *st;
 	const struct proxy_reader *px;
 	uint8_t *gray;	/* one proxy frame */
-	uint8_t *pix;	/* MA_LOOKS_RING_MAX x LOOKS_NZOOMS samples */
+	uint8_t *pix;	/* MA_LOOKS_RING_MAX x LOOKS_NVIEWS samples */
 	uint8_t *calm;	/* the frame before a join, whole */
 	size_t key[MA_LOOKS_RING_MAX];
 	int dw, dh;
@@ -402,7 +402,7 @@ static const uint8_t *
 ma_looks_get(struct ma_looks_ring *r, size_t m, size_t z)
 {
 	size_t slot = m % MA_LOOKS_RING, n = ma_looks_size(r), k;
-	uint8_t *base = r->pix + slot * LOOKS_NZOOMS * n;
+	uint8_t *base = r->pix + slot * LOOKS_NVIEWS * n;
 	double t;
 
 	if (r->key[slot] != m) {
@@ -410,9 +410,9 @@ ma_looks_get(struct ma_looks_ring *r, size_t m, size_t z)
 			ma_frame_at(r->st, r->t0 + (double)m * LOOKS_STEP_S),
 			r->gray, &t) < 0)
 			return NULL;
-		for (k = 0; k < LOOKS_NZOOMS; k++)
+		for (k = 0; k < LOOKS_NVIEWS; k++)
 			looks_sample(r->gray, r->st->width, r->st->height,
-			    looks_zooms[k], base + k * n, r->dw, r->dh);
+			    &looks_views[k], base + k * n, r->dw, r->dh);
 		r->key[slot] = m;
 	}
 	return base + z * n;
@@ -424,15 +424,15 @@ ma_looks_point(
     struct ma_looks_ring *r, struct looks_shot *ls, size_t i, double t1)
 {
 	size_t n = ma_looks_size(r), j, z, m;
-	float *d = ls->diff + i * LOOKS_NSKIPS * LOOKS_NZOOMS;
+	float *d = ls->diff + i * LOOKS_NSKIPS * LOOKS_NVIEWS;
 	const uint8_t *a0, *b0, *az, *bz;
 	double ti = r->t0 + (double)i * LOOKS_STEP_S, t;
 
 	if (proxy_read(r->px, ma_frame_at(r->st, fmax(r->t0, ti - LOOKS_CALM_S)),
 		r->gray, &t) < 0)
 		return -1;
-	looks_sample(r->gray, r->st->width, r->st->height, 1.0, r->calm,
-	    r->dw, r->dh);
+	looks_sample(r->gray, r->st->width, r->st->height, &looks_views[0],
+	    r->calm, r->dw, r->dh);
 	if ((a0 = ma_looks_get(r, i, 0)) == NULL)
 		return -1;
 	ls->calm[i] = (float)looks_mad(r->calm, a0, n);
@@ -440,14 +440,14 @@ ma_looks_point(
 		m = i + (size_t)(looks_skips[j] / LOOKS_STEP_S + 0.5);
 		if (r->t0 + (double)m * LOOKS_STEP_S >= t1 - MA_EPS)
 			break;
-		for (z = 0; z < LOOKS_NZOOMS; z++) {
+		for (z = 0; z < LOOKS_NVIEWS; z++) {
 			/* Both reads may evict nothing: the ring holds the span. */
 			if ((a0 = ma_looks_get(r, i, 0)) == NULL ||
 			    (b0 = ma_looks_get(r, m, 0)) == NULL ||
 			    (az = ma_looks_get(r, i, z)) == NULL ||
 			    (bz = ma_looks_get(r, m, z)) == NULL)
 				return -1;
-			d[j * LOOKS_NZOOMS + z] =
+			d[j * LOOKS_NVIEWS + z] =
 			    (float)fmin(looks_mad(a0, bz, n), looks_mad(az, b0, n));
 		}
 	}
@@ -490,7 +490,7 @@ ma_looks(struct ma_state *st, const struct proxy_reader *px,
 	r.dh = st->height / 2 > 0 ? st->height / 2 : 1;
 	r.gray = malloc((size_t)st->width * (size_t)st->height);
 	r.calm = malloc(ma_looks_size(&r));
-	r.pix = malloc(MA_LOOKS_RING_MAX * LOOKS_NZOOMS * ma_looks_size(&r));
+	r.pix = malloc(MA_LOOKS_RING_MAX * LOOKS_NVIEWS * ma_looks_size(&r));
 	st->looks = calloc(n, sizeof(*st->looks));
 	if (r.gray == NULL || r.calm == NULL || r.pix == NULL ||
 	    st->looks == NULL)
@@ -632,7 +632,7 @@ static json_t *
 ma_looks_json(const struct looks_shot *ls)
 {
 	json_t *calm = json_array(), *diff = json_array(), *row;
-	size_t i, k, per = LOOKS_NSKIPS * LOOKS_NZOOMS;
+	size_t i, k, per = LOOKS_NSKIPS * LOOKS_NVIEWS;
 	int bad = calm == NULL || diff == NULL;
 
 	for (i = 0; !bad && ls != NULL && i < ls->npoints; i++) {
@@ -655,15 +655,20 @@ ma_looks_json(const struct looks_shot *ls)
 static json_t *
 ma_looks_grid(void)
 {
-	json_t *skips = json_array(), *zooms = json_array();
+	json_t *skips = json_array(), *views = json_array();
+	const struct looks_view *v;
 	size_t i;
 
 	for (i = 0; skips != NULL && i < LOOKS_NSKIPS; i++)
 		json_array_append_new(skips, json_real(looks_skips[i]));
-	for (i = 0; zooms != NULL && i < LOOKS_NZOOMS; i++)
-		json_array_append_new(zooms, json_real(looks_zooms[i]));
+	for (i = 0; views != NULL && i < LOOKS_NVIEWS; i++) {
+		v = &looks_views[i];
+		json_array_append_new(views,
+		    json_pack("{s:f, s:f, s:f}", "zoom", v->zoom, "x", v->x,
+			"y", v->y));
+	}
 	return json_pack("{s:f, s:f, s:o, s:o}", "step_s", LOOKS_STEP_S,
-	    "calm_s", LOOKS_CALM_S, "skips_s", skips, "zooms", zooms);
+	    "calm_s", LOOKS_CALM_S, "skips_s", skips, "views", views);
 }
 
 static json_t *

@@ -77,13 +77,13 @@ struct sa_input {
 	/*
 	 * The source shots' looks (NULL where motion_analysis measured none),
 	 * the rule each gives its jumps, whether it found one, and its
-	 * punch-in (1: none).
+	 * punch-in (a view of looks.h, 0: none).
 	 */
 	struct looks_shot *looks;
 	const struct looks_shot **lookp;
 	struct looks_rule *rule;
 	bool *rule_ok;
-	double *zoom;
+	size_t *view;
 };
 
 const struct stage_ops stage_style_application_ops = {
@@ -375,23 +375,27 @@ static bool
 sa_looks_grid_ok(const json_t *grid)
 {
 	const json_t *skips = json_object_get(grid, "skips_s"),
-		     *zooms = json_object_get(grid, "zooms");
-	double step;
+		     *views = json_object_get(grid, "views"), *e;
+	double step, z, x, y;
 	size_t i;
 
 	if (!style_num(grid, "step_s", &step) ||
 	    fabs(step - LOOKS_STEP_S) > 1e-9 ||
 	    json_array_size(skips) != LOOKS_NSKIPS ||
-	    json_array_size(zooms) != LOOKS_NZOOMS)
+	    json_array_size(views) != LOOKS_NVIEWS)
 		return false;
 	for (i = 0; i < LOOKS_NSKIPS; i++) {
 		if (fabs(json_number_value(json_array_get(skips, i)) -
 			 looks_skips[i]) > 1e-9)
 			return false;
 	}
-	for (i = 0; i < LOOKS_NZOOMS; i++) {
-		if (fabs(json_number_value(json_array_get(zooms, i)) -
-			 looks_zooms[i]) > 1e-9)
+	for (i = 0; i < LOOKS_NVIEWS; i++) {
+		e = json_array_get(views, i);
+		if (!style_num(e, "zoom", &z) || !style_num(e, "x", &x) ||
+		    !style_num(e, "y", &y) ||
+		    fabs(z - looks_views[i].zoom) > 1e-9 ||
+		    fabs(x - looks_views[i].x) > 1e-9 ||
+		    fabs(y - looks_views[i].y) > 1e-9)
 			return false;
 	}
 	return true;
@@ -410,7 +414,7 @@ sa_looks_shot(const json_t *o, double start_s, struct looks_shot *ls)
 	const json_t *calm = json_object_get(o, "calm"),
 		     *diff = json_object_get(o, "diff"), *row;
 	size_t i, k, n = json_array_size(calm),
-		     per = LOOKS_NSKIPS * LOOKS_NZOOMS;
+		     per = LOOKS_NSKIPS * LOOKS_NVIEWS;
 
 	if (!json_is_array(calm) || json_array_size(diff) != n ||
 	    looks_shot_init(ls, start_s, n) == -1)
@@ -460,14 +464,15 @@ sa_looks_parse(const json_t *mo, struct sa_input *in)
 	in->lookp = calloc(n > 0 ? n : 1, sizeof(*in->lookp));
 	in->rule = calloc(n > 0 ? n : 1, sizeof(*in->rule));
 	in->rule_ok = calloc(n > 0 ? n : 1, sizeof(*in->rule_ok));
-	in->zoom = calloc(n > 0 ? n : 1, sizeof(*in->zoom));
+	in->view = calloc(n > 0 ? n : 1, sizeof(*in->view));
 	if (in->looks == NULL || in->lookp == NULL || in->rule == NULL ||
-	    in->rule_ok == NULL || in->zoom == NULL)
+	    in->rule_ok == NULL || in->view == NULL)
 		return -1;
 	for (k = 0; k < n; k++) {
 		e = sa_motion_shot(shots, in->v.shots[k].start_s);
-		in->zoom[k] = sa_punch_in(in->v.shots[k].speed) ? SA_PUNCH_IN
-								 : 1.0;
+		in->view[k] = sa_punch_in(in->v.shots[k].speed)
+				  ? looks_view_of(SA_PUNCH_IN, 0.5, 0.5)
+				  : 0;
 		if (!grid || e == NULL ||
 		    !sa_looks_shot(json_object_get(e, "looks"),
 			in->v.shots[k].start_s, &in->looks[k]) ||
@@ -475,7 +480,7 @@ sa_looks_parse(const json_t *mo, struct sa_input *in)
 			continue;
 		in->lookp[k] = &in->looks[k];
 		in->rule_ok[k] = looks_choose(in->lookp[k], &in->rule[k]);
-		in->zoom[k] = in->rule_ok[k] ? in->rule[k].zoom : 1.0;
+		in->view[k] = in->rule_ok[k] ? in->rule[k].view : 0;
 	}
 	return 0;
 }
@@ -491,7 +496,7 @@ sa_looks_free(struct sa_input *in)
 	free(in->lookp);
 	free(in->rule);
 	free(in->rule_ok);
-	free(in->zoom);
+	free(in->view);
 }
 
 /* ---- the source side ---- */
@@ -649,7 +654,7 @@ sa_shots(const struct sa_input *in)
 			continue;
 		/* What was measured wins over what the speed suggests. */
 		rs[i].min_gap_s = in->rule[i].skip_s;
-		rs[i].punch_in = in->zoom[i] > 1.0;
+		rs[i].punch_in = in->view[i] != 0;
 		rs[i].single = !in->rule_ok[i];
 	}
 	return rs;
@@ -746,6 +751,7 @@ sa_whole(double start_s, double end_s, json_t *relaxed, struct recut_plan *plan)
 	plan->seg[0].src_start_s = start_s;
 	plan->seg[0].src_end_s = end_s;
 	plan->seg[0].zoom = 1.0;
+	plan->seg[0].zoom_x = plan->seg[0].zoom_y = 0.5;
 	plan->n = 1;
 	plan->duration_s = end_s - start_s;
 	plan->min_len_s = end_s - start_s;
@@ -846,13 +852,23 @@ sa_segments_json(const struct recut_plan *plan)
 	for (i = 0; arr != NULL && i < plan->n; i++) {
 		const struct recut_segment *s = &plan->seg[i];
 
-		if (json_array_append_new(
-			arr, json_pack("{s:f, s:f, s:f, s:{s:s, s:f}, s:f}",
-				 "src_start_s", s->src_start_s, "src_end_s",
-				 s->src_end_s, "out_start_s", s->out_start_s,
-				 "transition_in", "type",
-				 recut_kind_name(s->in.kind), "duration_s",
-				 s->in.duration_s, "zoom", s->zoom)) == -1) {
+		json_t *e = json_pack("{s:f, s:f, s:f, s:{s:s, s:f}, s:f}",
+		    "src_start_s", s->src_start_s, "src_end_s", s->src_end_s,
+		    "out_start_s", s->out_start_s, "transition_in", "type",
+		    recut_kind_name(s->in.kind), "duration_s", s->in.duration_s,
+		    "zoom", s->zoom);
+
+		/* A punch-in off the centre says where its window sits. */
+		if (e != NULL && s->zoom > 1.0 &&
+		    (s->zoom_x != 0.5 || s->zoom_y != 0.5) &&
+		    (json_object_set_new(e, "zoom_x", json_real(s->zoom_x)) ==
+			    -1 ||
+			json_object_set_new(
+			    e, "zoom_y", json_real(s->zoom_y)) == -1)) {
+			json_decref(e);
+			e = NULL;
+		}
+		if (json_array_append_new(arr, e) == -1) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -1029,7 +1045,7 @@ sa_visible(const struct sa_input *in, struct recut_plan *plan)
 
 	if (rs == NULL)
 		return SIZE_MAX;
-	merged = looks_verify(plan, rs, in->lookp, in->zoom, in->v.nshots);
+	merged = looks_verify(plan, rs, in->lookp, in->view, in->v.nshots);
 	free(rs);
 	return merged;
 }
@@ -1061,7 +1077,7 @@ sa_visible_relaxed(const struct sa_input *in, size_t merged, json_t *relaxed)
 	    "at %.0f%% of the join times (best %.0f%%), so %s not cut; %zu "
 	    "more jump%s joined",
 	    single, single == 1 ? "" : "s", in->v.shots[first].start_s,
-	    looks_skips[LOOKS_NSKIPS - 1], looks_zooms[LOOKS_NZOOMS - 1],
+	    looks_skips[LOOKS_NSKIPS - 1], looks_views[LOOKS_NVIEWS - 1].zoom,
 	    LOOKS_VISIBLE, 100.0 * LOOKS_SHARE, 100.0 * in->rule[first].share,
 	    single == 1 ? "it is" : "they are", merged,
 	    merged == 1 ? "" : "s");

@@ -322,10 +322,10 @@ END_TEST
 START_TEST(test_dissolve_overlap_arithmetic)
 {
 	struct recut_segment s[4] = {
-	    {0.0, 2.5, 0, {RECUT_NONE, 0}, 1.0, false, false},
-	    {3.1, 5.0, 0, {RECUT_CUT, 0}, 1.0, false, false},
-	    {6.0, 9.0, 0, {RECUT_DISSOLVE, 0.25}, 1.0, false, false},
-	    {9.5, 11.0, 0, {RECUT_FADE, 0.5}, 1.0, false, false},
+	    {0.0, 2.5, 0, {RECUT_NONE, 0}, 1.0, false, false, 0.5, 0.5},
+	    {3.1, 5.0, 0, {RECUT_CUT, 0}, 1.0, false, false, 0.5, 0.5},
+	    {6.0, 9.0, 0, {RECUT_DISSOLVE, 0.25}, 1.0, false, false, 0.5, 0.5},
+	    {9.5, 11.0, 0, {RECUT_FADE, 0.5}, 1.0, false, false, 0.5, 0.5},
 	};
 	double d = recut_timeline(s, 4);
 
