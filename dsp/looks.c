@@ -15,10 +15,10 @@
 #include "looks.h"
 
 const double looks_skips[LOOKS_NSKIPS] = {0.25, 0.5, 1.0, 2.0, 3.0, 4.0};
-#define LOOKS_VIEWS_AT(z)                                                      \
-	{z, 0.5, 0.5}, {z, 0.0, 0.5}, {z, 1.0, 0.5}, {z, 0.5, 0.0},            \
-	{                                                                      \
-		z, 0.5, 1.0                                                    \
+#define LOOKS_VIEWS_AT(z)                                           \
+	{z, 0.5, 0.5}, {z, 0.0, 0.5}, {z, 1.0, 0.5}, {z, 0.5, 0.0}, \
+	{                                                           \
+		z, 0.5, 1.0                                         \
 	}
 const struct looks_view looks_views[LOOKS_NVIEWS] = {{1.0, 0.5, 0.5},
     LOOKS_VIEWS_AT(1.25), LOOKS_VIEWS_AT(1.5), LOOKS_VIEWS_AT(2.0)};
@@ -36,15 +36,15 @@ looks_sample(const uint8_t *src, int w, int h, const struct looks_view *v,
 	int x, y, ix, iy, ix1, iy1;
 
 	for (y = 0; y < dh; y++) {
-		fy = fmin(fmax(y0 + (y * ky + 0.5) / v->zoom - 0.5, 0.0),
-		    h - 1.0);
+		fy = fmin(
+		    fmax(y0 + (y * ky + 0.5) / v->zoom - 0.5, 0.0), h - 1.0);
 		iy = (int)fy;
 		iy1 = iy + 1 < h ? iy + 1 : iy;
 		fy -= iy;
 		for (x = 0; x < dw; x++) {
-			fx = fmin(
-			    fmax(x0 + (x * kx + 0.5) / v->zoom - 0.5, 0.0),
-			    w - 1.0);
+			fx =
+			    fmin(fmax(x0 + (x * kx + 0.5) / v->zoom - 0.5, 0.0),
+				w - 1.0);
 			ix = (int)fx;
 			ix1 = ix + 1 < w ? ix + 1 : ix;
 			fx -= ix;
@@ -134,8 +134,8 @@ looks_view_of(double zoom, double x, double y)
 	if (!(zoom > 1.0 + LOOKS_EPS))
 		return 0;
 	for (v = 1; v < LOOKS_NVIEWS; v++) {
-		d = fabs(looks_views[v].zoom - zoom) + fabs(looks_views[v].x - x) +
-		    fabs(looks_views[v].y - y);
+		d = fabs(looks_views[v].zoom - zoom) +
+		    fabs(looks_views[v].x - x) + fabs(looks_views[v].y - y);
 		if (d < best) {
 			best = d;
 			pick = v;
@@ -203,8 +203,8 @@ looks_any(const struct looks_shot *s, size_t i, size_t j)
 static double
 looks_reach(const struct looks_shot *s, size_t j)
 {
-	size_t k = (size_t)(LOOKS_SHIFT_S / LOOKS_STEP_S + 0.5), i, a, measured = 0,
-	       seen = 0;
+	size_t k = (size_t)(LOOKS_SHIFT_S / LOOKS_STEP_S + 0.5), i, a,
+	       measured = 0, seen = 0;
 	bool ok;
 
 	for (i = 0; i < s->npoints; i++) {
@@ -214,7 +214,8 @@ looks_reach(const struct looks_shot *s, size_t j)
 		ok = false;
 		for (a = i > k ? i - k : 0; !ok && a <= i + k && a < s->npoints;
 		     a++)
-			ok = isfinite(looks_at(s, a, j, 0)) && looks_any(s, a, j);
+			ok = isfinite(looks_at(s, a, j, 0)) &&
+			     looks_any(s, a, j);
 		seen += ok;
 	}
 	return measured > 0 ? (double)seen / (double)measured : 0.0;
@@ -258,10 +259,12 @@ looks_choose(const struct looks_shot *s, struct looks_rule *r)
 			cost = looks_skips[j] + looks_view_cost(v);
 			if (share >= LOOKS_SHARE && cost < best_cost) {
 				best_cost = cost;
-				*r = (struct looks_rule){looks_skips[j], v, share};
+				*r = (struct looks_rule){
+				    looks_skips[j], v, share};
 				found = true;
 			} else if (!found && share > r->share) {
-				*r = (struct looks_rule){looks_skips[j], v, share};
+				*r = (struct looks_rule){
+				    looks_skips[j], v, share};
 			}
 		}
 	}
@@ -450,8 +453,7 @@ looks_recount(struct recut_plan *pl)
 
 size_t
 looks_verify(struct recut_plan *plan, const struct recut_shot *shots,
-    const struct looks_shot *const *looks, const size_t *view,
-    size_t nshots)
+    const struct looks_shot *const *looks, const size_t *view, size_t nshots)
 {
 	struct looks_plan lp = {plan, shots, looks, view, nshots, NULL, NULL};
 	size_t b, merged = 0;

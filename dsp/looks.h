@@ -96,8 +96,8 @@ struct looks_rule {
  * the mean difference of two such samples estimates the one at w x h
  * without the texture that averaging down would smooth away.
  */
-void looks_sample(const uint8_t *src, int w, int h,
-    const struct looks_view *v, uint8_t *dst, int dw, int dh);
+void looks_sample(const uint8_t *src, int w, int h, const struct looks_view *v,
+    uint8_t *dst, int dw, int dh);
 /* Mean absolute difference of n bytes, levels. */
 double looks_mad(const uint8_t *a, const uint8_t *b, size_t n);
 
@@ -139,7 +139,6 @@ bool looks_choose(const struct looks_shot *s, struct looks_rule *r);
  * and counts are recomputed).
  */
 size_t looks_verify(struct recut_plan *plan, const struct recut_shot *shots,
-    const struct looks_shot *const *looks, const size_t *view,
-    size_t nshots);
+    const struct looks_shot *const *looks, const size_t *view, size_t nshots);
 
 #endif

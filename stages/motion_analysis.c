@@ -353,7 +353,7 @@ ma_start(struct ma_state *st)
 /* ---- looks: how visible a jump inside each shot would be (looks.h) ---- */
 
 /* Grid frames a join needs at once: the point and its longest skip. */
-#define MA_LOOKS_RING                                                          \
+#define MA_LOOKS_RING \
 	((size_t)(looks_skips[LOOKS_NSKIPS - 1] / LOOKS_STEP_S + 0.5) + 1)
 #define MA_LOOKS_RING_MAX 32
 
@@ -361,9 +361,9 @@ ma_start(struct ma_state *st)
 struct ma_looks_ring {
 	const struct ma_state *st;
 	const struct proxy_reader *px;
-	uint8_t *gray;	/* one proxy frame */
-	uint8_t *pix;	/* MA_LOOKS_RING_MAX x LOOKS_NVIEWS samples */
-	uint8_t *calm;	/* the frame before a join, whole */
+	uint8_t *gray; /* one proxy frame */
+	uint8_t *pix;  /* MA_LOOKS_RING_MAX x LOOKS_NVIEWS samples */
+	uint8_t *calm; /* the frame before a join, whole */
 	size_t key[MA_LOOKS_RING_MAX];
 	int dw, dh;
 	double t0;
@@ -428,8 +428,9 @@ ma_looks_point(
 	const uint8_t *a0, *b0, *az, *bz;
 	double ti = r->t0 + (double)i * LOOKS_STEP_S, t;
 
-	if (proxy_read(r->px, ma_frame_at(r->st, fmax(r->t0, ti - LOOKS_CALM_S)),
-		r->gray, &t) < 0)
+	if (proxy_read(r->px,
+		ma_frame_at(r->st, fmax(r->t0, ti - LOOKS_CALM_S)), r->gray,
+		&t) < 0)
 		return -1;
 	looks_sample(r->gray, r->st->width, r->st->height, &looks_views[0],
 	    r->calm, r->dw, r->dh);
@@ -441,22 +442,23 @@ ma_looks_point(
 		if (r->t0 + (double)m * LOOKS_STEP_S >= t1 - MA_EPS)
 			break;
 		for (z = 0; z < LOOKS_NVIEWS; z++) {
-			/* Both reads may evict nothing: the ring holds the span. */
+			/* Both reads may evict nothing: the ring holds the
+			 * span. */
 			if ((a0 = ma_looks_get(r, i, 0)) == NULL ||
 			    (b0 = ma_looks_get(r, m, 0)) == NULL ||
 			    (az = ma_looks_get(r, i, z)) == NULL ||
 			    (bz = ma_looks_get(r, m, z)) == NULL)
 				return -1;
-			d[j * LOOKS_NVIEWS + z] =
-			    (float)fmin(looks_mad(a0, bz, n), looks_mad(az, b0, n));
+			d[j * LOOKS_NVIEWS + z] = (float)fmin(
+			    looks_mad(a0, bz, n), looks_mad(az, b0, n));
 		}
 	}
 	return 0;
 }
 
 static int
-ma_looks_shot(struct ma_looks_ring *r, const struct ma_span *sp,
-    struct looks_shot *ls)
+ma_looks_shot(
+    struct ma_looks_ring *r, const struct ma_span *sp, struct looks_shot *ls)
 {
 	double span = sp->t1 - sp->t0 - looks_skips[0];
 	size_t npoints = span > MA_EPS ? (size_t)(span / LOOKS_STEP_S) + 1 : 0,
@@ -663,9 +665,9 @@ ma_looks_grid(void)
 		json_array_append_new(skips, json_real(looks_skips[i]));
 	for (i = 0; views != NULL && i < LOOKS_NVIEWS; i++) {
 		v = &looks_views[i];
-		json_array_append_new(views,
-		    json_pack("{s:f, s:f, s:f}", "zoom", v->zoom, "x", v->x,
-			"y", v->y));
+		json_array_append_new(
+		    views, json_pack("{s:f, s:f, s:f}", "zoom", v->zoom, "x",
+			       v->x, "y", v->y));
 	}
 	return json_pack("{s:f, s:f, s:o, s:o}", "step_s", LOOKS_STEP_S,
 	    "calm_s", LOOKS_CALM_S, "skips_s", skips, "views", views);

@@ -427,7 +427,8 @@ sa_looks_shot(const json_t *o, double start_s, struct looks_shot *ls)
 		}
 		ls->calm[i] = sa_level(json_array_get(calm, i));
 		for (k = 0; k < per; k++)
-			ls->diff[i * per + k] = sa_level(json_array_get(row, k));
+			ls->diff[i * per + k] =
+			    sa_level(json_array_get(row, k));
 	}
 	return true;
 }
@@ -1079,8 +1080,7 @@ sa_visible_relaxed(const struct sa_input *in, size_t merged, json_t *relaxed)
 	    single, single == 1 ? "" : "s", in->v.shots[first].start_s,
 	    looks_skips[LOOKS_NSKIPS - 1], looks_views[LOOKS_NVIEWS - 1].zoom,
 	    LOOKS_VISIBLE, 100.0 * LOOKS_SHARE, 100.0 * in->rule[first].share,
-	    single == 1 ? "it is" : "they are", merged,
-	    merged == 1 ? "" : "s");
+	    single == 1 ? "it is" : "they are", merged, merged == 1 ? "" : "s");
 }
 
 /*

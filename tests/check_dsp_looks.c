@@ -51,8 +51,8 @@ still_shot_looks(const uint8_t *px, double dur, struct looks_shot *ls)
 				break;
 			for (z = 0; z < LOOKS_NVIEWS; z++)
 				ls->diff[(i * LOOKS_NSKIPS + j) * LOOKS_NVIEWS +
-					 z] = (float)looks_mad(s[0], s[z],
-				    sizeof(s[0]));
+					 z] =
+				    (float)looks_mad(s[0], s[z], sizeof(s[0]));
 		}
 	}
 }
@@ -92,7 +92,8 @@ START_TEST(test_sample_whole_and_punch_in)
 	    looks_mad(src, dst, sizeof(src)), 31.5 * 4.0, 1e-9);
 	/* Framings map back to their views. */
 	ck_assert_uint_eq(looks_view_of(1.0, 0.0, 0.0), 0);
-	ck_assert_double_eq(looks_views[looks_view_of(1.5, 0.0, 0.5)].zoom, 1.5);
+	ck_assert_double_eq(
+	    looks_views[looks_view_of(1.5, 0.0, 0.5)].zoom, 1.5);
 	ck_assert_double_eq(looks_views[looks_view_of(1.5, 0.0, 0.5)].x, 0.0);
 }
 END_TEST
@@ -115,8 +116,8 @@ START_TEST(test_score_lookup)
 	/* A 0.8 s skip counts as 0.5 s. */
 	ck_assert_double_eq_tol(looks_score(&ls, 10.5, 11.3, 1), 226.0, 1e-4);
 	/* Past the last point: the last one. */
-	ck_assert_double_eq_tol(looks_score(&ls, 30.0, 34.5, 3),
-	    700.0 + 50.0 + 3.0 + 15.0, 1e-4);
+	ck_assert_double_eq_tol(
+	    looks_score(&ls, 30.0, 34.5, 3), 700.0 + 50.0 + 3.0 + 15.0, 1e-4);
 	/* Under the least skip, nothing is known. */
 	ck_assert(isnan(looks_score(&ls, 10.0, 10.1, 0)));
 	/* A join that differs less than the frames before it moved. */

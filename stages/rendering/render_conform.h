@@ -41,8 +41,8 @@ enum stage_result rconf_new(struct stage_ctx *ctx, const struct rplan *p,
  * 1/zoom of the conform region (zoom 1: all of it), placed at x, y in the
  * room the zoom leaves (0.5, 0.5: centred).
  */
-enum stage_result rconf_render(struct rconf *c, const AVFrame *in,
-    double zoom, double x, double y, AVFrame **out);
+enum stage_result rconf_render(struct rconf *c, const AVFrame *in, double zoom,
+    double x, double y, AVFrame **out);
 void rconf_free(struct rconf *c);
 
 #endif
