@@ -152,6 +152,37 @@ START_TEST(test_static_texture_punches_in)
 }
 END_TEST
 
+/*
+ * A jump visible at every other join time only, and only with one view:
+ * no change shows at 80% of the times, but one does within the shift.
+ */
+START_TEST(test_sometimes_visible_shot_is_cut)
+{
+	struct looks_shot ls;
+	struct looks_rule r;
+	size_t i, k;
+
+	ck_assert_int_eq(looks_shot_init(&ls, 0.0, 40), 0);
+	for (i = 0; i < ls.npoints; i++) {
+		for (k = 0; k < LOOKS_NSKIPS * LOOKS_NVIEWS; k++)
+			ls.diff[i * LOOKS_NSKIPS * LOOKS_NVIEWS + k] = 10.0f;
+		if (i % 2 == 0)
+			ls.diff[i * LOOKS_NSKIPS * LOOKS_NVIEWS + 3] = 50.0f;
+	}
+	ck_assert(looks_choose(&ls, &r));
+	ck_assert_double_eq(r.skip_s, looks_skips[0]);
+	ck_assert_uint_eq(r.view, 3);
+	ck_assert_double_eq(r.share, 1.0);
+	/* Visible nowhere near: no rule. */
+	for (i = 0; i < ls.npoints; i++)
+		ls.diff[i * LOOKS_NSKIPS * LOOKS_NVIEWS + 3] =
+		    i < 10 ? 50.0f : 10.0f;
+	ck_assert(!looks_choose(&ls, &r));
+	ck_assert_double_lt(r.share, LOOKS_SHARE);
+	looks_shot_free(&ls);
+}
+END_TEST
+
 START_TEST(test_flat_shot_has_no_visible_change)
 {
 	uint8_t px[W * H];
@@ -329,6 +360,7 @@ dsp_looks_suite(void)
 	tcase_add_test(tc, test_sample_whole_and_punch_in);
 	tcase_add_test(tc, test_score_lookup);
 	tcase_add_test(tc, test_static_texture_punches_in);
+	tcase_add_test(tc, test_sometimes_visible_shot_is_cut);
 	tcase_add_test(tc, test_flat_shot_has_no_visible_change);
 	tcase_add_test(tc, test_verify_reframes_or_joins);
 	tcase_add_test(tc, test_verify_moves_a_jump);
