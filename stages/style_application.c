@@ -809,8 +809,8 @@ sa_build(struct recut_shot *rs, size_t n, struct recut_params *p,
 }
 
 static enum stage_result
-sa_edit(struct stage_ctx *ctx, const struct sa_input *in, json_t *relaxed,
-    struct recut_plan *plan)
+sa_edit(struct stage_ctx *ctx, const struct sa_input *in, double rate,
+    json_t *relaxed, struct recut_plan *plan)
 {
 	struct recut_shot *rs = sa_shots(in);
 	struct recut_params p;
@@ -823,7 +823,7 @@ sa_edit(struct stage_ctx *ctx, const struct sa_input *in, json_t *relaxed,
 	p.npattern = in->t.npattern;
 	p.transitions = in->t.trans;
 	p.ntransitions = in->t.ntrans;
-	p.cut_frequency = in->t.cut_frequency;
+	p.cut_frequency = rate;
 	if (in->a.music && !in->template_audio) {
 		p.beats = in->a.beats;
 		p.nbeats = in->a.nbeats;
@@ -1052,6 +1052,48 @@ sa_visible(const struct sa_input *in, struct recut_plan *plan)
 }
 
 /*
+ * The plan at the template's rate, its jumps checked. Jumps joined at the
+ * check lower the rate, so when some were, the plan is made once more
+ * asking for as much more, and the one nearer the template's rate is
+ * kept (the other's relaxed rules are the same and dropped).
+ */
+static enum stage_result
+sa_edit_visible(struct stage_ctx *ctx, const struct sa_input *in,
+    json_t *relaxed, struct recut_plan *plan, size_t *merged)
+{
+	double want = in->t.cut_frequency, got;
+	struct recut_plan again;
+	enum stage_result rc;
+	json_t *scratch;
+	size_t more;
+
+	if ((rc = sa_edit(ctx, in, want, relaxed, plan)) != STAGE_OK)
+		return rc;
+	if ((*merged = sa_visible(in, plan)) == SIZE_MAX)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	got = plan->cut_frequency;
+	if (*merged == 0 || !(got > 0.0) || !(want > got))
+		return STAGE_OK;
+	if ((scratch = json_array()) == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	memset(&again, 0, sizeof(again));
+	rc = sa_edit(
+	    ctx, in, fmin(want * want / got, 2.0 * want), scratch, &again);
+	json_decref(scratch);
+	if (rc == STAGE_OK && (more = sa_visible(in, &again)) == SIZE_MAX)
+		rc = stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	if (rc == STAGE_OK &&
+	    fabs(again.cut_frequency - want) < fabs(got - want)) {
+		recut_plan_free(plan);
+		*plan = again;
+		*merged = more;
+		return STAGE_OK;
+	}
+	recut_plan_free(&again);
+	return rc;
+}
+
+/*
  * edit.relaxed's visible_cuts: the shots where no change measured makes a
  * jump visible (one piece each), and the jumps joined up at the check.
  */
@@ -1097,10 +1139,9 @@ sa_edit_fitted(struct stage_ctx *ctx, const struct sa_input *in,
 	size_t merged, more;
 	int round;
 
-	if ((rc = sa_edit(ctx, in, relaxed, plan)) != STAGE_OK)
+	if ((rc = sa_edit_visible(ctx, in, relaxed, plan, &merged)) != STAGE_OK)
 		return rc;
-	if ((merged = sa_visible(in, plan)) == SIZE_MAX ||
-	    (*target = sa_fit_duration(in, c, relaxed, plan)) == -1.0)
+	if ((*target = sa_fit_duration(in, c, relaxed, plan)) == -1.0)
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	if ((rc = sa_snap_to_soundtrack(ctx, in, *target, plan)) != STAGE_OK)
 		return rc;

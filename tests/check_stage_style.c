@@ -1202,16 +1202,16 @@ t_looks(double (*level)(size_t, size_t, size_t))
 			row = json_array();
 			for (j = 0; j < LOOKS_NSKIPS; j++)
 				for (v = 0; v < LOOKS_NVIEWS; v++)
-					json_array_append_new(row,
-					    t0 + i * LOOKS_STEP_S +
-						    looks_skips[j] <
-						t1
-						? json_real(level(k, j, v))
-						: json_null());
+					json_array_append_new(
+					    row, t0 + i * LOOKS_STEP_S +
+							     looks_skips[j] <
+							 t1
+						     ? json_real(level(k, j, v))
+						     : json_null());
 			json_array_append_new(diff, row);
 		}
-		json_object_set_new(
-		    sh, "looks", json_pack("{s:o, s:o}", "calm", calm, "diff", diff));
+		json_object_set_new(sh, "looks",
+		    json_pack("{s:o, s:o}", "calm", calm, "diff", diff));
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, STYLE_MA_ARTIFACT);
 	ck_assert_int_eq(json_dump_file(doc, path, 0), 0);
