@@ -220,6 +220,8 @@ recut_shot_count(const struct recut_work *w, const struct recut_shot *sh,
 
 	if (u < w->min_len)
 		return 0;
+	if (sh->single)
+		return 1;
 	for (n = 1;; n++) {
 		sum += fmax(recut_target(w, lbar, j + n - 1), w->min_len);
 		avail = u - (double)(n - 1) * sh->min_gap_s;
@@ -509,6 +511,7 @@ recut_emit(const struct recut_work *w, struct recut_plan *out)
 		seg[i].src_start_s = w->pc[i].s;
 		seg[i].src_end_s = w->pc[i].e;
 		seg[i].zoom = recut_zoom(w, i);
+		seg[i].zoom_x = seg[i].zoom_y = 0.5;
 		seg[i].start_on_beat = w->pc[i].s_on_beat;
 		seg[i].end_on_beat = w->pc[i].e_on_beat;
 		if (i == 0)

@@ -39,13 +39,15 @@ struct recut_transition {
 /*
  * The usable stretch of one source shot (gradual transitions of the source
  * left out) and the skip a jump inside it needs to be visible; punch_in
- * when motion cannot make a jump visible and the punch-in does instead.
+ * when motion cannot make a jump visible and the punch-in does instead;
+ * single when no jump inside it would be visible: it gives one piece.
  */
 struct recut_shot {
 	double start_s;
 	double end_s;
 	double min_gap_s;
 	bool punch_in;
+	bool single;
 };
 
 struct recut_params {
@@ -75,6 +77,11 @@ struct recut_segment {
 	double zoom;
 	/* Its ends fall on source beats. */
 	bool start_on_beat, end_on_beat;
+	/*
+	 * Where a punch-in's window sits in the room it leaves: 0 left or
+	 * top, 0.5 centred, 1 right or bottom.
+	 */
+	double zoom_x, zoom_y;
 };
 
 struct recut_plan {

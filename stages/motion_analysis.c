@@ -30,6 +30,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 
+#include "looks.h"
 #include "motion.h"
 #include "motion_analysis.h"
 #include "proxy.h"
@@ -72,6 +73,8 @@ struct ma_state {
 	int width, height;
 	double fps_declared;
 	char proxy_id[PROXY_ID_SIZE];
+	struct looks_shot *looks; /* one per shot (or the whole video) */
+	size_t nlooks;
 	atomic_llong done; /* pairs measured, for progress */
 	atomic_bool stop;  /* a part failed: the others give up */
 };
@@ -347,6 +350,189 @@ ma_start(struct ma_state *st)
 	return STAGE_OK;
 }
 
+/* ---- looks: how visible a jump inside each shot would be (looks.h) ---- */
+
+/* Grid frames a join needs at once: the point and its longest skip. */
+#define MA_LOOKS_RING \
+	((size_t)(looks_skips[LOOKS_NSKIPS - 1] / LOOKS_STEP_S + 0.5) + 1)
+#define MA_LOOKS_RING_MAX 32
+
+/* Grid frames sampled at every scale, keyed by grid index. */
+struct ma_looks_ring {
+	const struct ma_state *st;
+	const struct proxy_reader *px;
+	uint8_t *gray; /* one proxy frame */
+	uint8_t *pix;  /* MA_LOOKS_RING_MAX x LOOKS_NVIEWS samples */
+	uint8_t *calm; /* the frame before a join, whole */
+	size_t key[MA_LOOKS_RING_MAX];
+	int dw, dh;
+	double t0;
+};
+
+static double
+ma_frame_time(const struct ma_state *st, int64_t i)
+{
+	return (size_t)i < st->n ? st->s[i].t : st->t_last;
+}
+
+/* The frame shown at t: the latest at or before it. */
+static int64_t
+ma_frame_at(const struct ma_state *st, double t)
+{
+	int64_t a = 0, b = st->frames - 1, m;
+
+	while (a < b) {
+		m = a + (b - a + 1) / 2;
+		if (ma_frame_time(st, m) <= t + MA_EPS)
+			a = m;
+		else
+			b = m - 1;
+	}
+	return a;
+}
+
+static size_t
+ma_looks_size(const struct ma_looks_ring *r)
+{
+	return (size_t)r->dw * (size_t)r->dh;
+}
+
+/* Samples of grid point m at scale z; NULL when the frame cannot be read. */
+static const uint8_t *
+ma_looks_get(struct ma_looks_ring *r, size_t m, size_t z)
+{
+	size_t slot = m % MA_LOOKS_RING, n = ma_looks_size(r), k;
+	uint8_t *base = r->pix + slot * LOOKS_NVIEWS * n;
+	double t;
+
+	if (r->key[slot] != m) {
+		if (proxy_read(r->px,
+			ma_frame_at(r->st, r->t0 + (double)m * LOOKS_STEP_S),
+			r->gray, &t) < 0)
+			return NULL;
+		for (k = 0; k < LOOKS_NVIEWS; k++)
+			looks_sample(r->gray, r->st->width, r->st->height,
+			    &looks_views[k], base + k * n, r->dw, r->dh);
+		r->key[slot] = m;
+	}
+	return base + z * n;
+}
+
+/* The differences across the joins at grid point i of a shot ending t1. */
+static int
+ma_looks_point(
+    struct ma_looks_ring *r, struct looks_shot *ls, size_t i, double t1)
+{
+	size_t n = ma_looks_size(r), j, z, m;
+	float *d = ls->diff + i * LOOKS_NSKIPS * LOOKS_NVIEWS;
+	const uint8_t *a0, *b0, *az, *bz;
+	double ti = r->t0 + (double)i * LOOKS_STEP_S, t;
+
+	if (proxy_read(r->px,
+		ma_frame_at(r->st, fmax(r->t0, ti - LOOKS_CALM_S)), r->gray,
+		&t) < 0)
+		return -1;
+	looks_sample(r->gray, r->st->width, r->st->height, &looks_views[0],
+	    r->calm, r->dw, r->dh);
+	if ((a0 = ma_looks_get(r, i, 0)) == NULL)
+		return -1;
+	ls->calm[i] = (float)looks_mad(r->calm, a0, n);
+	for (j = 0; j < LOOKS_NSKIPS; j++) {
+		m = i + (size_t)(looks_skips[j] / LOOKS_STEP_S + 0.5);
+		if (r->t0 + (double)m * LOOKS_STEP_S >= t1 - MA_EPS)
+			break;
+		for (z = 0; z < LOOKS_NVIEWS; z++) {
+			/* Both reads may evict nothing: the ring holds the
+			 * span. */
+			if ((a0 = ma_looks_get(r, i, 0)) == NULL ||
+			    (b0 = ma_looks_get(r, m, 0)) == NULL ||
+			    (az = ma_looks_get(r, i, z)) == NULL ||
+			    (bz = ma_looks_get(r, m, z)) == NULL)
+				return -1;
+			d[j * LOOKS_NVIEWS + z] = (float)fmin(
+			    looks_mad(a0, bz, n), looks_mad(az, b0, n));
+		}
+	}
+	return 0;
+}
+
+static int
+ma_looks_shot(
+    struct ma_looks_ring *r, const struct ma_span *sp, struct looks_shot *ls)
+{
+	double span = sp->t1 - sp->t0 - looks_skips[0];
+	size_t npoints = span > MA_EPS ? (size_t)(span / LOOKS_STEP_S) + 1 : 0,
+	       i, k;
+
+	if (looks_shot_init(ls, sp->t0, npoints) == -1)
+		return -1;
+	r->t0 = sp->t0;
+	for (k = 0; k < MA_LOOKS_RING_MAX; k++)
+		r->key[k] = SIZE_MAX;
+	for (i = 0; i < npoints; i++) {
+		if (ma_looks_point(r, ls, i, sp->t1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Measures the looks of every shot (or of the whole video) into st. */
+static enum stage_result
+ma_looks(struct ma_state *st, const struct proxy_reader *px,
+    const struct ma_span *shots, size_t n)
+{
+	struct ma_looks_ring r;
+	size_t i;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.st = st;
+	r.px = px;
+	r.dw = st->width / 2 > 0 ? st->width / 2 : 1;
+	r.dh = st->height / 2 > 0 ? st->height / 2 : 1;
+	r.gray = malloc((size_t)st->width * (size_t)st->height);
+	r.calm = malloc(ma_looks_size(&r));
+	r.pix = malloc(MA_LOOKS_RING_MAX * LOOKS_NVIEWS * ma_looks_size(&r));
+	st->looks = calloc(n, sizeof(*st->looks));
+	if (r.gray == NULL || r.calm == NULL || r.pix == NULL ||
+	    st->looks == NULL)
+		rc = -1;
+	for (i = 0; rc == 0 && i < n; i++, st->nlooks++)
+		rc = ma_looks_shot(&r, &shots[i], &st->looks[i]);
+	free(r.gray);
+	free(r.calm);
+	free(r.pix);
+	if (rc == -1 && errno == ENOMEM)
+		return stage_fail(st->ctx, STAGE_E_TEMP, "out of memory");
+	if (rc == -1)
+		return stage_fail(st->ctx, STAGE_E_IO, "motion proxy %s: %s",
+		    proxy_reader_info(px)->name, strerror(errno));
+	return STAGE_OK;
+}
+
+static void
+ma_looks_free(struct ma_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nlooks; i++)
+		looks_shot_free(&st->looks[i]);
+	free(st->looks);
+	st->looks = NULL;
+	st->nlooks = 0;
+}
+
+/* Duration of the input: its last frame's time plus one interval. */
+static double
+ma_duration(const struct ma_state *st)
+{
+	double dt = st->dt_last > 0.0	     ? st->dt_last
+		    : st->fps_declared > 0.0 ? 1.0 / st->fps_declared
+					     : MA_DEFAULT_DT;
+
+	return st->t_last + dt;
+}
+
 /* Reads the proxy of role and measures every frame pair into st. */
 static enum stage_result
 ma_pairs(struct ma_state *st, const char *role, const struct ma_progress *pg)
@@ -377,6 +563,12 @@ ma_pairs(struct ma_state *st, const char *role, const struct ma_progress *pg)
 	if (rc == STAGE_OK && st->n > 0) {
 		st->dt_last = st->s[st->n - 1].dt;
 		st->t_last = st->s[st->n - 1].t + st->dt_last;
+	}
+	if (rc == STAGE_OK) {
+		struct ma_span whole = {0.0, ma_duration(st)};
+
+		rc = st->sh->n > 0 ? ma_looks(st, px, st->sh->shot, st->sh->n)
+				   : ma_looks(st, px, &whole, 1);
 	}
 	proxy_close(px);
 	st->px = NULL;
@@ -430,20 +622,74 @@ ma_shot_end(const struct ma_state *st, const struct ma_span *shots, size_t n,
 	return hi;
 }
 
+/* A float, or null where nothing was measured. */
+static json_t *
+ma_level(float v)
+{
+	return isfinite(v) ? ma_num(v, 0.1) : json_null();
+}
+
+/* A shot's looks (looks.h): calm per join time, diff per time and skip. */
+static json_t *
+ma_looks_json(const struct looks_shot *ls)
+{
+	json_t *calm = json_array(), *diff = json_array(), *row;
+	size_t i, k, per = LOOKS_NSKIPS * LOOKS_NVIEWS;
+	int bad = calm == NULL || diff == NULL;
+
+	for (i = 0; !bad && ls != NULL && i < ls->npoints; i++) {
+		bad |= json_array_append_new(calm, ma_level(ls->calm[i])) == -1;
+		bad |= (row = json_array()) == NULL;
+		for (k = 0; !bad && k < per; k++)
+			bad |= json_array_append_new(
+				   row, ma_level(ls->diff[i * per + k])) == -1;
+		bad |= row == NULL || json_array_append_new(diff, row) == -1;
+	}
+	if (bad) {
+		json_decref(calm);
+		json_decref(diff);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o}", "calm", calm, "diff", diff);
+}
+
+/* The grid every shot's looks are measured on. */
+static json_t *
+ma_looks_grid(void)
+{
+	json_t *skips = json_array(), *views = json_array();
+	const struct looks_view *v;
+	size_t i;
+
+	for (i = 0; skips != NULL && i < LOOKS_NSKIPS; i++)
+		json_array_append_new(skips, json_real(looks_skips[i]));
+	for (i = 0; views != NULL && i < LOOKS_NVIEWS; i++) {
+		v = &looks_views[i];
+		json_array_append_new(
+		    views, json_pack("{s:f, s:f, s:f}", "zoom", v->zoom, "x",
+			       v->x, "y", v->y));
+	}
+	return json_pack("{s:f, s:f, s:o, s:o}", "step_s", LOOKS_STEP_S,
+	    "calm_s", LOOKS_CALM_S, "skips_s", skips, "views", views);
+}
+
 static json_t *
 ma_shots_json(const struct ma_state *st, const struct ma_span *shots, size_t n,
     struct ma_tally *tally)
 {
 	struct motion_shot o;
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *e;
 	size_t i, lo = 0, hi;
 	double aspect = (double)st->width / st->height;
 
 	for (i = 0; arr != NULL && i < n; i++, lo = hi) {
 		hi = ma_shot_end(st, shots, n, i, lo);
 		if (motion_classify(st->s + lo, hi - lo, &o) == -1 ||
-		    json_array_append_new(
-			arr, ma_shot_json(&shots[i], &o, aspect)) == -1) {
+		    (e = ma_shot_json(&shots[i], &o, aspect)) == NULL ||
+		    json_object_set_new(e, "looks",
+			ma_looks_json(i < st->nlooks ? &st->looks[i] : NULL)) ==
+			-1 ||
+		    json_array_append_new(arr, e) == -1) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -537,10 +783,7 @@ ma_figures(
 static json_t *
 ma_report(const struct ma_state *st, const struct ma_shots *sh)
 {
-	double dt = st->dt_last > 0.0	     ? st->dt_last
-		    : st->fps_declared > 0.0 ? 1.0 / st->fps_declared
-					     : MA_DEFAULT_DT;
-	double duration = st->t_last + dt;
+	double duration = ma_duration(st);
 	struct ma_span whole = {0.0, duration};
 	struct ma_tally tally = {0, 0};
 	json_t *o, *shots;
@@ -556,6 +799,7 @@ ma_report(const struct ma_state *st, const struct ma_shots *sh)
 			       o, "shots_note", json_string(sh->note)) == -1) ||
 	    json_object_set_new(o, "proxy_id", json_string(st->proxy_id)) ==
 		-1 ||
+	    json_object_set_new(o, "looks_grid", ma_looks_grid()) == -1 ||
 	    json_object_set_new(o, "shots", shots) == -1 ||
 	    json_object_set_new(o, "per_second", ma_per_second(st, duration)) ==
 		-1) {
@@ -587,6 +831,7 @@ ma_analyse(struct stage_ctx *ctx, const json_t *va, const char *va_note,
 		rc = stage_fail(
 		    ctx, STAGE_E_TEMP, "out of memory building the analysis");
 	free(st.s);
+	ma_looks_free(&st);
 	ma_shots_free(&sh);
 	return rc;
 }

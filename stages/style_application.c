@@ -20,6 +20,7 @@
 
 #include "grade.h"
 #include "log.h"
+#include "looks.h"
 #include "recut.h"
 #include "style_application.h"
 #include "style_extraction.h"
@@ -75,6 +76,16 @@ struct sa_input {
 	bool template_audio;
 	/* The colour of the source's shots that the edit keeps. */
 	struct grade_stats kept;
+	/*
+	 * The source shots' looks (NULL where motion_analysis measured none),
+	 * the rule each gives its jumps, whether it found one, and its
+	 * punch-in (a view of looks.h, 0: none).
+	 */
+	struct looks_shot *looks;
+	const struct looks_shot **lookp;
+	struct looks_rule *rule;
+	bool *rule_ok;
+	size_t *view;
 };
 
 const struct stage_ops stage_style_application_ops = {
@@ -359,6 +370,138 @@ sa_style_parse(struct stage_ctx *ctx, const json_t *style, struct sa_style *t)
 	return STAGE_OK;
 }
 
+/* ---- the source's looks (looks.h) ---- */
+
+/* Whether the artifact's grid is the one this build measures on. */
+static bool
+sa_looks_grid_ok(const json_t *grid)
+{
+	const json_t *skips = json_object_get(grid, "skips_s"),
+		     *views = json_object_get(grid, "views"), *e;
+	double step, z, x, y;
+	size_t i;
+
+	if (!style_num(grid, "step_s", &step) ||
+	    fabs(step - LOOKS_STEP_S) > 1e-9 ||
+	    json_array_size(skips) != LOOKS_NSKIPS ||
+	    json_array_size(views) != LOOKS_NVIEWS)
+		return false;
+	for (i = 0; i < LOOKS_NSKIPS; i++) {
+		if (fabs(json_number_value(json_array_get(skips, i)) -
+			 looks_skips[i]) > 1e-9)
+			return false;
+	}
+	for (i = 0; i < LOOKS_NVIEWS; i++) {
+		e = json_array_get(views, i);
+		if (!style_num(e, "zoom", &z) || !style_num(e, "x", &x) ||
+		    !style_num(e, "y", &y) ||
+		    fabs(z - looks_views[i].zoom) > 1e-9 ||
+		    fabs(x - looks_views[i].x) > 1e-9 ||
+		    fabs(y - looks_views[i].y) > 1e-9)
+			return false;
+	}
+	return true;
+}
+
+static float
+sa_level(const json_t *v)
+{
+	return json_is_number(v) ? (float)json_number_value(v) : NAN;
+}
+
+/* One shot's looks; false when absent or malformed (not an error). */
+static bool
+sa_looks_shot(const json_t *o, double start_s, struct looks_shot *ls)
+{
+	const json_t *calm = json_object_get(o, "calm"),
+		     *diff = json_object_get(o, "diff"), *row;
+	size_t i, k, n = json_array_size(calm),
+		     per = LOOKS_NSKIPS * LOOKS_NVIEWS;
+
+	if (!json_is_array(calm) || json_array_size(diff) != n ||
+	    looks_shot_init(ls, start_s, n) == -1)
+		return false;
+	for (i = 0; i < n; i++) {
+		row = json_array_get(diff, i);
+		if (json_array_size(row) != per) {
+			looks_shot_free(ls);
+			return false;
+		}
+		ls->calm[i] = sa_level(json_array_get(calm, i));
+		for (k = 0; k < per; k++)
+			ls->diff[i * per + k] =
+			    sa_level(json_array_get(row, k));
+	}
+	return true;
+}
+
+/* The motion_analysis shot that starts where video_analysis's shot does. */
+static const json_t *
+sa_motion_shot(const json_t *shots, double start_s)
+{
+	const json_t *e;
+	double t;
+	size_t i;
+
+	json_array_foreach(shots, i, e)
+	{
+		if (style_num(e, "start_s", &t) && fabs(t - start_s) < 1e-3)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * Each source shot's looks and the rule they give its jumps: the least
+ * change that is visible (looks_choose). A shot without looks (an
+ * artifact from before they were measured) keeps the speed rule.
+ */
+static int
+sa_looks_parse(const json_t *mo, struct sa_input *in)
+{
+	const json_t *shots = json_object_get(mo, "shots"), *e;
+	bool grid = sa_looks_grid_ok(json_object_get(mo, "looks_grid"));
+	size_t n = in->v.nshots, k;
+
+	in->looks = calloc(n > 0 ? n : 1, sizeof(*in->looks));
+	in->lookp = calloc(n > 0 ? n : 1, sizeof(*in->lookp));
+	in->rule = calloc(n > 0 ? n : 1, sizeof(*in->rule));
+	in->rule_ok = calloc(n > 0 ? n : 1, sizeof(*in->rule_ok));
+	in->view = calloc(n > 0 ? n : 1, sizeof(*in->view));
+	if (in->looks == NULL || in->lookp == NULL || in->rule == NULL ||
+	    in->rule_ok == NULL || in->view == NULL)
+		return -1;
+	for (k = 0; k < n; k++) {
+		e = sa_motion_shot(shots, in->v.shots[k].start_s);
+		in->view[k] = sa_punch_in(in->v.shots[k].speed)
+				  ? looks_view_of(SA_PUNCH_IN, 0.5, 0.5)
+				  : 0;
+		if (!grid || e == NULL ||
+		    !sa_looks_shot(json_object_get(e, "looks"),
+			in->v.shots[k].start_s, &in->looks[k]) ||
+		    in->looks[k].npoints == 0)
+			continue;
+		in->lookp[k] = &in->looks[k];
+		in->rule_ok[k] = looks_choose(in->lookp[k], &in->rule[k]);
+		in->view[k] = in->rule_ok[k] ? in->rule[k].view : 0;
+	}
+	return 0;
+}
+
+static void
+sa_looks_free(struct sa_input *in)
+{
+	size_t k;
+
+	for (k = 0; in->looks != NULL && k < in->v.nshots; k++)
+		looks_shot_free(&in->looks[k]);
+	free(in->looks);
+	free(in->lookp);
+	free(in->rule);
+	free(in->rule_ok);
+	free(in->view);
+}
+
 /* ---- the source side ---- */
 
 static enum stage_result
@@ -390,6 +533,8 @@ sa_source_parse(struct stage_ctx *ctx, struct sa_input *in)
 	    style_audio_parse(ao, &in->ta, err, sizeof(err)) == -1)
 		return stage_fail(ctx, STAGE_E_DATA, "%s, template: %s",
 		    STYLE_AA_ARTIFACT, err);
+	if (sa_looks_parse(mo, in) == -1)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	return STAGE_OK;
 }
 
@@ -431,6 +576,7 @@ sa_input_free(struct sa_input *in)
 {
 	free(in->t.pattern);
 	free(in->t.trans);
+	sa_looks_free(in);
 	style_video_free(&in->v);
 	style_audio_free(&in->a);
 	style_audio_free(&in->ta);
@@ -486,8 +632,9 @@ sa_grade(struct stage_ctx *ctx, const struct sa_input *in, double strength)
  * source is a mixture of two shots, so it is left out on both sides.
  */
 static struct recut_shot *
-sa_shots(const struct style_video *v)
+sa_shots(const struct sa_input *in)
 {
+	const struct style_video *v = &in->v;
 	struct recut_shot *rs = calloc(v->nshots, sizeof(*rs));
 	size_t i;
 
@@ -506,6 +653,12 @@ sa_shots(const struct style_video *v)
 		rs[i].end_s = fmax(rs[i].end_s, rs[i].start_s);
 		rs[i].min_gap_s = sa_jump_gap(sh->speed);
 		rs[i].punch_in = sa_punch_in(sh->speed);
+		if (in->lookp[i] == NULL)
+			continue;
+		/* What was measured wins over what the speed suggests. */
+		rs[i].min_gap_s = in->rule[i].skip_s;
+		rs[i].punch_in = in->view[i] != 0;
+		rs[i].single = !in->rule_ok[i];
 	}
 	return rs;
 }
@@ -601,6 +754,7 @@ sa_whole(double start_s, double end_s, json_t *relaxed, struct recut_plan *plan)
 	plan->seg[0].src_start_s = start_s;
 	plan->seg[0].src_end_s = end_s;
 	plan->seg[0].zoom = 1.0;
+	plan->seg[0].zoom_x = plan->seg[0].zoom_y = 0.5;
 	plan->n = 1;
 	plan->duration_s = end_s - start_s;
 	plan->min_len_s = end_s - start_s;
@@ -640,7 +794,7 @@ sa_build(struct recut_shot *rs, size_t n, struct recut_params *p,
 	}
 	if (rc != 0 && errno != ENOMEM && n > 0) {
 		whole = (struct recut_shot){rs[0].start_s, rs[n - 1].end_s,
-		    rs[0].min_gap_s, rs[0].punch_in};
+		    rs[0].min_gap_s, rs[0].punch_in, false};
 		p->ntransitions = 0;
 		if ((rc = recut_plan_build(&whole, 1, p, plan)) == 0)
 			rc = sa_relaxed(relaxed, "shot_boundaries",
@@ -657,10 +811,10 @@ sa_build(struct recut_shot *rs, size_t n, struct recut_params *p,
 }
 
 static enum stage_result
-sa_edit(struct stage_ctx *ctx, const struct sa_input *in, json_t *relaxed,
-    struct recut_plan *plan)
+sa_edit(struct stage_ctx *ctx, const struct sa_input *in, double rate,
+    json_t *relaxed, struct recut_plan *plan)
 {
-	struct recut_shot *rs = sa_shots(&in->v);
+	struct recut_shot *rs = sa_shots(in);
 	struct recut_params p;
 	int rc;
 
@@ -671,7 +825,7 @@ sa_edit(struct stage_ctx *ctx, const struct sa_input *in, json_t *relaxed,
 	p.npattern = in->t.npattern;
 	p.transitions = in->t.trans;
 	p.ntransitions = in->t.ntrans;
-	p.cut_frequency = in->t.cut_frequency;
+	p.cut_frequency = rate;
 	if (in->a.music && !in->template_audio) {
 		p.beats = in->a.beats;
 		p.nbeats = in->a.nbeats;
@@ -701,13 +855,23 @@ sa_segments_json(const struct recut_plan *plan)
 	for (i = 0; arr != NULL && i < plan->n; i++) {
 		const struct recut_segment *s = &plan->seg[i];
 
-		if (json_array_append_new(
-			arr, json_pack("{s:f, s:f, s:f, s:{s:s, s:f}, s:f}",
-				 "src_start_s", s->src_start_s, "src_end_s",
-				 s->src_end_s, "out_start_s", s->out_start_s,
-				 "transition_in", "type",
-				 recut_kind_name(s->in.kind), "duration_s",
-				 s->in.duration_s, "zoom", s->zoom)) == -1) {
+		json_t *e = json_pack("{s:f, s:f, s:f, s:{s:s, s:f}, s:f}",
+		    "src_start_s", s->src_start_s, "src_end_s", s->src_end_s,
+		    "out_start_s", s->out_start_s, "transition_in", "type",
+		    recut_kind_name(s->in.kind), "duration_s", s->in.duration_s,
+		    "zoom", s->zoom);
+
+		/* A punch-in off the centre says where its window sits. */
+		if (e != NULL && s->zoom > 1.0 &&
+		    (s->zoom_x != 0.5 || s->zoom_y != 0.5) &&
+		    (json_object_set_new(e, "zoom_x", json_real(s->zoom_x)) ==
+			    -1 ||
+			json_object_set_new(
+			    e, "zoom_y", json_real(s->zoom_y)) == -1)) {
+			json_decref(e);
+			e = NULL;
+		}
+		if (json_array_append_new(arr, e) == -1) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -855,7 +1019,7 @@ sa_snap_to_soundtrack(struct stage_ctx *ctx, const struct sa_input *in,
 
 	if (!in->template_audio || !in->ta.music)
 		return STAGE_OK;
-	if ((rs = sa_shots(&in->v)) == NULL)
+	if ((rs = sa_shots(in)) == NULL)
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
 	recut_snap_output(plan, rs, in->v.nshots, in->ta.beats, in->ta.nbeats);
 	n = plan->n;
@@ -871,19 +1035,129 @@ sa_snap_to_soundtrack(struct stage_ctx *ctx, const struct sa_input *in,
 	return STAGE_OK;
 }
 
-/* The edit: planned, fitted to config duration, snapped to the music. */
+/*
+ * Every jump inside a shot made visible (looks_verify); returns the
+ * pieces joined, or SIZE_MAX when memory runs out.
+ */
+static size_t
+sa_visible(const struct sa_input *in, struct recut_plan *plan)
+{
+	struct recut_shot *rs = sa_shots(in);
+	size_t merged;
+
+	if (rs == NULL)
+		return SIZE_MAX;
+	merged = looks_verify(plan, rs, in->lookp, in->view, in->v.nshots);
+	free(rs);
+	return merged;
+}
+
+/*
+ * The plan at the template's rate, its jumps checked. Jumps joined at the
+ * check lower the rate, so when some were, the plan is made once more
+ * asking for as much more, and the one nearer the template's rate is
+ * kept (the other's relaxed rules are the same and dropped).
+ */
+static enum stage_result
+sa_edit_visible(struct stage_ctx *ctx, const struct sa_input *in,
+    json_t *relaxed, struct recut_plan *plan, size_t *merged)
+{
+	double want = in->t.cut_frequency, got;
+	struct recut_plan again;
+	enum stage_result rc;
+	json_t *scratch;
+	size_t more;
+
+	if ((rc = sa_edit(ctx, in, want, relaxed, plan)) != STAGE_OK)
+		return rc;
+	if ((*merged = sa_visible(in, plan)) == SIZE_MAX)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	got = plan->cut_frequency;
+	if (*merged == 0 || !(got > 0.0) || !(want > got))
+		return STAGE_OK;
+	if ((scratch = json_array()) == NULL)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	memset(&again, 0, sizeof(again));
+	rc = sa_edit(
+	    ctx, in, fmin(want * want / got, 2.0 * want), scratch, &again);
+	json_decref(scratch);
+	if (rc == STAGE_OK && (more = sa_visible(in, &again)) == SIZE_MAX)
+		rc = stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	if (rc == STAGE_OK &&
+	    fabs(again.cut_frequency - want) < fabs(got - want)) {
+		recut_plan_free(plan);
+		*plan = again;
+		*merged = more;
+		return STAGE_OK;
+	}
+	recut_plan_free(&again);
+	return rc;
+}
+
+/*
+ * edit.relaxed's visible_cuts: the shots where no change measured makes a
+ * jump visible (one piece each), and the jumps joined up at the check.
+ */
+static int
+sa_visible_relaxed(const struct sa_input *in, size_t merged, json_t *relaxed)
+{
+	size_t k, single = 0, first = 0;
+
+	for (k = 0; k < in->v.nshots; k++) {
+		if (in->lookp[k] != NULL && !in->rule_ok[k] && single++ == 0)
+			first = k;
+	}
+	if (single == 0 && merged == 0)
+		return 0;
+	if (single == 0)
+		return sa_relaxed(relaxed, "visible_cuts",
+		    "%zu planned jump%s inside a shot would change the picture "
+		    "by less than %.0f luma levels; %s pieces are one",
+		    merged, merged == 1 ? "" : "s", LOOKS_VISIBLE,
+		    merged == 1 ? "its" : "their");
+	return sa_relaxed(relaxed, "visible_cuts",
+	    "in %zu source shot%s (the first at %.2f s) no skip up to %.0f s "
+	    "or punch-in up to %.2gx changes the picture by %.0f luma levels "
+	    "at %.0f%% of the join times (best %.0f%%), so %s not cut; %zu "
+	    "more jump%s joined",
+	    single, single == 1 ? "" : "s", in->v.shots[first].start_s,
+	    looks_skips[LOOKS_NSKIPS - 1], looks_views[LOOKS_NVIEWS - 1].zoom,
+	    LOOKS_VISIBLE, 100.0 * LOOKS_SHARE, 100.0 * in->rule[first].share,
+	    single == 1 ? "it is" : "they are", merged, merged == 1 ? "" : "s");
+}
+
+/*
+ * The edit: planned, fitted to config duration, snapped to the music,
+ * every jump visible. The check comes after each step that moves or
+ * drops pieces; joining pieces lengthens the plan, so it is fitted again.
+ */
 static enum stage_result
 sa_edit_fitted(struct stage_ctx *ctx, const struct sa_input *in,
     const struct sa_config *c, json_t *relaxed, struct recut_plan *plan,
     double *target)
 {
 	enum stage_result rc;
+	size_t merged, more;
+	int round;
 
-	if ((rc = sa_edit(ctx, in, relaxed, plan)) != STAGE_OK)
+	if ((rc = sa_edit_visible(ctx, in, relaxed, plan, &merged)) != STAGE_OK)
 		return rc;
 	if ((*target = sa_fit_duration(in, c, relaxed, plan)) == -1.0)
 		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
-	return sa_snap_to_soundtrack(ctx, in, *target, plan);
+	if ((rc = sa_snap_to_soundtrack(ctx, in, *target, plan)) != STAGE_OK)
+		return rc;
+	for (round = 0; round < 3; round++) {
+		if ((more = sa_visible(in, plan)) == SIZE_MAX ||
+		    (isfinite(*target) && recut_plan_fit(plan, *target) == -1))
+			return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+		merged += more;
+		if (more == 0)
+			break;
+	}
+	sa_quantise(plan);
+	if (sa_visible_relaxed(in, merged, relaxed) == -1)
+		return stage_fail(ctx, STAGE_E_TEMP, "out of memory");
+	return STAGE_OK;
 }
 
 /*

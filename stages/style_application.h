@@ -21,7 +21,9 @@
 #define SA_TRUE_PEAK_DBTP -1.0
 
 /*
- * A jump inside one source shot skips enough time for the picture to move
+ * The rule for a source whose motion_analysis.json has no looks (made
+ * before they were measured; with them, dsp/looks.h decides): a jump
+ * inside one source shot skips enough time for the picture to move
  * SA_VISIBLE_SHIFT frame widths at the shot's measured image speed, within
  * SA_GAP_MIN_S..SA_GAP_MAX_S; SA_GAP_UNKNOWN_S when motion was not
  * measurable. A shot too slow to move that far in SA_GAP_MAX_S (or

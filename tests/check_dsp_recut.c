@@ -65,7 +65,7 @@ check_segments(const struct recut_plan *pl, const struct recut_shot *sh,
 START_TEST(test_recut_six_second_shots)
 {
 	double pattern[10];
-	struct recut_shot sh = {0.0, 60.0, 2.0, false};
+	struct recut_shot sh = {0.0, 60.0, 2.0, false, false};
 	struct recut_params p;
 	struct recut_plan pl;
 	double cf = 60.0 * 9 / 60.0;
@@ -95,8 +95,8 @@ START_TEST(test_recut_follows_varied_rhythm)
 {
 	/* 12 s template: 1, 3, 1, 3, 1, 3 s shots; source: three shots. */
 	const double pattern[6] = {1, 3, 1, 3, 1, 3};
-	struct recut_shot sh[3] = {{0.0, 20.0, 1.0, false},
-	    {20.0, 24.0, 1.0, false}, {24.0, 45.0, 1.5, false}};
+	struct recut_shot sh[3] = {{0.0, 20.0, 1.0, false, false},
+	    {20.0, 24.0, 1.0, false, false}, {24.0, 45.0, 1.5, false, false}};
 	struct recut_params p;
 	struct recut_plan pl;
 	double cf = 60.0 * 5 / 12.0, shortest = 1e9, longest = 0.0, len;
@@ -137,7 +137,7 @@ START_TEST(test_recut_fast_source_drops_short_shots)
 	for (i = 0; i < 30; i++) {
 		double len = i == 10 || i == 20 ? 6.0 : 1.0;
 
-		sh[n++] = (struct recut_shot){t, t + len, 1.0, false};
+		sh[n++] = (struct recut_shot){t, t + len, 1.0, false, false};
 		t += len;
 	}
 	own = 60.0 * 29 / t;
@@ -159,7 +159,7 @@ START_TEST(test_recut_snaps_to_beats)
 {
 	const double pattern[4] = {2.2, 2.2, 2.2, 2.2};
 	struct recut_shot sh[2] = {
-	    {0.0, 17.3, 1.0, false}, {17.3, 40.0, 1.0, false}};
+	    {0.0, 17.3, 1.0, false, false}, {17.3, 40.0, 1.0, false, false}};
 	struct recut_params p;
 	struct recut_plan free_cut, snapped;
 	double beats[100], period = 0.5;
@@ -215,7 +215,7 @@ START_TEST(test_recut_static_shot_punches_in)
 	 * skipping, so the framing alternates and nothing is skipped. */
 	const double pattern[1] = {0.96};
 	struct recut_shot sh[2] = {
-	    {0.0, 30.0, 0.0, true}, {30.0, 40.0, 2.0, false}};
+	    {0.0, 30.0, 0.0, true, false}, {30.0, 40.0, 2.0, false, false}};
 	struct recut_params p;
 	struct recut_plan pl;
 	size_t i, in_take = 0;
@@ -257,8 +257,8 @@ START_TEST(test_recut_snaps_each_cut)
 	 * others still do (not one blocks another), and snapping keeps the
 	 * plan's rate. */
 	const double pattern[1] = {0.96}, period = 60.0 / 130.0;
-	struct recut_shot sh[3] = {{0.0, 10.0, 4.0, true},
-	    {10.0, 20.0, 4.0, true}, {20.0, 30.0, 1.0, false}};
+	struct recut_shot sh[3] = {{0.0, 10.0, 4.0, true, false},
+	    {10.0, 20.0, 4.0, true, false}, {20.0, 30.0, 1.0, false, false}};
 	struct recut_params p;
 	struct recut_plan pl, free_cut;
 	double beats[100], t;
@@ -322,10 +322,10 @@ END_TEST
 START_TEST(test_dissolve_overlap_arithmetic)
 {
 	struct recut_segment s[4] = {
-	    {0.0, 2.5, 0, {RECUT_NONE, 0}, 1.0, false, false},
-	    {3.1, 5.0, 0, {RECUT_CUT, 0}, 1.0, false, false},
-	    {6.0, 9.0, 0, {RECUT_DISSOLVE, 0.25}, 1.0, false, false},
-	    {9.5, 11.0, 0, {RECUT_FADE, 0.5}, 1.0, false, false},
+	    {0.0, 2.5, 0, {RECUT_NONE, 0}, 1.0, false, false, 0.5, 0.5},
+	    {3.1, 5.0, 0, {RECUT_CUT, 0}, 1.0, false, false, 0.5, 0.5},
+	    {6.0, 9.0, 0, {RECUT_DISSOLVE, 0.25}, 1.0, false, false, 0.5, 0.5},
+	    {9.5, 11.0, 0, {RECUT_FADE, 0.5}, 1.0, false, false, 0.5, 0.5},
 	};
 	double d = recut_timeline(s, 4);
 
@@ -345,7 +345,7 @@ START_TEST(test_recut_transitions_follow_template)
 	const double pattern[4] = {3, 3, 3, 3};
 	const struct recut_transition tr[3] = {
 	    {RECUT_DISSOLVE, 0.5}, {RECUT_CUT, 0}, {RECUT_FADE, 0.4}};
-	struct recut_shot sh = {0.0, 60.0, 1.0, false};
+	struct recut_shot sh = {0.0, 60.0, 1.0, false, false};
 	struct recut_params p;
 	struct recut_plan pl;
 	size_t i, count[4] = {0, 0, 0, 0};
@@ -376,7 +376,7 @@ END_TEST
 START_TEST(test_recut_refuses_nothing_usable)
 {
 	const double pattern[1] = {2};
-	struct recut_shot sh = {0.0, 0.05, 1.0, false};
+	struct recut_shot sh = {0.0, 0.05, 1.0, false, false};
 	struct recut_params p;
 	struct recut_plan pl;
 

@@ -32,6 +32,7 @@
 
 #include "check_main.h"
 #include "media.h"
+#include "looks.h"
 #include "motion.h"
 #include "motion_analysis.h"
 #include "proxy.h"
@@ -355,6 +356,56 @@ START_TEST(test_static_and_pans)
 }
 END_TEST
 
+/* The mean difference across one join of a shot's looks, levels. */
+static double
+look(const json_t *shot_o, size_t i, size_t skip, size_t view)
+{
+	const json_t *row = json_array_get(
+	    json_object_get(json_object_get(shot_o, "looks"), "diff"), i);
+	const json_t *v = json_array_get(row, skip * LOOKS_NVIEWS + view);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/*
+ * Looks: on a still texture no skip changes the picture, a punch-in does;
+ * on a pan the skip does; skips past the clip's end are not measured.
+ */
+START_TEST(test_looks)
+{
+	json_t *still = analyse("static.mp4"), *pan = analyse("pan.mp4");
+	const json_t *so = json_object_get(still, "source"), *s = shot(so, 0);
+	const json_t *grid = json_object_get(so, "looks_grid");
+	size_t centre = looks_view_of(1.25, 0.5, 0.5), v;
+	double skip, punch, moved, best;
+
+	ck_assert_double_eq(media_json_num(grid, "step_s"), LOOKS_STEP_S);
+	ck_assert_uint_eq(
+	    json_array_size(json_object_get(grid, "views")), LOOKS_NVIEWS);
+	/* 3 s: join times 0 .. 2.75 s, every 0.25 s. */
+	ck_assert_uint_eq(json_array_size(json_object_get(
+			      json_object_get(s, "looks"), "calm")),
+	    12);
+	skip = look(s, 4, 2, 0);
+	punch = look(s, 4, 0, centre);
+	moved = look(shot(json_object_get(pan, "source"), 0), 4, 2, 0);
+	printf("check_stage_motion: looks at 1 s: still, 1 s skip %.1f, "
+	       "1.25x punch-in %.1f; pan 100 px/s, 1 s skip %.1f\n",
+	    skip, punch, moved);
+	ck_assert_double_lt(skip, 10.0);
+	ck_assert_double_gt(punch, 5.0 * skip);
+	ck_assert_double_gt(moved, 3.0 * skip);
+	/* Larger or off-centre punch-ins change this soft texture more. */
+	for (best = 0.0, v = 1; v < LOOKS_NVIEWS; v++)
+		best = fmax(best, look(s, 4, 0, v));
+	ck_assert_double_gt(best, punch);
+	/* A 4 s skip from 1 s leaves the 3 s clip. */
+	ck_assert(isnan(look(s, 4, LOOKS_NSKIPS - 1, 0)));
+	json_decref(still);
+	json_decref(pan);
+}
+END_TEST
+
 START_TEST(test_tilt)
 {
 	json_t *doc = classify("tilt.mp4", "tilt");
@@ -674,6 +725,7 @@ stage_motion_suite(void)
 	tcase_add_checked_fixture(tc, quiet, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_static_and_pans);
+	tcase_add_test(tc, test_looks);
 	tcase_add_test(tc, test_tilt);
 	tcase_add_test(tc, test_portrait_pan);
 	tcase_add_test(tc, test_handheld);

@@ -31,6 +31,7 @@
 
 #include "audio_analysis.h"
 #include "check_main.h"
+#include "looks.h"
 #include "media.h"
 #include "grade.h"
 #include "motion_analysis.h"
@@ -1165,6 +1166,133 @@ START_TEST(test_application_template_soundtrack)
 }
 END_TEST
 
+/*
+ * Adds looks (motion_analysis.md) to the source's shots of the written
+ * motion_analysis.json: each shot's level(shot, skip, view) at every join
+ * time.
+ */
+static void
+t_looks(double (*level)(size_t, size_t, size_t))
+{
+	json_t *doc = t_load(STYLE_MA_ARTIFACT), *skips = json_array(),
+	       *views = json_array(), *sh, *calm, *diff, *row;
+	json_t *src = json_object_get(doc, "source");
+	double t0, t1;
+	size_t i, j, v, k, n;
+	char path[256];
+
+	for (j = 0; j < LOOKS_NSKIPS; j++)
+		json_array_append_new(skips, json_real(looks_skips[j]));
+	for (v = 0; v < LOOKS_NVIEWS; v++)
+		json_array_append_new(views,
+		    json_pack("{s:f, s:f, s:f}", "zoom", looks_views[v].zoom,
+			"x", looks_views[v].x, "y", looks_views[v].y));
+	json_object_set_new(src, "looks_grid",
+	    json_pack("{s:f, s:f, s:o, s:o}", "step_s", LOOKS_STEP_S, "calm_s",
+		LOOKS_CALM_S, "skips_s", skips, "views", views));
+	json_array_foreach(json_object_get(src, "shots"), k, sh)
+	{
+		t0 = media_json_num(sh, "start_s");
+		t1 = media_json_num(sh, "end_s");
+		n = (size_t)((t1 - t0 - looks_skips[0]) / LOOKS_STEP_S) + 1;
+		calm = json_array();
+		diff = json_array();
+		for (i = 0; i < n; i++) {
+			json_array_append_new(calm, json_real(1.0));
+			row = json_array();
+			for (j = 0; j < LOOKS_NSKIPS; j++)
+				for (v = 0; v < LOOKS_NVIEWS; v++)
+					json_array_append_new(
+					    row, t0 + i * LOOKS_STEP_S +
+							     looks_skips[j] <
+							 t1
+						     ? json_real(level(k, j, v))
+						     : json_null());
+			json_array_append_new(diff, row);
+		}
+		json_object_set_new(sh, "looks",
+		    json_pack("{s:o, s:o}", "calm", calm, "diff", diff));
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, STYLE_MA_ARTIFACT);
+	ck_assert_int_eq(json_dump_file(doc, path, 0), 0);
+	json_decref(doc);
+}
+
+/*
+ * Shot 0 (0-14 s) changes only with a 1.5x punch-in to the left, shot 1
+ * (14-22 s) never, shot 2 (22-30 s) by skipping 1 s or more.
+ */
+static double
+t_level(size_t shot_i, size_t skip, size_t view)
+{
+	const struct looks_view *v = &looks_views[view];
+
+	if (shot_i == 0)
+		return v->zoom == 1.5 && v->x == 0.0 ? 60.0 : 5.0;
+	if (shot_i == 2)
+		return looks_skips[skip] >= 1.0 && view == 0 ? 50.0 : 5.0;
+	return 5.0;
+}
+
+/*
+ * Every jump inside a shot is one the looks say is visible: the least
+ * change that shows, alternating with the whole frame; a shot where
+ * nothing shows is not cut and edit.relaxed says so.
+ */
+START_TEST(test_application_visible_cuts)
+{
+	struct t_side tpl, src;
+	struct stage_ctx ctx;
+	const json_t *segs, *a, *b;
+	json_t *p;
+	size_t i, in_shot0 = 0, in_shot1 = 0, in_shot2 = 0;
+	double gap;
+
+	t_template(&tpl);
+	t_source(&src);
+	src.music = false;
+	t_artifacts(&tpl, &src);
+	t_looks(t_level);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_extraction_ops, NULL, &ctx), STAGE_OK);
+	ck_assert_int_eq(
+	    run_stage(&stage_style_application_ops, NULL, &ctx), STAGE_OK);
+	p = t_load(SA_PLAN_ARTIFACT);
+	check_plan(p, "medium");
+	ck_assert(plan_relaxed(p, "visible_cuts"));
+	segs = json_object_get(json_object_get(p, "edit"), "segments");
+	ck_assert_uint_gt(json_array_size(segs), 6);
+	for (i = 0; i < json_array_size(segs); i++) {
+		b = json_array_get(segs, i);
+		in_shot0 += media_json_num(b, "src_start_s") < 14.0;
+		in_shot1 += media_json_num(b, "src_start_s") >= 14.0 &&
+			    media_json_num(b, "src_start_s") < 22.0;
+		in_shot2 += media_json_num(b, "src_start_s") >= 22.0;
+		if (i == 0)
+			continue;
+		a = json_array_get(segs, i - 1);
+		gap = media_json_num(b, "src_start_s") -
+		      media_json_num(a, "src_end_s");
+		if (media_json_num(b, "src_start_s") < 14.0) {
+			/* Whole, 1.5x at the left edge, whole, ... */
+			ck_assert_double_eq(media_json_num(a, "zoom") +
+						media_json_num(b, "zoom"),
+			    2.5);
+			if (media_json_num(b, "zoom") > 1.0)
+				ck_assert_double_eq(
+				    media_json_num(b, "zoom_x"), 0.0);
+		} else if (media_json_num(a, "src_start_s") >= 22.0) {
+			ck_assert_double_ge(gap, 1.0 - 1e-3);
+			ck_assert_double_eq(media_json_num(b, "zoom"), 1.0);
+		}
+	}
+	ck_assert_uint_ge(in_shot0, 3);
+	ck_assert_uint_le(in_shot1, 1);
+	ck_assert_uint_ge(in_shot2, 2);
+	json_decref(p);
+}
+END_TEST
+
 /* Writes the pair's artifacts, runs extraction and application: the plan. */
 static json_t *
 plan_of(const struct t_side *tpl, const struct t_side *src)
@@ -1616,6 +1744,7 @@ stage_style_suite(void)
 	tcase_add_test(tc, test_application_caps_frame_rate);
 	tcase_add_test(tc, test_application_caps_dissolves);
 	tcase_add_test(tc, test_application_relaxes_rules);
+	tcase_add_test(tc, test_application_visible_cuts);
 	tcase_add_test(tc, test_application_needs_inputs);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("media");

@@ -43,7 +43,7 @@ struct rconf {
 	bool padded;
 	/* Per input geometry and zoom. */
 	int in_w, in_h, in_fmt;
-	double zoom;
+	double zoom, zoom_x, zoom_y;
 	int rx, ry, rw, rh; /* coded crop region, even */
 	int sw, sh;	    /* scaled size, coded orientation */
 	struct avh_matrix mat;
@@ -109,12 +109,12 @@ rconf_map(
 	c->rh = rconf_even(yc + hc, c->ry + 2, he) - c->ry;
 }
 
-/* A punch-in: the centred 1/zoom of the upright region u. */
+/* A punch-in: 1/zoom of the upright region u, at x, y of the room left. */
 static void
-rconf_punch_in(double u[4], double zoom)
+rconf_punch_in(double u[4], double zoom, double x, double y)
 {
-	u[0] += u[2] * (1.0 - 1.0 / zoom) / 2.0;
-	u[1] += u[3] * (1.0 - 1.0 / zoom) / 2.0;
+	u[0] += u[2] * (1.0 - 1.0 / zoom) * x;
+	u[1] += u[3] * (1.0 - 1.0 / zoom) * y;
 	u[2] /= zoom;
 	u[3] /= zoom;
 }
@@ -143,7 +143,7 @@ rconf_region(struct rconf *c, int w, int h)
 			    "%.0fx%.0f source",
 			    p->cx, p->cy, p->cw, p->ch, dw, dh);
 	}
-	rconf_punch_in(u, c->zoom);
+	rconf_punch_in(u, c->zoom, c->zoom_x, c->zoom_y);
 	rconf_map(c, u, cdw, cdh, w, h);
 	c->sw = turned ? c->th : c->tw;
 	c->sh = turned ? c->tw : c->th;
@@ -281,6 +281,7 @@ rconf_new(struct stage_ctx *ctx, const struct rplan *p, struct rlut *lut,
 	c->threads = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
 	c->in_w = c->in_h = c->in_fmt = -1;
 	c->zoom = 1.0;
+	c->zoom_x = c->zoom_y = 0.5;
 	rconf_target(c);
 	/* Checks the crop region against the declared picture now, so a bad
 	 * plan fails before any decoding. */
@@ -479,7 +480,8 @@ rconf_scale(struct rconf *c, AVFrame **g, bool placed)
 }
 
 enum stage_result
-rconf_render(struct rconf *c, const AVFrame *in, double zoom, AVFrame **out)
+rconf_render(struct rconf *c, const AVFrame *in, double zoom, double x,
+    double y, AVFrame **out)
 {
 	bool placed = c->rotation != 0 || c->padded;
 	AVFrame *src = NULL, *g = NULL;
@@ -487,9 +489,11 @@ rconf_render(struct rconf *c, const AVFrame *in, double zoom, AVFrame **out)
 
 	*out = NULL;
 	/* A new zoom is a new crop region: set up again (once a segment). */
-	if (zoom != c->zoom)
+	if (zoom != c->zoom || x != c->zoom_x || y != c->zoom_y)
 		c->in_w = -1;
 	c->zoom = zoom;
+	c->zoom_x = x;
+	c->zoom_y = y;
 	if ((in->width != c->in_w || in->height != c->in_h ||
 		in->format != c->in_fmt) &&
 	    (rc = rconf_setup(c, in)) != STAGE_OK)

@@ -37,11 +37,12 @@ struct rconf;
 enum stage_result rconf_new(struct stage_ctx *ctx, const struct rplan *p,
     struct rlut *lut, const AVStream *st, AVRational sar, struct rconf **out);
 /*
- * Renders in into *out, a new frame of the plan's output size, showing the
- * centred 1/zoom of the conform region (zoom 1: all of it).
+ * Renders in into *out, a new frame of the plan's output size, showing
+ * 1/zoom of the conform region (zoom 1: all of it), placed at x, y in the
+ * room the zoom leaves (0.5, 0.5: centred).
  */
-enum stage_result rconf_render(
-    struct rconf *c, const AVFrame *in, double zoom, AVFrame **out);
+enum stage_result rconf_render(struct rconf *c, const AVFrame *in, double zoom,
+    double x, double y, AVFrame **out);
 void rconf_free(struct rconf *c);
 
 #endif

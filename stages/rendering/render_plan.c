@@ -179,6 +179,13 @@ rplan_segment(struct stage_ctx *ctx, const json_t *o, int i, struct rplan *p)
 	if (!(s->zoom >= 1.0 && s->zoom <= RPLAN_ZOOM_MAX))
 		return rplan_bad(ctx, "segment %d: zoom %g is not within 1..%g",
 		    i, s->zoom, RPLAN_ZOOM_MAX);
+	s->zoom_x = rplan_num(o, "zoom_x", 0.5);
+	s->zoom_y = rplan_num(o, "zoom_y", 0.5);
+	if (!(s->zoom_x >= 0.0 && s->zoom_x <= 1.0 && s->zoom_y >= 0.0 &&
+		s->zoom_y <= 1.0))
+		return rplan_bad(ctx,
+		    "segment %d: zoom_x %g, zoom_y %g are not within 0..1", i,
+		    s->zoom_x, s->zoom_y);
 	if ((rc = rplan_trans(
 		 ctx, json_object_get(o, "transition_in"), i, s)) != STAGE_OK)
 		return rc;

@@ -29,8 +29,9 @@
 #define RPLAN_DISSOLVE_MAX_S 2.0
 #define RPLAN_DISSOLVE_MAX_FRAMES 30
 /*
- * A segment's zoom (a punch-in) keeps the centred 1/zoom of the conform
- * region; beyond 2 the picture is upscaled too far to be worth showing.
+ * A segment's zoom (a punch-in) keeps 1/zoom of the conform region, centred
+ * or placed by zoom_x and zoom_y; beyond 2 the picture is upscaled too far to
+ * be worth showing.
  */
 #define RPLAN_ZOOM_MAX 2.0
 /* The audio cross-fade rendering adds at hard cuts. */
@@ -55,7 +56,8 @@ struct rplan_seg {
 	double src_start, src_end, out_start;
 	enum rplan_trans tin;
 	double tin_s;
-	double zoom; /* 1: the whole conform region (plan.md) */
+	double zoom;	       /* 1: the whole conform region (plan.md) */
+	double zoom_x, zoom_y; /* the window in the room left: 0.5 centred */
 	/* Output frames [f0, f1) and audio samples [k0, k1). */
 	int64_t f0, f1;
 	int64_t k0, k1;

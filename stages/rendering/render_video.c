@@ -32,7 +32,8 @@ struct rvid {
 	bool have_held;
 	double held_t;
 	AVFrame *held_out; /* held, conformed; NULL until needed */
-	double held_zoom;  /* the zoom held_out was conformed at */
+	/* The framing held_out was conformed at. */
+	double held_zoom, held_x, held_y;
 	/* The outgoing segment's pictures under the next dissolve. */
 	AVFrame *tail[RPLAN_DISSOLVE_MAX_FRAMES];
 	int tail_w[RPLAN_DISSOLVE_MAX_FRAMES];
@@ -226,17 +227,21 @@ rvid_place(struct rvid *v)
 static enum stage_result
 rvid_serve(struct rvid *v)
 {
-	double zoom = v->p->segs[v->seg].zoom;
+	const struct rplan_seg *s = &v->p->segs[v->seg];
 	enum stage_result rc;
 
 	/* One source frame can open a punch-in after closing the whole. */
-	if (v->held_out != NULL && v->held_zoom != zoom)
+	if (v->held_out != NULL &&
+	    (v->held_zoom != s->zoom || v->held_x != s->zoom_x ||
+		v->held_y != s->zoom_y))
 		av_frame_free(&v->held_out);
 	if (v->held_out == NULL) {
-		if ((rc = rconf_render(v->conf, v->held, zoom, &v->held_out)) !=
-		    STAGE_OK)
+		if ((rc = rconf_render(v->conf, v->held, s->zoom, s->zoom_x,
+			 s->zoom_y, &v->held_out)) != STAGE_OK)
 			return rc;
-		v->held_zoom = zoom;
+		v->held_zoom = s->zoom;
+		v->held_x = s->zoom_x;
+		v->held_y = s->zoom_y;
 		v->rendered++;
 	}
 	if ((rc = rvid_place(v)) != STAGE_OK)
