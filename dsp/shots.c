@@ -712,7 +712,8 @@ shots_merge_gradual(struct shot_transition *g, size_t nf, size_t nd)
  * A clip cut from a longer programme opens inside a shot, so its first
  * shot may be short. The start is no event of the flash filter, but a
  * flash is two candidates close together: an early cut must stand alone,
- * no other candidate within min_shot_s on either side.
+ * no other candidate within min_shot_s on either side, and the video must
+ * not open on black or white.
  */
 static bool
 shots_early_cut_alone(const struct shot_frame *f, const struct shots_params *p,
@@ -720,6 +721,9 @@ shots_early_cut_alone(const struct shot_frame *f, const struct shots_params *p,
 {
 	double t = f[cuts[ci]].t;
 
+	/* Out of a black (or white) opening is no cut: the picture starts. */
+	if (shots_dark(&f[0], p, false) || shots_dark(&f[0], p, true))
+		return false;
 	return (ci == 0 || t - f[cuts[ci - 1]].t >= p->min_shot_s) &&
 	       (ci + 1 == nc || f[cuts[ci + 1]].t - t >= p->min_shot_s);
 }

@@ -298,6 +298,17 @@ START_TEST(test_min_shot_length)
 	ck_assert_uint_eq(tr[1].at, 60);
 	free(tr);
 	free(f);
+	/* Out of two black frames: the picture starts, no cut. */
+	f = frames_new(200);
+	f[0].black = f[1].black = 1.0f;
+	f[0].luma = f[1].luma = 0.0f;
+	cut_to(f, 200, 2, 3);
+	cut_to(f, 200, 60, 1);
+	detect(f, 200, &tr, &count);
+	ck_assert_uint_eq(count, 1);
+	ck_assert_uint_eq(tr[0].at, 60);
+	free(tr);
+	free(f);
 	/* A flash in the first 0.6 s is two candidates: neither is a cut. */
 	f = frames_new(200);
 	cut_to(f, 200, 4, 3);
