@@ -278,11 +278,25 @@ START_TEST(test_known_cuts)
 }
 END_TEST
 
+/* Detects on f (200 frames, then freed): the cuts are at want[0..n-1]. */
+static void
+expect_cuts(struct shot_frame *f, const size_t *want, size_t n)
+{
+	struct shot_transition *tr;
+	size_t count, i;
+
+	detect(f, 200, &tr, &count);
+	ck_assert_uint_eq(count, n);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(tr[i].at, want[i]);
+	free(tr);
+	free(f);
+}
+
 START_TEST(test_min_shot_length)
 {
+	static const size_t early[] = {10, 60}, later[] = {60};
 	struct shot_frame *f = frames_new(200);
-	struct shot_transition *tr;
-	size_t count;
 
 	/*
 	 * 0.4 s after the start, alone: a clip that opens inside a shot.
@@ -292,33 +306,20 @@ START_TEST(test_min_shot_length)
 	cut_to(f, 200, 10, 3);
 	cut_to(f, 200, 60, 1);
 	cut_to(f, 200, 68, 2);
-	detect(f, 200, &tr, &count);
-	ck_assert_uint_eq(count, 2);
-	ck_assert_uint_eq(tr[0].at, 10);
-	ck_assert_uint_eq(tr[1].at, 60);
-	free(tr);
-	free(f);
+	expect_cuts(f, early, 2);
 	/* Out of two black frames: the picture starts, no cut. */
 	f = frames_new(200);
 	f[0].black = f[1].black = 1.0f;
 	f[0].luma = f[1].luma = 0.0f;
 	cut_to(f, 200, 2, 3);
 	cut_to(f, 200, 60, 1);
-	detect(f, 200, &tr, &count);
-	ck_assert_uint_eq(count, 1);
-	ck_assert_uint_eq(tr[0].at, 60);
-	free(tr);
-	free(f);
+	expect_cuts(f, later, 1);
 	/* A flash in the first 0.6 s is two candidates: neither is a cut. */
 	f = frames_new(200);
 	cut_to(f, 200, 4, 3);
 	cut_to(f, 200, 8, 0);
 	cut_to(f, 200, 60, 1);
-	detect(f, 200, &tr, &count);
-	ck_assert_uint_eq(count, 1);
-	ck_assert_uint_eq(tr[0].at, 60);
-	free(tr);
-	free(f);
+	expect_cuts(f, later, 1);
 }
 END_TEST
 
