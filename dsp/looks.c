@@ -281,6 +281,8 @@ struct looks_plan {
 	size_t nshots;
 	size_t *shot; /* of each segment */
 	size_t *seg_view;
+	const double *beats; /* the source's, ascending; NULL without music */
+	size_t nbeats;
 };
 
 static size_t
@@ -390,6 +392,79 @@ looks_move(struct looks_plan *lp, size_t b, double d)
 	return true;
 }
 
+/* The beat at t (where the plan snapped a cut, to the ms), or SIZE_MAX. */
+static size_t
+looks_beat_at(const struct looks_plan *lp, double t)
+{
+	size_t lo = 0, hi = lp->nbeats;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (lp->beats[mid] < t - LOOKS_BEAT_TOL_S)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < lp->nbeats && lp->beats[lo] <= t + LOOKS_BEAT_TOL_S
+		   ? lo
+		   : SIZE_MAX;
+}
+
+/* Ends of b - 1 and start of b moved to the given times, if they fit. */
+static bool
+looks_move_to(struct looks_plan *lp, size_t b, double end_s, double start_s)
+{
+	struct recut_segment *x = &lp->plan->seg[b - 1], *y = &lp->plan->seg[b];
+	const struct recut_shot *sh = &lp->shots[lp->shot[b]];
+	double min = lp->plan->min_len_s;
+
+	if (end_s - x->src_start_s < min - LOOKS_EPS ||
+	    y->src_end_s - start_s < min - LOOKS_EPS ||
+	    end_s > sh->end_s + LOOKS_EPS ||
+	    start_s < sh->start_s - LOOKS_EPS || start_s < end_s)
+		return false;
+	x->src_end_s = end_s;
+	y->src_start_s = start_s;
+	return true;
+}
+
+/*
+ * A jump on the beats that does not show moves first by whole beats, both
+ * sides together, nearest first, within LOOKS_SHIFT_S: it stays on the
+ * music. False, untouched, when no such move shows.
+ */
+static bool
+looks_shift_on_beat(struct looks_plan *lp, size_t b)
+{
+	struct recut_segment *x = &lp->plan->seg[b - 1], *y = &lp->plan->seg[b];
+	double end0 = x->src_end_s, start0 = y->src_start_s;
+	size_t jx, jy, k;
+	int sign;
+
+	if (!x->end_on_beat || !y->start_on_beat ||
+	    (jx = looks_beat_at(lp, end0)) == SIZE_MAX ||
+	    (jy = looks_beat_at(lp, start0)) == SIZE_MAX)
+		return false;
+	for (k = 1; k <= LOOKS_BEAT_MOVES; k++) {
+		for (sign = 1; sign >= -1; sign -= 2) {
+			size_t ix = sign > 0 ? jx + k : jx - k;
+			size_t iy = sign > 0 ? jy + k : jy - k;
+
+			if ((sign < 0 && (jx < k || jy < k)) ||
+			    ix >= lp->nbeats || iy >= lp->nbeats ||
+			    fabs(lp->beats[ix] - end0) > LOOKS_SHIFT_S ||
+			    !looks_move_to(lp, b, lp->beats[ix], lp->beats[iy]))
+				continue;
+			if (looks_join_ok(lp, b) ||
+			    looks_reframe(lp, looks_side(lp, b)))
+				return true;
+			(void)looks_move_to(lp, b, end0, start0);
+		}
+	}
+	return false;
+}
+
 /*
  * The nearest move of the join into b within LOOKS_SHIFT_S at which it
  * shows, reframed or not; false, untouched, if none.
@@ -453,9 +528,11 @@ looks_recount(struct recut_plan *pl)
 
 size_t
 looks_verify(struct recut_plan *plan, const struct recut_shot *shots,
-    const struct looks_shot *const *looks, const size_t *view, size_t nshots)
+    const struct looks_shot *const *looks, const size_t *view, size_t nshots,
+    const double *beats, size_t nbeats)
 {
-	struct looks_plan lp = {plan, shots, looks, view, nshots, NULL, NULL};
+	struct looks_plan lp = {
+	    plan, shots, looks, view, nshots, NULL, NULL, beats, nbeats};
 	size_t b, merged = 0;
 
 	if (plan->n == 0 || nshots == 0)
@@ -473,7 +550,7 @@ looks_verify(struct recut_plan *plan, const struct recut_shot *shots,
 	for (b = 1; b < plan->n;) {
 		if (looks_join_ok(&lp, b) ||
 		    looks_reframe(&lp, looks_side(&lp, b)) ||
-		    looks_shift(&lp, b)) {
+		    looks_shift_on_beat(&lp, b) || looks_shift(&lp, b)) {
 			b++;
 			continue;
 		}

@@ -61,6 +61,10 @@ extern const struct looks_view looks_views[LOOKS_NVIEWS];
  * a moving picture the change across a join comes and goes.
  */
 #define LOOKS_SHIFT_S 0.5
+/* A cut on a beat is where the plan put it, to the millisecond. */
+#define LOOKS_BEAT_TOL_S 0.0015
+/* Whole beats a jump on the beats may move, each way. */
+#define LOOKS_BEAT_MOVES 2
 /*
  * Cost of a punch-in of scale z, in seconds of skip: 4 (z - 1), and 0.5
  * more off-centre. A skip costs material, a punch-in sharpness.
@@ -132,13 +136,17 @@ bool looks_choose(const struct looks_shot *s, struct looks_rule *r);
  * alternate between the whole frame and view[k] (0: whole throughout),
  * starting whole; a jump that would not clear LOOKS_VISIBLE takes, on its
  * punched side, the cheapest other view that clears it on both of that
- * piece's jumps; else it moves by up to LOOKS_SHIFT_S, nearest first, as
- * far as min_len_s and the shot allow (a moved cut is off the beat);
+ * piece's jumps; else a jump on the source's beats (beats, ascending;
+ * NULL, 0 without music) moves by whole beats within LOOKS_SHIFT_S, both
+ * sides together, and stays on the beat; else it moves by up to
+ * LOOKS_SHIFT_S, nearest first, as far as min_len_s and the shot allow (a
+ * cut so moved is off the beat);
  * else its two pieces become one (the skipped stretch kept). Cuts
  * between shots are left alone. Returns the pieces joined (the timeline
  * and counts are recomputed).
  */
 size_t looks_verify(struct recut_plan *plan, const struct recut_shot *shots,
-    const struct looks_shot *const *looks, const size_t *view, size_t nshots);
+    const struct looks_shot *const *looks, const size_t *view, size_t nshots,
+    const double *beats, size_t nbeats);
 
 #endif

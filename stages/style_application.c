@@ -629,7 +629,8 @@ sa_grade(struct stage_ctx *ctx, const struct sa_input *in, double strength)
 
 /*
  * The usable stretch of each source shot: a gradual transition of the
- * source is a mixture of two shots, so it is left out on both sides.
+ * source is a mixture of two shots, so it is left out on both sides, and
+ * the video's black (or white) opening too.
  */
 static struct recut_shot *
 sa_shots(const struct sa_input *in)
@@ -645,6 +646,8 @@ sa_shots(const struct sa_input *in)
 		rs[i].end_s = sh->end_s;
 		if (sh->kind == RECUT_FADE || sh->kind == RECUT_DISSOLVE)
 			rs[i].start_s = fmax(sh->start_s, sh->tr_end_s);
+		/* An opening on black would show as a cut out of black. */
+		rs[i].start_s = fmax(rs[i].start_s, v->picture_start_s);
 		if (i + 1 < v->nshots &&
 		    (v->shots[i + 1].kind == RECUT_FADE ||
 			v->shots[i + 1].kind == RECUT_DISSOLVE))
@@ -1047,7 +1050,9 @@ sa_visible(const struct sa_input *in, struct recut_plan *plan)
 
 	if (rs == NULL)
 		return SIZE_MAX;
-	merged = looks_verify(plan, rs, in->lookp, in->view, in->v.nshots);
+	merged = looks_verify(plan, rs, in->lookp, in->view, in->v.nshots,
+	    in->a.music && !in->template_audio ? in->a.beats : NULL,
+	    in->a.music && !in->template_audio ? in->a.nbeats : 0);
 	free(rs);
 	return merged;
 }

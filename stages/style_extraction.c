@@ -388,6 +388,9 @@ style_video_parse(
 		return se_err(err, errlen, "no valid fps and duration_s");
 	if (n == 0)
 		return se_err(err, errlen, "no shots");
+	/* Older analyses have no picture_start_s: the picture starts at 0. */
+	if (!style_num(o, "picture_start_s", &v->picture_start_s))
+		v->picture_start_s = 0.0;
 	if (style_stats_parse(json_object_get(o, "global"), &v->colour) == -1)
 		return se_err(err, errlen, "no valid global colour statistics");
 	if ((v->shots = calloc(n, sizeof(*v->shots))) == NULL)

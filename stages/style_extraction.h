@@ -52,6 +52,7 @@ struct style_shot {
 struct style_video {
 	int display_width, display_height;
 	double fps, duration_s;
+	double picture_start_s; /* the first frame not flat black or white */
 	struct style_shot *shots;
 	size_t nshots;
 	struct grade_stats colour; /* the whole video */

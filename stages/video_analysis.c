@@ -1416,6 +1416,24 @@ va_interval(const struct va_state *s, const struct avv_info *in)
 	return in->fps_declared > 0.0 ? 1.0 / in->fps_declared : 1.0 / 25.0;
 }
 
+/*
+ * Where the picture starts: the first frame not flat black or white (the
+ * first frame when all are). An opening on black is no shot of its own
+ * (dsp/shots.c), but re-cut from, it would show as a cut out of black.
+ */
+static double
+va_picture_start(const struct va_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->f[i].black < VA_FLAT_SHARE &&
+		    s->f[i].white < VA_FLAT_SHARE)
+			return s->f[i].t;
+	}
+	return s->f[0].t;
+}
+
 static json_t *
 va_report(const struct va_state *s, const struct avv_info *in,
     const struct shot_transition *tr, size_t ntr)
@@ -1432,6 +1450,8 @@ va_report(const struct va_state *s, const struct avv_info *in,
 	if (o == NULL || shots == NULL || g == NULL ||
 	    json_object_update_new(o, va_timing_json(s, in, dt)) == -1 ||
 	    json_object_set_new(o, "shot_count", json_integer(ntr + 1)) == -1 ||
+	    json_object_set_new(
+		o, "picture_start_s", json_real(va_picture_start(s))) == -1 ||
 	    json_object_set_new(o, "shots", shots) == -1 ||
 	    json_object_set_new(o, "global", g) == -1) {
 		json_decref(o);

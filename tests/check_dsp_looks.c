@@ -261,7 +261,7 @@ START_TEST(test_verify_reframes_or_joins)
 	lp[0] = &ls;
 	pieces(&pl, 6);
 	pl.seg[3].zoom = 7.0; /* whatever was there is reset */
-	ck_assert_uint_eq(looks_verify(&pl, &shot, lp, &view, 1), 1);
+	ck_assert_uint_eq(looks_verify(&pl, &shot, lp, &view, 1, NULL, 0), 1);
 	ck_assert_uint_eq(pl.n, 5);
 	ck_assert_double_eq(pl.seg[0].zoom, 1.0);
 	ck_assert_double_eq(pl.seg[1].zoom, 1.5);
@@ -288,7 +288,7 @@ START_TEST(test_verify_reframes_or_joins)
 	/* A shot without looks is left as it is. */
 	lp[0] = NULL;
 	pieces(&pl, 3);
-	ck_assert_uint_eq(looks_verify(&pl, &shot, lp, &view, 1), 0);
+	ck_assert_uint_eq(looks_verify(&pl, &shot, lp, &view, 1, NULL, 0), 0);
 	ck_assert_uint_eq(pl.n, 3);
 	ck_assert_double_eq(pl.seg[1].zoom, 1.25);
 	recut_plan_free(&pl);
@@ -315,13 +315,59 @@ START_TEST(test_verify_moves_a_jump)
 	lp[0] = &ls;
 	pieces(&pl, 4);
 	pl.seg[1].end_on_beat = pl.seg[2].start_on_beat = true;
-	ck_assert_uint_eq(looks_verify(&pl, &shot, lp, &view, 1), 0);
+	ck_assert_uint_eq(looks_verify(&pl, &shot, lp, &view, 1, NULL, 0), 0);
 	ck_assert_uint_eq(pl.n, 4);
 	ck_assert_double_eq_tol(pl.seg[1].src_end_s, 4.25, 1e-9);
 	ck_assert_double_eq_tol(pl.seg[2].src_start_s, 4.75, 1e-9);
 	ck_assert(!pl.seg[1].end_on_beat && !pl.seg[2].start_on_beat);
 	/* The output keeps its length: one piece gave what the other took. */
 	ck_assert_double_eq_tol(pl.duration_s, 8.0, 1e-9);
+	recut_plan_free(&pl);
+	looks_shot_free(&ls);
+}
+END_TEST
+
+/*
+ * A jump on the beats that does not show moves by a whole beat (both
+ * sides) and stays on the beat, before any move off it.
+ */
+START_TEST(test_verify_keeps_a_jump_on_the_beat)
+{
+	struct recut_shot shot = {0.0, 20.0, 0.5, true, false};
+	const struct looks_shot *lp[1];
+	double beats[40];
+	struct looks_shot ls;
+	struct recut_plan pl;
+	size_t i, v, view = 1;
+
+	/* 125 BPM: 0.48 s a beat; the pieces end and start on beats. */
+	for (i = 0; i < 40; i++)
+		beats[i] = 0.48 * (double)i;
+	ck_assert_int_eq(looks_shot_init(&ls, 0.0, 80), 0);
+	for (i = 0; i < ls.npoints * LOOKS_NSKIPS * LOOKS_NVIEWS; i++)
+		ls.diff[i] = 50.0f;
+	/* Nothing shows at 4.32 s (nearest join time 4.25) nor 4.5 s. */
+	for (v = 0; v < LOOKS_NVIEWS; v++) {
+		set_join(&ls, 4.25, v, 10.0f);
+		set_join(&ls, 4.5, v, 10.0f);
+	}
+	lp[0] = &ls;
+	pieces(&pl, 3);
+	pl.seg[0].src_end_s = beats[4];
+	pl.seg[1].src_start_s = beats[5];
+	pl.seg[1].src_end_s = beats[9];
+	pl.seg[2].src_start_s = beats[11];
+	pl.seg[2].src_end_s = beats[15];
+	for (i = 0; i < 3; i++)
+		pl.seg[i].start_on_beat = pl.seg[i].end_on_beat = true;
+	pl.duration_s = recut_timeline(pl.seg, pl.n);
+	ck_assert_uint_eq(looks_verify(&pl, &shot, lp, &view, 1, beats, 40), 0);
+	ck_assert_uint_eq(pl.n, 3);
+	/* The second join, 4.32 -> 5.28, went one beat on (or back). */
+	ck_assert(fabs(pl.seg[1].src_end_s - beats[10]) < 1e-9 ||
+		  fabs(pl.seg[1].src_end_s - beats[8]) < 1e-9);
+	ck_assert(pl.seg[1].end_on_beat && pl.seg[2].start_on_beat);
+	ck_assert_uint_eq(pl.cuts_on_beats, 2);
 	recut_plan_free(&pl);
 	looks_shot_free(&ls);
 }
@@ -343,7 +389,7 @@ START_TEST(test_verify_leaves_source_cuts)
 	/* Everything unmeasured (NAN): the cut between shots stays. */
 	pieces(&pl, 2);
 	pl.seg[1].src_start_s = 2.5;
-	ck_assert_uint_eq(looks_verify(&pl, shots, lp, view, 2), 0);
+	ck_assert_uint_eq(looks_verify(&pl, shots, lp, view, 2, NULL, 0), 0);
 	ck_assert_uint_eq(pl.n, 2);
 	recut_plan_free(&pl);
 	looks_shot_free(&a);
@@ -364,6 +410,7 @@ dsp_looks_suite(void)
 	tcase_add_test(tc, test_flat_shot_has_no_visible_change);
 	tcase_add_test(tc, test_verify_reframes_or_joins);
 	tcase_add_test(tc, test_verify_moves_a_jump);
+	tcase_add_test(tc, test_verify_keeps_a_jump_on_the_beat);
 	tcase_add_test(tc, test_verify_leaves_source_cuts);
 	suite_add_tcase(s, tc);
 	return s;

@@ -236,6 +236,35 @@ START_TEST(test_fast_pan_is_not_a_cut)
 }
 END_TEST
 
+/*
+ * A video that opens on 0.4 s of black and cuts to its picture: one shot
+ * (the opening is no cut), whose picture starts at 0.4 s; a video that
+ * opens on its picture starts it at 0.
+ */
+START_TEST(test_black_opening)
+{
+	const char *args[] = {"-filter_complex",
+	    "color=c=black:s=" S320 ":r=25:d=0.4,format=yuv420p,setsar=1[a];"
+	    "testsrc2=s=" S320 ":r=25:d=2,format=yuv420p,setsar=1[b];"
+	    "[a][b]concat=n=2:v=1:a=0[v]",
+	    "-map", "[v]", ENC, NULL};
+	const char *plain[] = {
+	    "-f", "lavfi", "-i", "testsrc2=s=" S320 ":r=25:d=1", ENC, NULL};
+	json_t *o;
+
+	media_gen("black_open.mp4", args);
+	o = analyse_ok("black_open.mp4");
+	ck_assert_uint_eq(shot_count(o), 1);
+	ck_assert_double_eq_tol(
+	    media_json_num(o, "picture_start_s"), 0.4, TWO_FRAMES);
+	json_decref(o);
+	media_gen("open_plain.mp4", plain);
+	o = analyse_ok("open_plain.mp4");
+	ck_assert_double_eq(media_json_num(o, "picture_start_s"), 0.0);
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(test_fade_through_black)
 {
 	const char *args[] = {"-filter_complex",
@@ -1258,6 +1287,7 @@ stage_video_suite(void)
 	tcase_add_test(tc, test_cuts_precision_recall);
 	tcase_add_test(tc, test_flash_is_not_a_cut);
 	tcase_add_test(tc, test_fast_pan_is_not_a_cut);
+	tcase_add_test(tc, test_black_opening);
 	tcase_add_test(tc, test_fade_through_black);
 	tcase_add_test(tc, test_dissolve_and_fade_black);
 	tcase_add_test(tc, test_short_dissolve);
