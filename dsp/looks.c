@@ -371,27 +371,6 @@ looks_side(const struct looks_plan *lp, size_t b)
 	return lp->seg_view[b - 1] != 0 && lp->seg_view[b] == 0 ? b - 1 : b;
 }
 
-/*
- * Moves the join into b by d (b - 1 ends later, b starts later) when both
- * keep min_len_s and stay in their shot; false, untouched, otherwise.
- */
-static bool
-looks_move(struct looks_plan *lp, size_t b, double d)
-{
-	struct recut_segment *x = &lp->plan->seg[b - 1], *y = &lp->plan->seg[b];
-	const struct recut_shot *sh = &lp->shots[lp->shot[b]];
-	double min = lp->plan->min_len_s;
-
-	if (x->src_end_s + d - x->src_start_s < min - LOOKS_EPS ||
-	    y->src_end_s - (y->src_start_s + d) < min - LOOKS_EPS ||
-	    x->src_end_s + d > sh->end_s + LOOKS_EPS ||
-	    y->src_start_s + d < sh->start_s - LOOKS_EPS)
-		return false;
-	x->src_end_s += d;
-	y->src_start_s += d;
-	return true;
-}
-
 /* The beat at t (where the plan snapped a cut, to the ms), or SIZE_MAX. */
 static size_t
 looks_beat_at(const struct looks_plan *lp, double t)
@@ -427,6 +406,17 @@ looks_move_to(struct looks_plan *lp, size_t b, double end_s, double start_s)
 	x->src_end_s = end_s;
 	y->src_start_s = start_s;
 	return true;
+}
+
+/*
+ * Moves the join into b by d (b - 1 ends later, b starts later) when both
+ * keep min_len_s and stay in their shot; false, untouched, otherwise.
+ */
+static bool
+looks_move(struct looks_plan *lp, size_t b, double d)
+{
+	return looks_move_to(lp, b, lp->plan->seg[b - 1].src_end_s + d,
+	    lp->plan->seg[b].src_start_s + d);
 }
 
 /*
