@@ -37,6 +37,8 @@ static bool shots_dark(
     const struct shot_frame *f, const struct shots_params *p, bool white);
 static double shots_toward(
     const struct shot_frame *f, size_t from, size_t to, bool white);
+static size_t shots_opening_end(const struct shot_frame *f, size_t n,
+    const struct shots_params *p, bool white);
 static double shots_ease_model(enum shot_easing e, double u);
 static double shots_ease_inverse(enum shot_easing e, double a);
 static double shots_ease_sse(
@@ -810,6 +812,36 @@ shots_detect(const struct shot_frame *f, size_t n, const struct shots_params *p,
 	free(cuts);
 	*out = all;
 	return 0;
+}
+
+static size_t
+shots_opening_end(const struct shot_frame *f, size_t n,
+    const struct shots_params *p, bool white)
+{
+	size_t i = 0;
+
+	while (i < n && shots_dark(&f[i], p, white))
+		i++;
+	return i;
+}
+
+size_t
+shots_picture_start(
+    const struct shot_frame *f, size_t n, const struct shots_params *p)
+{
+	size_t black = shots_opening_end(f, n, p, false);
+	size_t white = shots_opening_end(f, n, p, true);
+	bool from_white = white > black;
+	size_t i = from_white ? white : black;
+	double limit;
+
+	if (i == 0 || i == n)
+		return 0;
+	limit = f[i].t + SHOTS_OPENING_FADE_MAX_S;
+	while (i + 1 < n && f[i + 1].t <= limit &&
+	       shots_toward(f, i + 1, i, from_white) > p->ramp_step)
+		i++;
+	return i;
 }
 
 const char *

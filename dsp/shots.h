@@ -161,6 +161,18 @@ enum shot_easing shots_easing(const double *t, const double *a, size_t n);
 int shots_detect(const struct shot_frame *f, size_t n,
     const struct shots_params *p, struct shot_transition **out, size_t *count);
 
+/*
+ * Where the picture starts: the first frame after an opening on flat
+ * black or white and after the fade up out of it (luma still moving away
+ * from the flat end by more than ramp_step a frame, for at most
+ * SHOTS_OPENING_FADE_MAX_S); frame 0 when the video opens on its picture
+ * or is flat throughout. Re-cut from inside the opening, the output would
+ * start with a cut out of black or a flash of the fade.
+ */
+#define SHOTS_OPENING_FADE_MAX_S 1.0
+size_t shots_picture_start(
+    const struct shot_frame *f, size_t n, const struct shots_params *p);
+
 const char *shots_kind_name(enum shot_kind kind);
 const char *shots_easing_name(enum shot_easing easing);
 

@@ -8,7 +8,8 @@ PACKAGES="build-essential pkg-config ffmpeg \
 libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev \
 libswscale-dev libswresample-dev libevent-dev libmsgpack-dev check \
 libsubunit-dev libjansson-dev libebur128-dev libaubio-dev libsystemd-dev \
-libcurl4-openssl-dev libssl-dev zlib1g-dev libseccomp-dev clang clang-format jq openssl socat"
+libcurl4-openssl-dev libssl-dev zlib1g-dev libseccomp-dev libmicrohttpd-dev python3 python3-prometheus-client \
+clang clang-format jq openssl socat curl"
 
 missing=""
 for p in $PACKAGES; do

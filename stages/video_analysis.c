@@ -1416,22 +1416,14 @@ va_interval(const struct va_state *s, const struct avv_info *in)
 	return in->fps_declared > 0.0 ? 1.0 / in->fps_declared : 1.0 / 25.0;
 }
 
-/*
- * Where the picture starts: the first frame not flat black or white (the
- * first frame when all are). An opening on black is no shot of its own
- * (dsp/shots.c), but re-cut from, it would show as a cut out of black.
- */
+/* Where the picture starts (shots_picture_start), in seconds. */
 static double
 va_picture_start(const struct va_state *s)
 {
-	size_t i;
+	struct shots_params p;
 
-	for (i = 0; i < s->n; i++) {
-		if (s->f[i].black < VA_FLAT_SHARE &&
-		    s->f[i].white < VA_FLAT_SHARE)
-			return s->f[i].t;
-	}
-	return s->f[0].t;
+	shots_params_default(&p);
+	return s->f[shots_picture_start(s->f, s->n, &p)].t;
 }
 
 static json_t *

@@ -504,6 +504,35 @@ START_TEST(test_black_ends_are_not_transitions)
 }
 END_TEST
 
+/*
+ * The picture starts after an opening on black or white and the fade up
+ * out of it, at most SHOTS_OPENING_FADE_MAX_S into the fade; at frame 0
+ * when the video opens on its picture or shows nothing else.
+ */
+START_TEST(test_picture_start_after_the_fade_up)
+{
+	struct shot_frame *f = frames_new(200);
+	size_t cap = (size_t)(SHOTS_OPENING_FADE_MAX_S * FPS);
+
+	ck_assert_uint_eq(shots_picture_start(f, 200, &P), 0);
+	dark(f, 0, 9, false);
+	ck_assert_uint_eq(shots_picture_start(f, 200, &P), 10);
+	ramp(f, 9, 12, 3.0, 120.0);
+	ck_assert_uint_eq(shots_picture_start(f, 200, &P), 21);
+	/* A slow fade: frame 16 is the first over dark_luma (12.2). */
+	ramp(f, 9, 150, 3.0, 200.0);
+	ck_assert_uint_eq(shots_picture_start(f, 200, &P), 16 + cap);
+	free(f);
+	f = frames_new(200);
+	dark(f, 0, 5, true);
+	ramp(f, 5, 10, 250.0, 120.0);
+	ck_assert_uint_eq(shots_picture_start(f, 200, &P), 15);
+	dark(f, 0, 199, false);
+	ck_assert_uint_eq(shots_picture_start(f, 200, &P), 0);
+	free(f);
+}
+END_TEST
+
 START_TEST(test_dip_without_ramp_is_cuts)
 {
 	struct shot_frame *f = frames_new(200);
@@ -700,6 +729,7 @@ dsp_shots_suite(void)
 	tcase_add_test(tc, test_fade_through_black);
 	tcase_add_test(tc, test_fade_through_white_one_sided);
 	tcase_add_test(tc, test_black_ends_are_not_transitions);
+	tcase_add_test(tc, test_picture_start_after_the_fade_up);
 	tcase_add_test(tc, test_dip_without_ramp_is_cuts);
 	tcase_add_test(tc, test_dissolve_linear);
 	tcase_add_test(tc, test_dissolve_eased);

@@ -238,8 +238,9 @@ END_TEST
 
 /*
  * A video that opens on 0.4 s of black and cuts to its picture: one shot
- * (the opening is no cut), whose picture starts at 0.4 s; a video that
- * opens on its picture starts it at 0.
+ * (the opening is no cut), whose picture starts at 0.4 s; one that fades
+ * up out of the black over 0.32 s starts it where the fade ends; a video
+ * that opens on its picture starts it at 0.
  */
 START_TEST(test_black_opening)
 {
@@ -247,6 +248,11 @@ START_TEST(test_black_opening)
 	    "color=c=black:s=" S320 ":r=25:d=0.4,format=yuv420p,setsar=1[a];"
 	    "testsrc2=s=" S320 ":r=25:d=2,format=yuv420p,setsar=1[b];"
 	    "[a][b]concat=n=2:v=1:a=0[v]",
+	    "-map", "[v]", ENC, NULL};
+	const char *fade[] = {"-filter_complex",
+	    "color=c=black:s=" S320 ":r=25:d=0.4,format=yuv420p,setsar=1[a];"
+	    "testsrc2=s=" S320 ":r=25:d=2,fade=in:d=0.32,format=yuv420p,"
+	    "setsar=1[b];[a][b]concat=n=2:v=1:a=0[v]",
 	    "-map", "[v]", ENC, NULL};
 	const char *plain[] = {
 	    "-f", "lavfi", "-i", "testsrc2=s=" S320 ":r=25:d=1", ENC, NULL};
@@ -257,6 +263,11 @@ START_TEST(test_black_opening)
 	ck_assert_uint_eq(shot_count(o), 1);
 	ck_assert_double_eq_tol(
 	    media_json_num(o, "picture_start_s"), 0.4, TWO_FRAMES);
+	json_decref(o);
+	media_gen("fade_open.mp4", fade);
+	o = analyse_ok("fade_open.mp4");
+	ck_assert_double_eq_tol(
+	    media_json_num(o, "picture_start_s"), 0.72, TWO_FRAMES);
 	json_decref(o);
 	media_gen("open_plain.mp4", plain);
 	o = analyse_ok("open_plain.mp4");
