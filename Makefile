@@ -1,6 +1,6 @@
 # reel: one non-recursive Makefile.
 #
-#   make                      build reeld, reel-worker, reelctl, reelstat
+#   make                      build reeld, reel-worker, reel-httpd, reelctl, reelstat
 #   make check                install missing packages, build, run every test
 #   make demo                 install missing packages, run a job end to end
 #   make SANITIZE=address,undefined check
@@ -37,6 +37,7 @@ LIBAV_PC := libavformat libavcodec libavfilter libavutil libswscale \
 MEDIA_PC := jansson $(LIBAV_PC)
 STAGE_PC := $(MEDIA_PC) libebur128 aubio
 CLI_PC := jansson $(MSGPACK_PC)
+HTTPD_PC := jansson $(MSGPACK_PC) libmicrohttpd libcrypto
 # The worker's seccomp filter (worker/sandbox.c).
 SANDBOX_PC := libseccomp
 WORKER_PC := $(IPC_PC) $(SANDBOX_PC)
@@ -49,12 +50,15 @@ WORKER_PC := $(IPC_PC) $(SANDBOX_PC)
 #  - stages/ see media/, dsp/, the contract and common/, never ipc/: no
 #    socket, no msgpack;
 #  - worker/ (the process) sees ipc/, common/ and the contract, never a
-#    stage: it finds them in the stage libraries at run time.
+#    stage: it finds them in the stage libraries at run time;
+#  - httpd/ (reel-httpd) sees ipc/, shm/, common/ and cli/'s client of
+#    reeld.sock, never supervisor/: it holds no job state.
 BASE_INC := -Icommon -Iipc -Ishm
 DSP_INC := -Idsp -Icommon
 MEDIA_INC := -Imedia -Idsp -Iworker/api -Icommon
 STAGE_INC := -Istages -Imedia -Idsp -Iworker/api -Icommon
 WORKER_INC := -Iworker -Iworker/api $(BASE_INC)
+HTTPD_INC := -Ihttpd -Icli $(BASE_INC)
 
 COMMON_SRCS := $(wildcard common/*.c)
 IPC_SRCS := $(wildcard ipc/*.c)
@@ -65,6 +69,7 @@ MEDIA_SRCS := $(wildcard media/*.c)
 STAGE_SRCS := $(wildcard stages/*.c stages/rendering/*.c)
 WORKER_SRCS := $(filter-out worker/main.c,$(wildcard worker/*.c))
 CLI_SRCS := $(filter-out cli/reelctl.c cli/reelstat.c,$(wildcard cli/*.c))
+HTTPD_SRCS := $(filter-out httpd/main.c,$(wildcard httpd/*.c))
 
 objs = $(patsubst %.c,$(O)/%.o,$(1))
 COMMON_OBJS := $(call objs,$(COMMON_SRCS))
@@ -76,6 +81,7 @@ MEDIA_OBJS := $(call objs,$(MEDIA_SRCS))
 STAGE_OBJS := $(call objs,$(STAGE_SRCS))
 WORKER_OBJS := $(call objs,$(WORKER_SRCS))
 CLI_OBJS := $(call objs,$(CLI_SRCS))
+HTTPD_OBJS := $(call objs,$(HTTPD_SRCS))
 # The pure algorithms as one library: a test links it alone.
 DSP_LIB := $(O)/libreel-dsp.a
 # ipc/ and common/ as archives too, so that a program links only the
@@ -84,12 +90,13 @@ DSP_LIB := $(O)/libreel-dsp.a
 IPC_LIB := $(O)/libreel-ipc.a
 COMMON_LIB := $(O)/libreel-common.a
 
-BINS := $(O)/reeld $(O)/reel-worker $(O)/reelctl $(O)/reelstat
+BINS := $(O)/reeld $(O)/reel-worker $(O)/reel-httpd $(O)/reelctl $(O)/reelstat
 
 # Check suites, one per module, named by folder: tests/check_sup_*.c link
 # the supervisor modules, check_dsp_*.c only libreel-dsp.a,
 # check_media_*.c, check_stage_*.c and check_worker_*.c the worker's
-# modules, check_cli_*.c the client modules, every other tests/check_*.c
+# modules, check_cli_*.c the client modules, check_httpd_*.c
+# reel-httpd's, every other tests/check_*.c
 # only common/, ipc/ and shm/.
 CHECK_SRCS := $(wildcard tests/check_*.c)
 CHECKS := $(patsubst tests/%.c,$(O)/tests/%,$(CHECK_SRCS))
@@ -148,6 +155,10 @@ $(O)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BASE_INC) -Icli $(call pc_cflags,$(CLI_PC)) -c $< -o $@
 
+$(O)/httpd/%.o: httpd/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(HTTPD_INC) $(call pc_cflags,$(HTTPD_PC)) -c $< -o $@
+
 # Each kind of test sees the folders of what it tests (and tests/).
 TEST_WORKER_INC := $(WORKER_INC) -Istages -Istages/rendering -Imedia -Idsp
 $(O)/tests/check_dsp_%.o: tests/check_dsp_%.c
@@ -163,6 +174,11 @@ $(O)/tests/check_cli_%.o: tests/check_cli_%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(BASE_INC) -Icli -Itests \
 		$(call pc_cflags,check $(CLI_PC)) -c $< -o $@
+
+$(O)/tests/check_httpd_%.o: tests/check_httpd_%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(HTTPD_INC) -Itests \
+		$(call pc_cflags,check $(HTTPD_PC)) -c $< -o $@
 
 $(O)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
@@ -214,6 +230,9 @@ $(O)/reelctl: $(O)/cli/reelctl.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OB
 $(O)/reelstat: $(O)/cli/reelstat.o $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLI_PC) $(BASE_PC) libevent) -lm
 
+$(O)/reel-httpd: $(O)/httpd/main.o $(HTTPD_OBJS) $(CLI_OBJS) $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(HTTPD_PC) $(BASE_PC) libevent) -lm -pthread
+
 BASE_OBJS := $(IPC_OBJS) $(SHM_OBJS) $(COMMON_OBJS)
 TEST_MEDIA_OBJ := $(O)/tests/media.o
 CHECK_LIBS := $(call pc_libs,check $(IPC_PC) $(BASE_PC)) -lm
@@ -239,6 +258,9 @@ $(O)/tests/check_worker_%: $(O)/tests/check_worker_%.o $(WORKER_TEST_OBJS)
 
 $(O)/tests/check_cli_%: $(O)/tests/check_cli_%.o $(TEST_MEDIA_OBJ) $(CLI_OBJS) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(CLI_PC))
+
+$(O)/tests/check_httpd_%: $(O)/tests/check_httpd_%.o $(TEST_MEDIA_OBJ) $(HTTPD_OBJS) $(CLI_OBJS) $(BASE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(call pc_libs,$(HTTPD_PC)) -pthread
 
 $(O)/tests/check_%: $(O)/tests/check_%.o $(TEST_MEDIA_OBJ) $(BASE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
@@ -298,35 +320,42 @@ demo: deps
 	@BIN=$(O) scripts/demo.sh
 
 # libFuzzer targets (clang), FUZZ_SECONDS each: fuzz_msg (frames, every
-# message, reeld's checks of client fields) and fuzz_wal (the journal
-# reader). New inputs go to a scratch corpus; the committed seeds in
-# tests/fuzz/corpus/ stay small. `make check` runs both for 60 s.
+# message, reeld's checks of client fields), fuzz_wal (the journal reader)
+# and fuzz_http (reel-httpd's router and multipart parser). New inputs go
+# to a scratch corpus; the committed seeds in tests/fuzz/corpus/ stay
+# small. `make check` runs them for 60 s.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_PC := jansson $(MSGPACK_PC) $(BASE_PC)
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -D_GNU_SOURCE \
 	$(BASE_INC) $(call pc_cflags,$(FUZZ_PC))
 FUZZ_SRCS_msg := ipc/msg.c ipc/jsonmp.c ipc/request.c
 FUZZ_SRCS_wal :=
-FUZZERS := msg wal
+FUZZ_SRCS_http := httpd/multipart.c httpd/router.c
+FUZZ_INC_http := -Ihttpd
+FUZZERS := msg wal http
 
-$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(IPC_SRCS) $(COMMON_SRCS)
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(IPC_SRCS) $(COMMON_SRCS) $(wildcard httpd/*.c)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRCS_$*) $(COMMON_SRCS) \
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_INC_$*) $< $(FUZZ_SRCS_$*) $(COMMON_SRCS) \
 		$(call pc_libs,$(FUZZ_PC)) -o $@
 
+# The targets run side by side: FUZZ_SECONDS of wall time for all of them.
 fuzz: $(patsubst %,$(O)/fuzz/fuzz_%,$(FUZZERS))
 	@for f in $(FUZZERS); do \
-		log=$(O)/fuzz/fuzz_$$f.log; \
 		mkdir -p $(O)/fuzz/corpus-$$f; \
-		$(O)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+		( $(O)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
 			-print_final_stats=1 $(O)/fuzz/corpus-$$f \
-			tests/fuzz/corpus/$$f >$$log 2>&1; \
-		rc=$$?; \
+			tests/fuzz/corpus/$$f >$(O)/fuzz/fuzz_$$f.log 2>&1; \
+		  echo $$? >$(O)/fuzz/fuzz_$$f.rc ) & \
+	done; wait; \
+	bad=0; for f in $(FUZZERS); do \
+		log=$(O)/fuzz/fuzz_$$f.log; rc=$$(cat $(O)/fuzz/fuzz_$$f.rc); \
 		echo "fuzz_$$f: $(FUZZ_SECONDS) s, exit $$rc," \
 			$$(grep -h '^stat::number_of_executed_units' $$log); \
-		if [ $$rc -ne 0 ]; then tail -n 40 $$log; exit 1; fi; \
-	done
+		if [ "$$rc" -ne 0 ]; then tail -n 40 $$log; bad=1; fi; \
+	done; exit $$bad
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries, the worker
 # where reeld looks for it by default, and the systemd unit.
@@ -337,9 +366,10 @@ install: all
 	install -m 0755 $(O)/reeld $(DESTDIR)$(PREFIX)/sbin/reeld
 	install -m 0755 $(O)/reel-worker $(STAGE_LIBS) \
 		$(DESTDIR)$(PREFIX)/libexec/reel/
-	install -m 0755 $(O)/reelctl $(O)/reelstat $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 systemd/reeld.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/reeld.service
+	install -m 0755 $(O)/reelctl $(O)/reelstat $(O)/reel-httpd \
+		$(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 systemd/reeld.service systemd/reel-httpd.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -111,6 +111,16 @@ reel_id_new(const char *prefix, char buf[REEL_ID_SIZE])
 }
 
 bool
+reel_user_valid(const char *user)
+{
+	size_t n = strlen(user);
+
+	return n >= 1 && n <= REEL_USER_LEN &&
+	       strspn(user, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == n;
+}
+
+bool
 reel_id_valid(const char *prefix, const char *id)
 {
 	if (strlen(id) != REEL_ID_LEN || strncmp(id, prefix, 4) != 0)

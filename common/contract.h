@@ -51,6 +51,8 @@ enum stage {
 #define ERR_RESPONSE_TOO_LARGE "RESPONSE_TOO_LARGE"
 #define ERR_STORAGE_FULL "STORAGE_FULL"
 #define ERR_INTERNAL "INTERNAL_ERROR"
+#define ERR_UNAUTHORIZED "UNAUTHORIZED"
+#define ERR_FORBIDDEN "FORBIDDEN"
 
 const char *job_status_name(enum job_status status);
 int job_status_parse(const char *name, enum job_status *out);
@@ -66,5 +68,13 @@ int stage_progress_percent(enum stage stage, unsigned permille);
 /* Fills buf with prefix ("job_" or "vid_") and 12 random hex digits. */
 int reel_id_new(const char *prefix, char buf[REEL_ID_SIZE]);
 bool reel_id_valid(const char *prefix, const char *id);
+
+/*
+ * An owner named by reel-httpd for a token: 1 to REEL_USER_LEN of
+ * a-z A-Z 0-9 . _ @ -. Local clients are owners by uid and have no name.
+ */
+#define REEL_USER_LEN 31
+#define REEL_USER_SIZE (REEL_USER_LEN + 1)
+bool reel_user_valid(const char *user);
 
 #endif

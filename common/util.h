@@ -35,6 +35,9 @@ const char *state_dir_default(const char *explicit_dir);
 #define REEL_SOCKET_NAME "reeld.sock"
 #define REEL_JOBTAB_NAME "jobs.shm"
 
+/* write(2) until all of buf is written, through EINTR: 0, or -1 with errno. */
+int write_all(int fd, const void *buf, size_t len);
+
 /* mkdir -p with the given mode for each created component. */
 int mkdir_p(const char *path, unsigned mode);
 /* Removes a directory tree; missing entries are not an error. */

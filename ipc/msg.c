@@ -97,6 +97,10 @@ static const struct field fields_WEBHOOKS[] = {
 static const struct field fields_REDELIVER[] = {
     {FSTR(job_ref, job_id, REQ)},
 };
+static const struct field fields_IDENTIFY[] = {
+    {FSTR(identify, user, REQ)},
+    {FBOOL(identify, admin, OPT)},
+};
 static const struct field fields_RESPONSE[] = {
     {FBOOL(response, success, REQ)},
     {FSTR(response, message, OPT)},

@@ -90,6 +90,16 @@ struct msg_result {
 };
 
 /*
+ * IDENTIFY: the rest of the connection acts for user, as its owner (and
+ * sees every job when admin). reeld accepts it only from the user it
+ * trusts to have authenticated user (reel-httpd: docs/httpd.md).
+ */
+struct msg_identify {
+	char user[REEL_USER_SIZE];
+	bool admin;
+};
+
+/*
  * RESPONSE: the documented envelope. On success "data" is any msgpack
  * value (nil allowed); on failure "error" is a map {code, detail}.
  */
@@ -154,6 +164,7 @@ struct msg {
 		struct msg_job_ref job_ref;
 		struct msg_list list;
 		struct msg_result result;
+		struct msg_identify identify;
 		struct msg_response response;
 		struct msg_job_start job_start;
 		struct msg_hello hello;

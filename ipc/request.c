@@ -66,6 +66,18 @@ check_url(const char *url, char *detail)
 	return 0;
 }
 
+/* An owner's name: what a token file may give (docs/httpd.md). */
+static int
+check_user(const char *user, char *detail)
+{
+	if (reel_user_valid(user))
+		return 0;
+	snprintf(detail, MSG_TEXT_SIZE,
+	    "user '%.32s' is not 1 to %d of a-z A-Z 0-9 . _ @ -", user,
+	    REEL_USER_LEN);
+	return -1;
+}
+
 static bool
 value_in(const char *v, const char *const *allowed)
 {
@@ -224,6 +236,9 @@ request_check(
 	case MSG_RESULT:
 		rc = check_id(
 		    "job_id", "job_", m->u.result.job_id, code, detail);
+		break;
+	case MSG_IDENTIFY:
+		rc = check_user(m->u.identify.user, detail);
 		break;
 	default:
 		break;

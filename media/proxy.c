@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "util.h"
 
 #define PROXY_MAGIC "REELPRXY"
 #define PROXY_END "REELPEND"
@@ -47,7 +48,6 @@ struct proxy_reader {
 static void proxy_put_f64(uint8_t *p, double v);
 static double proxy_get_f64(const uint8_t *p);
 static void proxy_make_id(char id[PROXY_ID_SIZE]);
-static int proxy_write_all(int fd, const uint8_t *p, size_t n);
 static enum stage_result proxy_flush(struct proxy_writer *w);
 static enum stage_result proxy_header(struct proxy_writer *w);
 static enum stage_result proxy_bad(
@@ -115,27 +115,10 @@ proxy_name(const char *role, char name[PROXY_NAME_SIZE])
 	snprintf(name, PROXY_NAME_SIZE, "proxy-%s.gray", role);
 }
 
-static int
-proxy_write_all(int fd, const uint8_t *p, size_t n)
-{
-	ssize_t k;
-
-	while (n > 0) {
-		k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 static enum stage_result
 proxy_flush(struct proxy_writer *w)
 {
-	if (w->used > 0 && proxy_write_all(w->fd, w->buf, w->used) < 0)
+	if (w->used > 0 && write_all(w->fd, w->buf, w->used) < 0)
 		return stage_fail(w->ctx, STAGE_E_IO, "cannot write %s: %s",
 		    w->info.name, strerror(errno != 0 ? errno : EIO));
 	/*

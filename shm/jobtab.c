@@ -59,7 +59,8 @@ union jobtab_slot {
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free atomics across processes");
 _Static_assert(sizeof(atomic_uint) == 4, "32-bit sequence counter");
 _Static_assert(sizeof(struct jobtab_info) == 72, "jobtab_info size");
-_Static_assert(sizeof(struct jobtab_job) == 320, "jobtab_job size");
+_Static_assert(sizeof(struct jobtab_job) == 392, "jobtab_job size");
+_Static_assert(offsetof(struct jobtab_job, owner_uid) == 320, "job owner");
 _Static_assert(offsetof(struct jobtab_job, created_ms) == 16, "job times");
 _Static_assert(offsetof(struct jobtab_job, job_id) == 48, "job strings");
 _Static_assert(offsetof(struct jobtab_hdr_fields, abi_version) == 8, "abi");
@@ -374,6 +375,8 @@ jobtab_terminate(struct jobtab_job *job)
 	job->video_id[sizeof(job->video_id) - 1] = '\0';
 	job->template_id[sizeof(job->template_id) - 1] = '\0';
 	job->error[sizeof(job->error) - 1] = '\0';
+	job->owner_name[sizeof(job->owner_name) - 1] = '\0';
+	job->error_code[sizeof(job->error_code) - 1] = '\0';
 }
 
 static union jobtab_slot *

@@ -17,7 +17,7 @@
 #include "contract.h"
 
 #define JOBTAB_MAGIC 0x53424f4a4c454552ULL /* "REELJOBS" little-endian */
-#define JOBTAB_ABI_VERSION 1
+#define JOBTAB_ABI_VERSION 2
 #define JOBTAB_ERROR_SIZE 200
 #define JOBTAB_MAX_SLOTS 65536
 
@@ -54,6 +54,11 @@ struct jobtab_job {
 	char video_id[24];
 	char template_id[24];
 	char error[JOBTAB_ERROR_SIZE];
+	/* ABI 2: whose job it is (reel-httpd checks it) and why it failed. */
+	uint32_t owner_uid;
+	char owner_name[32]; /* "" for a local client's job */
+	char error_code[32];
+	uint32_t pad3;
 };
 
 struct jobtab;
@@ -86,7 +91,7 @@ void jobtab_read_job(
  * are fixed by the ABI version; jobtab.c asserts them at compile time.
  */
 #define JOBTAB_HEADER_SIZE 256
-#define JOBTAB_SLOT_SIZE 384
+#define JOBTAB_SLOT_SIZE 448
 /*
  * How long a reader keeps retrying one header or slot. Only a writer
  * stopped in the middle of an update (SIGSTOP, a debugger) holds a counter

@@ -34,6 +34,7 @@ enum {
 	OPT_SYNC,
 	OPT_RETENTION,
 	OPT_ADMIN_GROUP,
+	OPT_API_USER,
 	OPT_WORKER_USER,
 	OPT_WORKER_MEMORY,
 	OPT_WORKER_CPU,
@@ -57,6 +58,7 @@ static const struct option options[] = {
     {"journal-sync", required_argument, NULL, OPT_SYNC},
     {"retention-seconds", required_argument, NULL, OPT_RETENTION},
     {"admin-group", required_argument, NULL, OPT_ADMIN_GROUP},
+    {"api-user", required_argument, NULL, OPT_API_USER},
     {"worker-user", required_argument, NULL, OPT_WORKER_USER},
     {"worker-memory-mb", required_argument, NULL, OPT_WORKER_MEMORY},
     {"worker-cpu-seconds", required_argument, NULL, OPT_WORKER_CPU},
@@ -117,6 +119,7 @@ config_usage(void)
 	    "             [--stage-stall-seconds S] [--job-timeout S]\n"
 	    "             [--max-file-size-mb MB] [--journal-sync POLICY]\n"
 	    "             [--retention-seconds S] [--admin-group GROUP]\n"
+	    "             [--api-user USER]\n"
 	    "             [--worker-user USER] [--worker-memory-mb MB]\n"
 	    "             [--worker-cpu-seconds S] [--worker-file-size-mb MB]\n"
 	    "             [--worker-open-files N] [--webhook-secret-file "
@@ -178,6 +181,9 @@ config_string(struct config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_ADMIN_GROUP:
 		cfg->admin_group = arg;
+		return 0;
+	case OPT_API_USER:
+		cfg->api_user = arg;
 		return 0;
 	case OPT_WORKER_USER:
 		cfg->worker_user = arg;

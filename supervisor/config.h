@@ -21,6 +21,11 @@ struct config {
 	unsigned retention_seconds;
 	/* Clients in this group (and root) see and cancel every job. */
 	const char *admin_group;
+	/*
+	 * reel-httpd's user: its connections may name the owner they act for
+	 * (IDENTIFY); root's and reeld's own user's may too.
+	 */
+	const char *api_user;
 	/* Least privilege for workers, applied by spawner.c and confine.c. */
 	const char *worker_user;
 	unsigned worker_memory_mb;

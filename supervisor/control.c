@@ -49,6 +49,8 @@ static struct event *backoff_ev;
 static struct event_base *client_base;
 static gid_t admin_gid;
 static bool admin_group_set;
+static uid_t api_uid;
+static bool api_user_set;
 static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 static void client_on_msg(
@@ -263,6 +265,26 @@ handle_redeliver(struct client *cl, const struct msg_job_ref *req)
 	    -1);
 }
 
+/*
+ * The connection acts for the owner that reel-httpd authenticated. Only a
+ * trusted peer may say so: anyone else could claim any owner's jobs.
+ */
+static void
+handle_identify(struct client *cl, const struct msg_identify *req)
+{
+	if (!cl->cl_who.trusted) {
+		client_respond_err(cl, "Forbidden.", ERR_FORBIDDEN,
+		    "only root, reeld's user or --api-user may act for "
+		    "another owner");
+		return;
+	}
+	str_copy(cl->cl_who.name, req->user, sizeof(cl->cl_who.name));
+	cl->cl_who.admin = req->admin;
+	client_respond_ok(cl, "Identified",
+	    json_pack("{s:s, s:b}", "user", req->user, "admin", req->admin),
+	    -1);
+}
+
 static const char *
 request_message(const char *code)
 {
@@ -314,6 +336,9 @@ client_dispatch(struct client *cl, struct msg *m)
 		break;
 	case MSG_REDELIVER:
 		handle_redeliver(cl, &m->u.job_ref);
+		break;
+	case MSG_IDENTIFY:
+		handle_identify(cl, &m->u.identify);
 		break;
 	default:
 		client_respond_err(cl, "Unexpected message.",
@@ -413,6 +438,8 @@ client_identify(int s, struct caller *who)
 	who->uid = cred.uid;
 	who->admin = cred.uid == 0 ||
 		     (admin_group_set && client_in_group(cred.uid, cred.gid));
+	who->trusted = cred.uid == 0 || cred.uid == geteuid() ||
+		       (api_user_set && cred.uid == api_uid);
 	return 0;
 }
 
@@ -461,6 +488,14 @@ control_listen(struct event_base *base, const struct config *cfg)
 			    cfg->admin_group);
 		admin_gid = gr->gr_gid;
 		admin_group_set = true;
+	}
+	if (cfg->api_user != NULL) {
+		struct passwd *pw = getpwnam(cfg->api_user);
+
+		if (pw == NULL)
+			fatalx("--api-user %s: no such user", cfg->api_user);
+		api_uid = pw->pw_uid;
+		api_user_set = true;
 	}
 	if (snprintf(socket_path, sizeof(socket_path), "%s/%s",
 		cfg->runtime_dir,

@@ -54,7 +54,8 @@ job_lookup(const char *job_id)
 bool
 job_visible(const struct job *j, const struct caller *who)
 {
-	return who->admin || j->j_owner == who->uid;
+	return who->admin || (j->j_owner == who->uid &&
+				 strcmp(j->j_owner_name, who->name) == 0);
 }
 
 struct job *

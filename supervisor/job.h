@@ -21,10 +21,15 @@
 #include "jobstate.h"
 #include "msg.h"
 
-/* Who sent a request, from SO_PEERCRED (control.c). */
+/*
+ * Who sent a request, from SO_PEERCRED (control.c), and the owner a
+ * trusted front end named with IDENTIFY ("" for local clients).
+ */
 struct caller {
 	uid_t uid;
-	bool admin; /* root or in --admin-group: sees every job */
+	char name[REEL_USER_SIZE];
+	bool admin;   /* root, in --admin-group, or an admin token */
+	bool trusted; /* root, reeld's own user or --api-user */
 };
 
 struct job {
@@ -36,6 +41,7 @@ struct job {
 	/* Processing when reeld stopped: runs its current stage again. */
 	bool j_resume;
 	uid_t j_owner;
+	char j_owner_name[REEL_USER_SIZE];
 	char j_id[REEL_ID_SIZE];
 	char j_video[REEL_ID_SIZE];
 	char j_template[REEL_ID_SIZE];

@@ -33,17 +33,18 @@ job_record_json(const struct job *j)
 		    stats, json_pack("[f, I, f]", j->j_stats[s].wall_s,
 			       (json_int_t)j->j_stats[s].peak_rss_kb,
 			       j->j_stats[s].cpu_s));
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i, s:i, "
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:s, s:i, s:i, "
 			 "s:b, s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:o}",
 	    "id", j->j_id, "video", j->j_video, "template", j->j_template,
 	    "webhook", j->j_webhook, "config", job_config_json(&j->j_config),
-	    "owner", (json_int_t)j->j_owner, "status",
-	    job_status_name(st->status), "stage", (int)st->stage, "progress",
-	    st->progress, "template_only", st->template_only, "created",
-	    (json_int_t)st->created_ms, "updated", (json_int_t)st->updated_ms,
-	    "started", (json_int_t)st->started_ms, "completed",
-	    (json_int_t)st->completed_ms, "error_stage", (int)st->error_stage,
-	    "error_code", st->error_code, "error", st->error, "stats", stats);
+	    "owner", (json_int_t)j->j_owner, "owner_name", j->j_owner_name,
+	    "status", job_status_name(st->status), "stage", (int)st->stage,
+	    "progress", st->progress, "template_only", st->template_only,
+	    "created", (json_int_t)st->created_ms, "updated",
+	    (json_int_t)st->updated_ms, "started", (json_int_t)st->started_ms,
+	    "completed", (json_int_t)st->completed_ms, "error_stage",
+	    (int)st->error_stage, "error_code", st->error_code, "error",
+	    st->error, "stats", stats);
 }
 
 int
@@ -120,20 +121,23 @@ job_from_record(struct job *j, json_t *rec)
 {
 	struct jobstate *st = &j->j_st;
 	const char *id, *video, *tpl, *hook, *status, *code, *error;
+	const char *owner_name = "";
 	json_t *cfg, *stats;
 	json_int_t owner, created, updated, started, completed;
 	int stage, progress, estage, tonly;
 
 	if (json_unpack(rec,
-		"{s:s, s:s, s:s, s:s, s:o, s:I, s:s, s:i, s:i, s:b, s:I, "
+		"{s:s, s:s, s:s, s:s, s:o, s:I, s?s, s:s, s:i, s:i, s:b, s:I, "
 		"s:I, s:I, s:I, s:i, s:s, s:s, s:o}",
 		"id", &id, "video", &video, "template", &tpl, "webhook", &hook,
-		"config", &cfg, "owner", &owner, "status", &status, "stage",
-		&stage, "progress", &progress, "template_only", &tonly,
-		"created", &created, "updated", &updated, "started", &started,
-		"completed", &completed, "error_stage", &estage, "error_code",
-		&code, "error", &error, "stats", &stats) != 0 ||
+		"config", &cfg, "owner", &owner, "owner_name", &owner_name,
+		"status", &status, "stage", &stage, "progress", &progress,
+		"template_only", &tonly, "created", &created, "updated",
+		&updated, "started", &started, "completed", &completed,
+		"error_stage", &estage, "error_code", &code, "error", &error,
+		"stats", &stats) != 0 ||
 	    !reel_id_valid("job_", id) ||
+	    (owner_name[0] != '\0' && !reel_user_valid(owner_name)) ||
 	    job_status_parse(status, &st->status) != 0 ||
 	    job_config_from_json(&j->j_config, cfg) != 0)
 		return -1;
@@ -142,6 +146,7 @@ job_from_record(struct job *j, json_t *rec)
 	str_copy(j->j_template, tpl, sizeof(j->j_template));
 	str_copy(j->j_webhook, hook, sizeof(j->j_webhook));
 	j->j_owner = (uid_t)owner;
+	str_copy(j->j_owner_name, owner_name, sizeof(j->j_owner_name));
 	st->stage = (enum stage)stage;
 	st->progress = progress;
 	st->template_only = tonly;

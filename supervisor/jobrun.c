@@ -135,7 +135,7 @@ job_validate(const struct msg_submit *req, char *code, char *detail)
 }
 
 static struct job *
-job_new(const struct msg_submit *req, uid_t owner)
+job_new(const struct msg_submit *req, const struct caller *owner)
 {
 	struct job *j = job_alloc();
 
@@ -147,7 +147,8 @@ job_new(const struct msg_submit *req, uid_t owner)
 	str_copy(j->j_template, req->template_id, sizeof(j->j_template));
 	str_copy(j->j_webhook, req->webhook_url, sizeof(j->j_webhook));
 	j->j_config = req->config;
-	j->j_owner = owner;
+	j->j_owner = owner->uid;
+	str_copy(j->j_owner_name, owner->name, sizeof(j->j_owner_name));
 	jobstate_init(&j->j_st, req->template_only, clock_realtime_ms());
 	return j;
 }
@@ -179,7 +180,7 @@ jobrun_submit(const struct msg_submit *req, const struct caller *who,
 	}
 	if (!journal_writable())
 		return job_refuse_unrecorded(code, detail, ENOSPC);
-	j = job_new(req, who->uid);
+	j = job_new(req, who);
 	/* Durable before it is acknowledged or published. */
 	if (jobrecord_write(j, true) != 0) {
 		int err = errno;

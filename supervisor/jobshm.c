@@ -96,6 +96,9 @@ jobshm_publish(const struct job *j)
 	str_copy(row.video_id, j->j_video, sizeof(row.video_id));
 	str_copy(row.template_id, j->j_template, sizeof(row.template_id));
 	str_copy(row.error, j->j_st.error, sizeof(row.error));
+	row.owner_uid = (uint32_t)j->j_owner;
+	str_copy(row.owner_name, j->j_owner_name, sizeof(row.owner_name));
+	str_copy(row.error_code, j->j_st.error_code, sizeof(row.error_code));
 	jobtab_write_job(job_table, (uint32_t)j->j_slot, &row);
 }
 

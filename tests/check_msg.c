@@ -82,6 +82,14 @@ fill_REDELIVER(struct msg *m)
 }
 
 static void
+fill_IDENTIFY(struct msg *m)
+{
+	str_copy(m->u.identify.user, "alice@example.org",
+	    sizeof(m->u.identify.user));
+	m->u.identify.admin = true;
+}
+
+static void
 fill_RESULT(struct msg *m)
 {
 	str_copy(m->u.result.job_id, "job_0123456789ab", REEL_ID_SIZE);

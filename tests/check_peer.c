@@ -107,7 +107,7 @@ progress(struct msg *m, uint32_t permille)
 }
 
 static void
-write_all(const void *buf, size_t len)
+peer_write_all(const void *buf, size_t len)
 {
 	ck_assert_int_eq(write(sv[0], buf, len), (ssize_t)len);
 }
@@ -119,7 +119,7 @@ write_frame(const struct msg *m)
 	size_t len;
 
 	ck_assert_int_eq(msg_encode(m, &buf, &len), 0);
-	write_all(buf, len);
+	peer_write_all(buf, len);
 	free(buf);
 }
 
@@ -206,7 +206,7 @@ START_TEST(garbage_ends_peer)
 	const unsigned char garbage[] = {0, 0, 0, 5, 0xc1, 0x13, 0x37, 0, 1};
 	struct msg m;
 
-	write_all(garbage, sizeof(garbage));
+	peer_write_all(garbage, sizeof(garbage));
 	progress(&m, 10);
 	write_frame(&m);
 	run(5000);
@@ -224,7 +224,7 @@ START_TEST(oversize_ends_peer)
 {
 	const unsigned char prefix[] = {0, 0x10, 0, 0};
 
-	write_all(prefix, sizeof(prefix));
+	peer_write_all(prefix, sizeof(prefix));
 	run(5000);
 	ck_assert_int_eq(rec.nfinal, 1);
 	ck_assert_str_eq(
@@ -268,7 +268,7 @@ START_TEST(eof_inside_frame)
 
 	progress(&m, 1);
 	ck_assert_int_eq(msg_encode(&m, &buf, &len), 0);
-	write_all(buf, len - 1);
+	peer_write_all(buf, len - 1);
 	close(sv[0]);
 	sv[0] = -1;
 	run(5000);
@@ -328,7 +328,7 @@ START_TEST(byte_by_byte)
 	ck_assert_int_eq(msg_encode(&m, &buf, &len), 0);
 	for (i = 0; i < len; i++) {
 		ck_assert_int_eq(rec.nmsg, 0);
-		write_all(buf + i, 1);
+		peer_write_all(buf + i, 1);
 		event_base_loop(base, EVLOOP_NONBLOCK);
 	}
 	ck_assert_int_eq(rec.nmsg, 1);

@@ -12,12 +12,14 @@ RUN=$T/run
 STATE=$T/state
 SOCK=$RUN/reeld.sock
 REELD_PID=
+HTTPD_PID=
 FAKE=$BIN/tests/fake_worker
 RECV_PIDS=()
 export NO_PROXY=127.0.0.1 no_proxy=127.0.0.1
 
 cleanup() {
 	for p in "${RECV_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "$HTTPD_PID" ] && kill -TERM "$HTTPD_PID" 2>/dev/null && wait "$HTTPD_PID" 2>/dev/null
 	if [ -n "$REELD_PID" ] && kill -0 "$REELD_PID" 2>/dev/null; then
 		kill -CONT "$REELD_PID" 2>/dev/null
 		pkill -KILL -P "$REELD_PID" 2>/dev/null
@@ -39,6 +41,10 @@ fail() {
 		echo "--- reeld log (tail) ---" >&2
 		tail -n "${REEL_LOG_LINES:-30}" "$T/reeld.log" >&2
 	fi
+	if [ -f "$T/httpd.log" ]; then
+		echo "--- reel-httpd log (tail) ---" >&2
+		tail -n "${REEL_LOG_LINES:-30}" "$T/httpd.log" >&2
+	fi
 	exit 1
 }
 
@@ -56,6 +62,40 @@ start_reeld() {
 		sleep 0.05
 	done
 	fail "reeld did not start"
+}
+
+# start_httpd [reel-httpd options...]: reel-httpd on a free loopback port
+# for this test's reeld; sets API (its base URL) and HTTPD_PID. With
+# HTTPD_AS=USER it runs as that user (needs root).
+start_httpd() {
+	local as=()
+	[ -n "${HTTPD_AS:-}" ] && as=(setpriv --reuid="$HTTPD_AS" \
+		--regid="$(id -g "$HTTPD_AS")" --clear-groups)
+	: >"$T/httpd.log"
+	"${as[@]}" "$BIN/reel-httpd" --runtime-dir "$RUN" --port 0 \
+		--upload-dir "$T" "$@" >>"$T/httpd.log" 2>&1 &
+	HTTPD_PID=$!
+	local port=
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*listening on .* port \([0-9]*\).*/\1/p' "$T/httpd.log")
+		[ -n "$port" ] && break
+		kill -0 "$HTTPD_PID" 2>/dev/null || fail "reel-httpd exited"
+		sleep 0.05
+	done
+	[ -n "$port" ] || fail "reel-httpd did not start"
+	API=http://127.0.0.1:$port/api/v1
+}
+
+# stop_httpd: SIGTERM and wait; it must exit 0 with no sanitizer report.
+stop_httpd() {
+	local rc=0
+	kill -TERM "$HTTPD_PID"
+	wait "$HTTPD_PID" 2>/dev/null || rc=$?
+	HTTPD_PID=
+	expect_eq "$rc" 0 "reel-httpd's exit status"
+	if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/httpd.log"; then
+		fail "reel-httpd: sanitizer report"
+	fi
 }
 
 # start_receiver NAME [webhook_receiver options]: a test webhook receiver

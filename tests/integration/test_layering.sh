@@ -31,6 +31,12 @@ for d in supervisor cli ipc shm common; do
 	forbid "$d" "$LIBAV|ebur128|aubio" "must never include FFmpeg"
 done
 forbid ipc "event2/http|curl|systemd" "knows nothing of jobs or services"
+forbid httpd "$LIBAV|ebur128|aubio|event2" "is only HTTP in front of reeld.sock"
+# reel-httpd never starts a process: spawner.c is the only file that forks.
+if grep -rnE '\b(fork|vfork|execv?p?e?|posix_spawnp?|system|popen)\(' httpd --include='*.c'; then
+	echo "FAIL: httpd starts a process"
+	bad=1
+fi
 
 # Module dependency edges "A B" of one folder tree, quotes only.
 edges() {
@@ -45,7 +51,7 @@ edges() {
 }
 
 # main.c sits on top and includes everyone: leave it out of the graph.
-for tree in "supervisor" "worker stages media dsp" "cli" "ipc shm common"; do
+for tree in "supervisor" "worker stages media dsp" "cli" "httpd" "ipc shm common"; do
 	# shellcheck disable=SC2086
 	if ! out=$(edges $tree | grep -v '^main ' | tsort 2>&1 >/dev/null); then
 		echo "FAIL: a circle of includes in $tree:"

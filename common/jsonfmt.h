@@ -1,9 +1,9 @@
 /*
  * jsonfmt.c: the JSON forms the contract gives to values that may be
- * missing, shared by the job views and the webhook views.
+ * missing, shared by reeld's job and webhook views and reel-httpd's.
  */
-#ifndef REEL_SUP_JSONFMT_H
-#define REEL_SUP_JSONFMT_H
+#ifndef REEL_JSONFMT_H
+#define REEL_JSONFMT_H
 
 #include <stdint.h>
 
