@@ -119,7 +119,8 @@ static int
 check_config_pair(const char *k, const char *v, char *detail)
 {
 	static const char *const quality[] = {"low", "medium", "high", NULL};
-	static const char *const conform[] = {"crop", "pad", "none", NULL};
+	static const char *const conform[] = {
+	    "auto", "crop", "fill", "pad", "none", NULL};
 	static const char *const soundtrack[] = {"source", "template", NULL};
 
 	if (k[0] == '\0' || strspn(k, KEY_CHARS) != strlen(k)) {
@@ -132,7 +133,7 @@ check_config_pair(const char *k, const char *v, char *detail)
 		    "config quality must be low, medium or high");
 	else if (strcmp(k, "conform") == 0 && !value_in(v, conform))
 		snprintf(detail, MSG_TEXT_SIZE,
-		    "config conform must be crop, pad or none");
+		    "config conform must be auto, crop, fill, pad or none");
 	else if (strcmp(k, "grade_strength") == 0 && !value_unit_interval(v))
 		snprintf(detail, MSG_TEXT_SIZE,
 		    "config grade_strength must be a number from 0 to 1");

@@ -101,6 +101,10 @@ sa_conform_name(enum sa_conform_mode mode)
 		return "pad";
 	case SA_CONFORM_NONE:
 		return "none";
+	case SA_CONFORM_FILL:
+		return "fill";
+	case SA_CONFORM_AUTO:
+		return "auto";
 	case SA_CONFORM_CROP:
 		break;
 	}
@@ -143,13 +147,17 @@ sa_geometry(int sw, int sh, int rw, int rh, enum sa_conform_mode mode,
 	if (mode == SA_CONFORM_NONE) {
 		g->w = g->width;
 		g->h = g->height;
-	} else if (mode == SA_CONFORM_CROP) {
+	} else if (mode == SA_CONFORM_CROP || mode == SA_CONFORM_AUTO) {
+		g->mode = SA_CONFORM_CROP;
 		g->w =
 		    (double)sw / sh > r ? sa_even_within(sh * r, sw) : sw & ~1;
 		g->h =
 		    (double)sw / sh > r ? sh & ~1 : sa_even_within(sw / r, sh);
 		g->x = ((sw - g->w) / 2) & ~1;
 		g->y = ((sh - g->h) / 2) & ~1;
+		if (mode == SA_CONFORM_AUTO &&
+		    (double)g->w * g->h < SA_CROP_KEEP_MIN * sw * sh)
+			return sa_geometry(sw, sh, rw, rh, SA_CONFORM_FILL, g);
 	} else {
 		s = fmin((double)g->width / sw, (double)g->height / sh);
 		g->w = sa_even_within(sw * s, g->width);
@@ -216,7 +224,7 @@ sa_config_parse(struct stage_ctx *ctx, struct sa_config *c)
 	size_t i;
 
 	c->quality = SA_QUALITY_DEFAULT;
-	c->conform = SA_CONFORM_CROP;
+	c->conform = SA_CONFORM_AUTO;
 	c->strength = 1.0;
 	for (i = 0; q != NULL && i < sizeof(sa_quality) / sizeof(sa_quality[0]);
 	     i++) {
@@ -227,13 +235,17 @@ sa_config_parse(struct stage_ctx *ctx, struct sa_config *c)
 	    (c->quality = i) == sizeof(sa_quality) / sizeof(sa_quality[0]))
 		return stage_fail(ctx, STAGE_E_USAGE,
 		    "config quality=%s: expected low, medium or high", q);
-	if (m != NULL && strcmp(m, "pad") == 0)
-		c->conform = SA_CONFORM_PAD;
-	else if (m != NULL && strcmp(m, "none") == 0)
-		c->conform = SA_CONFORM_NONE;
-	else if (m != NULL && strcmp(m, "crop") != 0)
+	for (i = SA_CONFORM_CROP; m != NULL && i <= SA_CONFORM_AUTO; i++) {
+		if (strcmp(m, sa_conform_name((enum sa_conform_mode)i)) == 0)
+			break;
+	}
+	if (m != NULL && i > SA_CONFORM_AUTO)
 		return stage_fail(ctx, STAGE_E_USAGE,
-		    "config conform=%s: expected crop, pad or none", m);
+		    "config conform=%s: expected auto, crop, fill, pad or "
+		    "none",
+		    m);
+	if (m != NULL)
+		c->conform = (enum sa_conform_mode)i;
 	if (s != NULL) {
 		errno = 0;
 		c->strength = strtod(s, &end);

@@ -54,7 +54,17 @@ enum sa_conform_mode {
 	SA_CONFORM_CROP,
 	SA_CONFORM_PAD,
 	SA_CONFORM_NONE,
+	/* pad, over the picture itself blurred and dimmed, as editors do */
+	SA_CONFORM_FILL,
+	/* the default: crop, or fill when a crop would keep too little */
+	SA_CONFORM_AUTO,
 };
+/*
+ * auto crops when the crop keeps at least this share of the source
+ * picture, else fills: a portrait phone clip in a 16:9 template would
+ * keep 32% (a thin strip, upscaled 1.8x), a 16:9 clip in a 1:1 one 56%.
+ */
+#define SA_CROP_KEEP_MIN 0.5
 
 /* Output size, and the plan's conform rectangle (docs/stages/plan.md). */
 struct sa_geometry {
@@ -68,7 +78,8 @@ const char *sa_conform_name(enum sa_conform_mode mode);
  * The output for a sw x sh (upright, square-pixel) source shown at the
  * ratio rw:rh: the source's shorter side is kept (its resolution class),
  * the other follows the ratio, both even. crop keeps the largest centred
- * region of that ratio, pad fits the whole frame inside. Returns -1 for
+ * region of that ratio, pad and fill fit the whole frame inside, auto is
+ * crop or fill by SA_CROP_KEEP_MIN (out->mode says which). Returns -1 for
  * sizes or ratios that are not positive.
  */
 int sa_geometry(int sw, int sh, int rw, int rh, enum sa_conform_mode mode,

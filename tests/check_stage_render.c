@@ -657,6 +657,40 @@ START_TEST(test_conform_pad)
 }
 END_TEST
 
+/*
+ * fill: the same placement, over the picture itself blurred and dimmed:
+ * above and below it is neither black nor as bright as the picture.
+ */
+START_TEST(test_conform_fill)
+{
+	const struct seg segs[] = {{0.0, 2.0, 0.0, "none", 0.0}};
+	struct plan_opts o = plan_default;
+	struct rgb top[MAX_FRAMES], mid[MAX_FRAMES];
+	char out[256];
+	double t, m;
+	int n, i;
+
+	o.source = src_mp4;
+	o.width = 180, o.height = 320, o.mode = "fill";
+	o.cx = 0, o.cy = 109, o.cw = 180, o.ch = 102;
+	write_job("fill", &o, segs, 1, CUBE_IDENTITY);
+	render_ok("fill", src_mp4);
+	path_in(out, sizeof(out), "fill", RENDERING_OUTPUT);
+	n = frame_means(out, 0.0, 0.3, top);
+	ck_assert_int_eq(frame_means(out, 0.4, 0.6, mid), n);
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n; i++) {
+		t = top[i].r + top[i].g + top[i].b;
+		m = mid[i].r + mid[i].g + mid[i].b;
+		ck_assert_double_gt(t, 40.0);
+		ck_assert_double_lt(t, 0.8 * m);
+	}
+	printf("fill: band above the picture %.0f (sum of RGB means), the "
+	       "picture %.0f\n",
+	    top[0].r + top[0].g + top[0].b, mid[0].r + mid[0].g + mid[0].b);
+}
+END_TEST
+
 /* Swapping red and blue swaps the mean red and blue of every frame. */
 START_TEST(test_lut_applied)
 {
@@ -1211,6 +1245,7 @@ stage_render_suite(void)
 	tcase_add_test(tc, test_punch_in);
 	tcase_add_test(tc, test_conform_crop);
 	tcase_add_test(tc, test_conform_pad);
+	tcase_add_test(tc, test_conform_fill);
 	tcase_add_test(tc, test_lut_applied);
 	tcase_add_test(tc, test_cut_sync_and_seek);
 	tcase_add_test(tc, test_report_figures);

@@ -184,6 +184,18 @@ START_TEST(test_geometry_and_gaps)
 	ck_assert_int_eq(sa_geometry(1080, 1920, 1, 1, SA_CONFORM_CROP, &g), 0);
 	ck_assert(g.width == 1080 && g.height == 1080 && g.w == 1080 &&
 		  g.h == 1080 && g.y == 420);
+	/*
+	 * auto: a portrait clip in 16:9 would keep 32% as a crop: fill; 16:9
+	 * in 1:1 keeps 56%: crop; 16:9 in 4:5 keeps 45%: fill.
+	 */
+	ck_assert_int_eq(
+	    sa_geometry(1080, 1920, 16, 9, SA_CONFORM_AUTO, &g), 0);
+	ck_assert(g.mode == SA_CONFORM_FILL && g.width == 1920 &&
+		  g.height == 1080 && g.h == 1080 && g.w == 608 && g.x == 656);
+	ck_assert_int_eq(sa_geometry(1920, 1080, 1, 1, SA_CONFORM_AUTO, &g), 0);
+	ck_assert(g.mode == SA_CONFORM_CROP && g.w == 1080 && g.x == 420);
+	ck_assert_int_eq(sa_geometry(1920, 1080, 4, 5, SA_CONFORM_AUTO, &g), 0);
+	ck_assert(g.mode == SA_CONFORM_FILL);
 	ck_assert_int_eq(sa_geometry(321, 181, 4, 3, SA_CONFORM_NONE, &g), 0);
 	ck_assert(g.width % 2 == 0 && g.height % 2 == 0 && g.w == g.width);
 	ck_assert_int_eq(sa_geometry(0, 180, 16, 9, SA_CONFORM_CROP, &g), -1);

@@ -54,6 +54,10 @@ struct rconf {
 	enum AVColorRange pre_range;
 	AVFrame *work;	 /* the graded crop, when it is scaled next */
 	AVFrame *scaled; /* the scaled picture, when it is turned or padded */
+	/* fill: the backdrop's cover region, shrunk (the blur) and grown. */
+	int bx, by, bw, bh;
+	struct SwsContext *shrink, *grow;
+	AVFrame *small, *backdrop;
 };
 
 /* The upright target rectangle inside the output frame. */
@@ -66,7 +70,8 @@ rconf_target(struct rconf *c)
 	c->ty = 0;
 	c->tw = p->width;
 	c->th = p->height;
-	if (p->conform == RPLAN_CONFORM_PAD) {
+	if (p->conform == RPLAN_CONFORM_PAD ||
+	    p->conform == RPLAN_CONFORM_FILL) {
 		c->tx = p->cx & ~1;
 		c->ty = p->cy & ~1;
 		c->tw = p->cw & ~1;
@@ -479,6 +484,121 @@ rconf_scale(struct rconf *c, AVFrame **g, bool placed)
 	return rc;
 }
 
+/*
+ * fill's backdrop is the placed picture's centre at the output's ratio,
+ * shrunk to 1/RCONF_FILL_SHRINK and grown back (a wide blur for the cost
+ * of two small scales), then dimmed and desaturated so that the picture
+ * stays what the eye reads.
+ */
+#define RCONF_FILL_SHRINK 24
+#define RCONF_FILL_LUMA 0.5
+#define RCONF_FILL_CHROMA 0.6
+
+static enum stage_result
+rconf_backdrop_setup(struct rconf *c)
+{
+	const struct rplan *p = c->p;
+	int sw = p->width / RCONF_FILL_SHRINK,
+	    sh = p->height / RCONF_FILL_SHRINK;
+
+	if ((double)c->tw / c->th < (double)p->width / p->height) {
+		c->bw = c->tw;
+		c->bh =
+		    rconf_even((double)c->tw * p->height / p->width, 2, c->th);
+	} else {
+		c->bh = c->th;
+		c->bw =
+		    rconf_even((double)c->th * p->width / p->height, 2, c->tw);
+	}
+	c->bx = (c->tx + (c->tw - c->bw) / 2) & ~1;
+	c->by = (c->ty + (c->th - c->bh) / 2) & ~1;
+	sw = sw < 2 ? 2 : sw & ~1;
+	sh = sh < 2 ? 2 : sh & ~1;
+	c->shrink = sws_getContext(c->bw, c->bh, AV_PIX_FMT_YUV420P, sw, sh,
+	    AV_PIX_FMT_YUV420P, SWS_AREA, NULL, NULL, NULL);
+	c->grow = sws_getContext(sw, sh, AV_PIX_FMT_YUV420P, p->width,
+	    p->height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
+	c->small = rconf_alloc(sw, sh);
+	c->backdrop = rconf_alloc(p->width, p->height);
+	if (c->shrink == NULL || c->grow == NULL || c->small == NULL ||
+	    c->backdrop == NULL)
+		return stage_fail(
+		    c->ctx, STAGE_E_TEMP, "cannot set up the fill backdrop");
+	return STAGE_OK;
+}
+
+static void
+rconf_dim(AVFrame *f)
+{
+	for (int p = 0; p < 3; p++) {
+		int sub = p == 0 ? 0 : 1, w = f->width >> sub;
+		int h = f->height >> sub, mid = p == 0 ? 16 : 128;
+		double k = p == 0 ? RCONF_FILL_LUMA : RCONF_FILL_CHROMA;
+
+		for (int y = 0; y < h; y++) {
+			uint8_t *row =
+			    f->data[p] + (ptrdiff_t)y * f->linesize[p];
+
+			for (int x = 0; x < w; x++)
+				row[x] =
+				    (uint8_t)lround(mid + (row[x] - mid) * k);
+		}
+	}
+}
+
+/* The backdrop into out wherever the placed picture is not. */
+static void
+rconf_backdrop_copy(const struct rconf *c, const AVFrame *b, AVFrame *out)
+{
+	for (int p = 0; p < 3; p++) {
+		int sub = p == 0 ? 0 : 1, w = out->width >> sub;
+		int h = out->height >> sub, tx = c->tx >> sub,
+		    ty = c->ty >> sub;
+		int tw = c->tw >> sub, th = c->th >> sub;
+
+		for (int y = 0; y < h; y++) {
+			uint8_t *d =
+			    out->data[p] + (ptrdiff_t)y * out->linesize[p];
+			const uint8_t *s =
+			    b->data[p] + (ptrdiff_t)y * b->linesize[p];
+
+			if (y < ty || y >= ty + th) {
+				memcpy(d, s, (size_t)w);
+				continue;
+			}
+			memcpy(d, s, (size_t)tx);
+			memcpy(d + tx + tw, s + tx + tw, (size_t)(w - tx - tw));
+		}
+	}
+}
+
+static enum stage_result
+rconf_backdrop(struct rconf *c, AVFrame *out)
+{
+	const uint8_t *src[4] = {NULL};
+	int stride[4] = {0};
+	enum stage_result rc;
+
+	if (c->shrink == NULL && (rc = rconf_backdrop_setup(c)) != STAGE_OK)
+		return rc;
+	for (int p = 0; p < 3; p++) {
+		int sub = p == 0 ? 0 : 1;
+
+		src[p] = out->data[p] +
+			 (ptrdiff_t)(c->by >> sub) * out->linesize[p] +
+			 (c->bx >> sub);
+		stride[p] = out->linesize[p];
+	}
+	sws_scale(c->shrink, src, stride, 0, c->bh, c->small->data,
+	    c->small->linesize);
+	sws_scale(c->grow, (const uint8_t *const *)c->small->data,
+	    c->small->linesize, 0, c->small->height, c->backdrop->data,
+	    c->backdrop->linesize);
+	rconf_dim(c->backdrop);
+	rconf_backdrop_copy(c, c->backdrop, out);
+	return STAGE_OK;
+}
+
 enum stage_result
 rconf_render(struct rconf *c, const AVFrame *in, double zoom, double x,
     double y, AVFrame **out)
@@ -512,6 +632,9 @@ rconf_render(struct rconf *c, const AVFrame *in, double zoom, double x,
 		else
 			rconf_place(c, g, *out);
 		av_frame_free(&g);
+		if (*out != NULL && c->p->conform == RPLAN_CONFORM_FILL &&
+		    (rc = rconf_backdrop(c, *out)) != STAGE_OK)
+			av_frame_free(out);
 	} else if (rc == STAGE_OK)
 		*out = g;
 	if (*out != NULL)
@@ -525,5 +648,9 @@ rconf_free(struct rconf *c)
 	if (c == NULL)
 		return;
 	rconf_drop_geometry(c);
+	sws_freeContext(c->shrink);
+	sws_freeContext(c->grow);
+	av_frame_free(&c->small);
+	av_frame_free(&c->backdrop);
 	free(c);
 }

@@ -343,12 +343,15 @@ rplan_conform(struct stage_ctx *ctx, const json_t *c, struct rplan *p)
 		p->conform = RPLAN_CONFORM_CROP;
 	else if (strcmp(mode, "pad") == 0)
 		p->conform = RPLAN_CONFORM_PAD;
+	else if (strcmp(mode, "fill") == 0)
+		p->conform = RPLAN_CONFORM_FILL;
 	else
 		return rplan_bad(ctx, "unknown conform mode \"%s\"", mode);
 	if (p->cx < 0 || p->cy < 0 || p->cw < 2 || p->ch < 2)
 		return rplan_bad(ctx, "conform region %d,%d %dx%d is empty",
 		    p->cx, p->cy, p->cw, p->ch);
-	if (p->conform == RPLAN_CONFORM_PAD &&
+	if ((p->conform == RPLAN_CONFORM_PAD ||
+		p->conform == RPLAN_CONFORM_FILL) &&
 	    (p->cx + p->cw > p->width || p->cy + p->ch > p->height))
 		return rplan_bad(ctx,
 		    "pad region %d,%d %dx%d is outside the %dx%d frame", p->cx,

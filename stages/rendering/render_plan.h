@@ -50,6 +50,7 @@ enum rplan_conform {
 	RPLAN_CONFORM_NONE,
 	RPLAN_CONFORM_CROP,
 	RPLAN_CONFORM_PAD,
+	RPLAN_CONFORM_FILL, /* pad over the picture blurred and dimmed */
 };
 
 struct rplan_seg {
