@@ -633,24 +633,37 @@ START_TEST(test_punch_in)
 }
 END_TEST
 
-/* The whole 16:9 picture in a 9:16 frame: black above and below. */
-START_TEST(test_conform_pad)
+/*
+ * The whole 16:9 source placed in a 9:16 frame with conform mode: the
+ * band above the picture into top, the picture's middle into mid.
+ */
+static int
+render_placed(const char *mode, struct rgb *top, struct rgb *mid)
 {
 	const struct seg segs[] = {{0.0, 2.0, 0.0, "none", 0.0}};
 	struct plan_opts o = plan_default;
-	struct rgb top[MAX_FRAMES], mid[MAX_FRAMES];
 	char out[256];
-	int n, i;
+	int n;
 
 	o.source = src_mp4;
-	o.width = 180, o.height = 320, o.mode = "pad";
+	o.width = 180, o.height = 320, o.mode = mode;
 	o.cx = 0, o.cy = 109, o.cw = 180, o.ch = 102;
-	write_job("pad", &o, segs, 1, CUBE_IDENTITY);
-	render_ok("pad", src_mp4);
-	path_in(out, sizeof(out), "pad", RENDERING_OUTPUT);
+	write_job(mode, &o, segs, 1, CUBE_IDENTITY);
+	render_ok(mode, src_mp4);
+	path_in(out, sizeof(out), mode, RENDERING_OUTPUT);
 	n = frame_means(out, 0.0, 0.3, top);
 	ck_assert_int_eq(frame_means(out, 0.4, 0.6, mid), n);
-	for (i = 0; i < n; i++) {
+	ck_assert_int_gt(n, 0);
+	return n;
+}
+
+/* pad: black above and below the picture. */
+START_TEST(test_conform_pad)
+{
+	struct rgb top[MAX_FRAMES], mid[MAX_FRAMES];
+	int n = render_placed("pad", top, mid);
+
+	for (int i = 0; i < n; i++) {
 		ck_assert_double_lt(top[i].r + top[i].g + top[i].b, 10.0);
 		ck_assert_double_gt(mid[i].r + mid[i].g + mid[i].b, 150.0);
 	}
@@ -663,23 +676,11 @@ END_TEST
  */
 START_TEST(test_conform_fill)
 {
-	const struct seg segs[] = {{0.0, 2.0, 0.0, "none", 0.0}};
-	struct plan_opts o = plan_default;
 	struct rgb top[MAX_FRAMES], mid[MAX_FRAMES];
-	char out[256];
+	int n = render_placed("fill", top, mid);
 	double t, m;
-	int n, i;
 
-	o.source = src_mp4;
-	o.width = 180, o.height = 320, o.mode = "fill";
-	o.cx = 0, o.cy = 109, o.cw = 180, o.ch = 102;
-	write_job("fill", &o, segs, 1, CUBE_IDENTITY);
-	render_ok("fill", src_mp4);
-	path_in(out, sizeof(out), "fill", RENDERING_OUTPUT);
-	n = frame_means(out, 0.0, 0.3, top);
-	ck_assert_int_eq(frame_means(out, 0.4, 0.6, mid), n);
-	ck_assert_int_gt(n, 0);
-	for (i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		t = top[i].r + top[i].g + top[i].b;
 		m = mid[i].r + mid[i].g + mid[i].b;
 		ck_assert_double_gt(t, 40.0);
